@@ -1,0 +1,151 @@
+// Command berth is the berth CLI: Docker's verbs and flags over images
+// and containers that systemd owns. This package is the one place that
+// wires the concrete implementations (image store, systemd, network)
+// together; it parses flags, prints, and maps errors to Docker's exit
+// codes.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+
+	"github.com/berth/berth/imagestore"
+	"github.com/berth/berth/internal/errdefs"
+	"github.com/spf13/cobra"
+)
+
+// Docker's exit codes for the engine itself; a container's own status
+// passes through unchanged.
+const (
+	exitError       = 1   // the command failed (no such image…)
+	exitEngine      = 125 // bad flags or usage, or berth itself failed
+	exitCannotExec  = 126 // the container command cannot be executed
+	exitNotFoundCmd = 127 // the container command was not found
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+// usageError marks errors in the command line itself.
+type usageError struct{ error }
+
+func (e usageError) Unwrap() error { return e.error }
+
+// exitCodeError carries an exit status chosen by a command (for example
+// a container's own status).
+type exitCodeError struct{ code int }
+
+func (e exitCodeError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+type globalOptions struct {
+	root string
+}
+
+func newRootCommand() *cobra.Command {
+	g := &globalOptions{}
+	root := &cobra.Command{
+		Use:           "berth",
+		Short:         "Containers built into systemd",
+		Long:          "berth runs containers as systemd units: Docker's images and CLI, with systemd owning every container.",
+		Version:       version,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+	}
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return usageError{fmt.Errorf("%w\nSee '%s --help'.", err, c.CommandPath())}
+	})
+	defRoot := imagestore.DefaultRoot
+	if r := os.Getenv("BERTH_ROOT"); r != "" {
+		defRoot = r
+	}
+	root.PersistentFlags().StringVar(&g.root, "root", defRoot, "berth's state directory (env BERTH_ROOT)")
+	root.AddCommand(newImageCommand(g), newImagesCommand(g), newRmiCommand(g), newImportCommand(g), newVersionCommand())
+	return root
+}
+
+func main() {
+	os.Exit(execute(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// execute runs the CLI with args and returns the process exit status.
+func execute(args []string, stdout, stderr io.Writer) int {
+	root := newRootCommand()
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.Execute()
+	if err == nil {
+		return 0
+	}
+	var ec exitCodeError
+	if errors.As(err, &ec) {
+		return ec.code
+	}
+	fmt.Fprintf(stderr, "berth: %v\n", err)
+	if hint := hintFor(err); hint != "" {
+		fmt.Fprintf(stderr, "hint: %s\n", hint)
+	}
+	var ue usageError
+	if errors.As(err, &ue) || isCobraUsage(err) {
+		return exitEngine
+	}
+	return exitError
+}
+
+// isCobraUsage recognises cobra's own argument errors (unknown command,
+// wrong number of arguments), which it does not type.
+func isCobraUsage(err error) bool {
+	var ae argsError
+	return errors.As(err, &ae)
+}
+
+// argsError is returned by our Args validators.
+type argsError struct{ error }
+
+func (e argsError) Unwrap() error { return e.error }
+
+// exactArgs, minArgs and rangeArgs replace cobra's validators so that a
+// wrong argument count is a usage error (exit 125) with a clear message.
+func exactArgs(n int) cobra.PositionalArgs { return rangeArgs(n, n) }
+func minArgs(n int) cobra.PositionalArgs   { return rangeArgs(n, -1) }
+func rangeArgs(lo, hi int) cobra.PositionalArgs {
+	return func(c *cobra.Command, args []string) error {
+		if len(args) >= lo && (hi < 0 || len(args) <= hi) {
+			return nil
+		}
+		want := fmt.Sprintf("%d argument(s)", lo)
+		switch {
+		case hi < 0:
+			want = fmt.Sprintf("at least %d argument(s)", lo)
+		case hi != lo:
+			want = fmt.Sprintf("%d to %d arguments", lo, hi)
+		}
+		return argsError{fmt.Errorf("%q requires %s, got %d\nUsage: %s", c.CommandPath(), want, len(args), c.UseLine())}
+	}
+}
+
+// hintFor suggests what to do about common failures.
+func hintFor(err error) string {
+	switch {
+	case errors.Is(err, fs.ErrPermission):
+		return "berth manages system state (/var/lib/berth, systemd units): run it as root"
+	case errdefs.IsNotFound(err):
+		return "`berth images` lists the images in the store"
+	}
+	return ""
+}
+
+func newVersionCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Show the berth version",
+		Args:  exactArgs(0),
+		RunE: func(c *cobra.Command, args []string) error {
+			fmt.Fprintf(c.OutOrStdout(), "berth version %s\n", version)
+			return nil
+		},
+	}
+}
