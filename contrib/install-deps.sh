@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs the Debian packages berth's build, tests and demo need, when
+# they are missing. Idempotent; needs root (it is a no-op when all is there).
+set -euo pipefail
+pkgs=(
+  systemd-container  # systemd-nspawn: the testbed
+  busybox-static     # the offline test images (contrib/images)
+  dbus               # the system bus inside the testbed
+  util-linux         # nsenter, mount
+  git make
+)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "install-deps: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+if ! command -v go >/dev/null; then
+  if [ -x /usr/local/go/bin/go ]; then
+    echo "install-deps: Go is in /usr/local/go/bin; add it to PATH" >&2
+  else
+    echo "install-deps: Go 1.26 is needed (go.mod)" >&2
+  fi
+  exit 1
+fi
