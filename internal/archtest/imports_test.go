@@ -1,0 +1,47 @@
+package archtest
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/berth/berth"
+
+// deps lists the packages pkg imports, directly or not (go list -deps).
+func deps(t *testing.T, pkg string) []string {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-deps", module+"/"+pkg).Output()
+	if err != nil {
+		t.Fatalf("go list -deps %s: %v", pkg, err)
+	}
+	return strings.Fields(string(out))
+}
+
+func TestImportRules(t *testing.T) {
+	tests := []struct {
+		pkg    string
+		forbid []string // import path prefixes pkg must not reach
+	}{
+		// Libraries never import the CLI.
+		{"imagestore", []string{module + "/cmd", module + "/machine", module + "/netsetup", module + "/unitgen", "github.com/godbus", "github.com/coreos/go-systemd"}},
+		{"imagestore/layer", []string{module + "/cmd", module + "/imagestore/", "github.com/godbus"}},
+		{"machine", []string{module + "/cmd", module + "/unitgen"}},
+		{"netsetup", []string{module + "/cmd", module + "/machine", module + "/unitgen", module + "/imagestore"}},
+		// The generator runs at early boot: no D-Bus, netlink or image store.
+		{"unitgen", []string{module + "/cmd", module + "/machine", module + "/imagestore", module + "/netsetup", "github.com/godbus", "github.com/coreos/go-systemd/v22/dbus", "github.com/vishvananda"}},
+		// Leaves import nothing of berth's but each other.
+		{"internal/errdefs", []string{module + "/"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.pkg, func(t *testing.T) {
+			for _, d := range deps(t, tt.pkg) {
+				for _, f := range tt.forbid {
+					if strings.HasPrefix(d, f) && d != module+"/"+tt.pkg {
+						t.Errorf("%s imports %s, which the design forbids", tt.pkg, d)
+					}
+				}
+			}
+		})
+	}
+}
