@@ -26,7 +26,7 @@ func TestImportRules(t *testing.T) {
 		// Libraries never import the CLI.
 		{"imagestore", []string{module + "/cmd", module + "/machine", module + "/netsetup", module + "/unitgen", "github.com/godbus", "github.com/coreos/go-systemd"}},
 		{"imagestore/layer", []string{module + "/cmd", module + "/imagestore/", "github.com/godbus"}},
-		{"machine", []string{module + "/cmd", module + "/unitgen"}},
+		{"machine", []string{module + "/cmd", module + "/unitgen", "github.com/godbus", "github.com/coreos/go-systemd"}},
 		{"netsetup", []string{module + "/cmd", module + "/machine", module + "/unitgen", module + "/imagestore"}},
 		// The generator runs at early boot: no D-Bus, netlink or image store.
 		{"unitgen", []string{module + "/cmd", module + "/machine", module + "/imagestore", module + "/netsetup", "github.com/godbus", "github.com/coreos/go-systemd/v22/dbus", "github.com/vishvananda"}},

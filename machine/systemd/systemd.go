@@ -1,0 +1,196 @@
+// Package systemd is berth's one door to systemd: it starts, stops and
+// inspects transient units over the system bus (go-systemd's dbus
+// package on godbus). machine builds units as plain data
+// (machine.Property); this package turns them into D-Bus calls.
+//
+// It is the only berth package that imports godbus or go-systemd, so that
+// everything else is testable without a bus. It must not import cmd.
+//
+// Every method takes a context and waits for systemd's job to finish, so
+// a nil error means the state change happened, not only that it was
+// queued.
+package systemd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"syscall"
+
+	"github.com/berth/berth/internal/errdefs"
+	"github.com/berth/berth/machine"
+	sd "github.com/coreos/go-systemd/v22/dbus"
+	godbus "github.com/godbus/dbus/v5"
+)
+
+// Manager talks to the system manager (PID 1).
+type Manager struct {
+	conn *sd.Conn
+}
+
+// ErrNoSystemd explains what berth needs when systemd cannot be reached.
+var ErrNoSystemd = fmt.Errorf("cannot reach systemd over D-Bus: berth needs a host where systemd is PID 1 (for tests, contrib/testbed boots one): %w", errdefs.ErrUnavailable)
+
+// Connect connects to systemd over the system bus.
+func Connect(ctx context.Context) (*Manager, error) {
+	if _, err := os.Stat("/run/systemd/system"); err != nil {
+		// sd_booted(3): systemd is not the init system here.
+		return nil, ErrNoSystemd
+	}
+	conn, err := sd.NewSystemConnectionContext(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("%w (%v)", ErrNoSystemd, err)
+	}
+	return &Manager{conn: conn}, nil
+}
+
+// Close closes the bus connection.
+func (m *Manager) Close() { m.conn.Close() }
+
+// jobError turns a job result other than "done" into an error. The
+// results are systemd's (org.freedesktop.systemd1(5), JobRemoved):
+// canceled, timeout, failed, dependency, skipped.
+func jobError(op, unit, result string) error {
+	if result == "done" {
+		return nil
+	}
+	return fmt.Errorf("%s %s: job %s (see: systemctl status %s; journalctl -u %s)", op, unit, result, unit, unit)
+}
+
+// wait waits for a job's result or the context's end.
+func wait(ctx context.Context, op, unit string, ch <-chan string) error {
+	select {
+	case res := <-ch:
+		return jobError(op, unit, res)
+	case <-ctx.Done():
+		return fmt.Errorf("%s %s: %w", op, unit, ctx.Err())
+	}
+}
+
+// StartTransient creates and starts the transient unit name with props
+// and waits for the start job. Job mode "fail": a unit of that name that
+// is already loaded is an error of class ErrAlreadyExists, never replaced.
+func (m *Manager) StartTransient(ctx context.Context, name string, props []machine.Property) error {
+	dprops := make([]sd.Property, 0, len(props))
+	for _, p := range props {
+		v, err := variant(p.Value)
+		if err != nil {
+			return fmt.Errorf("start %s: property %s: %w", name, p.Name, err)
+		}
+		dprops = append(dprops, sd.Property{Name: p.Name, Value: v})
+	}
+	ch := make(chan string, 1)
+	if _, err := m.conn.StartTransientUnitContext(ctx, name, "fail", dprops, ch); err != nil {
+		var de godbus.Error
+		if errors.As(err, &de) && de.Name == "org.freedesktop.systemd1.UnitExists" {
+			return fmt.Errorf("start %s: unit exists: %w", name, errdefs.ErrAlreadyExists)
+		}
+		return fmt.Errorf("start %s: %w", name, err)
+	}
+	return wait(ctx, "start", name, ch)
+}
+
+// Stop stops unit name and waits for the stop job; a unit that is not
+// loaded is already stopped.
+func (m *Manager) Stop(ctx context.Context, name string) error {
+	ch := make(chan string, 1)
+	if _, err := m.conn.StopUnitContext(ctx, name, "replace", ch); err != nil {
+		var de godbus.Error
+		if errors.As(err, &de) && de.Name == "org.freedesktop.systemd1.NoSuchUnit" {
+			return nil
+		}
+		return fmt.Errorf("stop %s: %w", name, err)
+	}
+	return wait(ctx, "stop", name, ch)
+}
+
+// Kill sends sig to the unit's main process (whom "main"), or to every
+// process of it ("all").
+func (m *Manager) Kill(ctx context.Context, name, whom string, sig syscall.Signal) error {
+	err := m.conn.KillUnitWithTarget(ctx, name, sd.Who(whom), int32(sig))
+	var de godbus.Error
+	if errors.As(err, &de) && (de.Name == "org.freedesktop.systemd1.NoSuchUnit" || de.Name == "org.freedesktop.DBus.Error.UnknownObject") {
+		return fmt.Errorf("kill %s: not running: %w", name, errdefs.ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("kill %s: %w", name, err)
+	}
+	return nil
+}
+
+// ResetFailed forgets a failed unit's state so its name can be reused.
+func (m *Manager) ResetFailed(ctx context.Context, name string) error {
+	err := m.conn.ResetFailedUnitContext(ctx, name)
+	var de godbus.Error
+	if err != nil && !(errors.As(err, &de) && (de.Name == "org.freedesktop.systemd1.NoSuchUnit" ||
+		de.Name == "org.freedesktop.systemd1.LoadFailed")) {
+		return fmt.Errorf("reset-failed %s: %w", name, err)
+	}
+	return nil
+}
+
+// Status is what berth reads of a unit.
+type Status struct {
+	LoadState, ActiveState, SubState, Result string
+	MainPID                                  uint32
+	// ExecMainCode is a CLD_* code (1 exited, 2 killed, 3 dumped) and
+	// ExecMainStatus the exit status or the signal.
+	ExecMainCode, ExecMainStatus int32
+	ControlGroup, Slice          string
+	Delegate                     bool
+	MemoryMax, TasksMax          uint64
+	CPUQuotaPerSecUSec           uint64
+}
+
+// Unit reads the status of unit name; LoadState "not-found" for a unit
+// systemd does not know.
+func (m *Manager) Unit(ctx context.Context, name string) (Status, error) {
+	u, err := m.conn.GetUnitPropertiesContext(ctx, name)
+	if err != nil {
+		return Status{}, fmt.Errorf("status of %s: %w", name, err)
+	}
+	s, err := m.conn.GetUnitTypePropertiesContext(ctx, name, "Service")
+	if err != nil {
+		return Status{}, fmt.Errorf("status of %s: %w", name, err)
+	}
+	st := Status{}
+	str := func(mp map[string]any, k string) string { v, _ := mp[k].(string); return v }
+	st.LoadState, st.ActiveState, st.SubState = str(u, "LoadState"), str(u, "ActiveState"), str(u, "SubState")
+	st.Result, st.ControlGroup, st.Slice = str(s, "Result"), str(s, "ControlGroup"), str(s, "Slice")
+	st.MainPID, _ = s["MainPID"].(uint32)
+	st.ExecMainCode, _ = s["ExecMainCode"].(int32)
+	st.ExecMainStatus, _ = s["ExecMainStatus"].(int32)
+	st.Delegate, _ = s["Delegate"].(bool)
+	st.MemoryMax, _ = s["MemoryMax"].(uint64)
+	st.TasksMax, _ = s["TasksMax"].(uint64)
+	st.CPUQuotaPerSecUSec, _ = s["CPUQuotaPerSecUSec"].(uint64)
+	return st, nil
+}
+
+// execTuple is the D-Bus a(sasb) element of ExecStart= and friends.
+// The bool is systemd's "-" prefix: true ignores the command's failure
+// (go-systemd's PropExecStart calls it uncleanIsFailure, which it is not).
+type execTuple struct {
+	Path          string
+	Args          []string
+	IgnoreFailure bool
+}
+
+// variant converts a machine.Property value to the D-Bus variant systemd
+// expects for it.
+func variant(v any) (godbus.Variant, error) {
+	switch x := v.(type) {
+	case string, bool, uint64, int32, uint32, []string:
+		return godbus.MakeVariant(x), nil
+	case machine.ExecCommand:
+		return godbus.MakeVariant([]execTuple{{x.Path, x.Argv, x.IgnoreFailure}}), nil
+	case []machine.ExecCommand:
+		out := make([]execTuple, len(x))
+		for i, c := range x {
+			out[i] = execTuple{c.Path, c.Argv, c.IgnoreFailure}
+		}
+		return godbus.MakeVariant(out), nil
+	}
+	return godbus.Variant{}, fmt.Errorf("unsupported value type %T: %w", v, errdefs.ErrInvalid)
+}
