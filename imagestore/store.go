@@ -196,7 +196,8 @@ type ImportOptions struct {
 }
 
 // Import makes a one-layer image from a root filesystem tarball (plain or
-// gzip-compressed), tags it ref, and returns it. The layer is stored as
+// gzip-compressed), tags it ref (or leaves it untagged when ref is the
+// zero Reference), and returns it. The layer is stored as
 // an uncompressed tar blob and unpacked once, in the same pass. If ref
 // named another image before, that image stays in the store, untagged.
 func (s *Store) Import(ctx context.Context, r io.Reader, ref Reference, opts ImportOptions) (Image, error) {
@@ -247,12 +248,19 @@ func (s *Store) Import(ctx context.Context, r io.Reader, ref Reference, opts Imp
 	}
 	desc := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest, Digest: mDigest, Size: int64(len(mBytes))}
 	if err := s.updateIndex(func(idx *ocispec.Index) error {
+		if ref.Name == "" {
+			// No name: a dangling image, listed and removable by ID.
+			if !references(idx.Manifests, desc.Digest) {
+				idx.Manifests = append(idx.Manifests, desc)
+			}
+			return nil
+		}
 		setRef(idx, desc, ref.String())
 		return nil
 	}); err != nil {
 		return Image{}, fmt.Errorf("import %s: %w", ref, err)
 	}
-	return s.Get(ctx, ref.String())
+	return s.Get(ctx, cfgDigest.String())
 }
 
 func hasPath(env []string) bool {

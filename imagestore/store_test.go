@@ -287,3 +287,25 @@ func TestConcurrentImports(t *testing.T) {
 		t.Errorf("%d unpacked layers, want 2 (content shared)", len(ents))
 	}
 }
+
+func TestImportWithoutName(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	dangling, err := s.Import(ctx, bytes.NewReader(rootfs(t, "a")), Reference{}, ImportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dangling.Names) != 0 {
+		t.Errorf("unnamed import has names %v", dangling.Names)
+	}
+	// A second unnamed import must not drop the first.
+	if _, err := s.Import(ctx, bytes.NewReader(rootfs(t, "b")), Reference{}, ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if imgs, _ := s.List(ctx); len(imgs) != 2 {
+		t.Errorf("%d images after two unnamed imports, want 2", len(imgs))
+	}
+	if _, err := s.Get(ctx, dangling.ID.Encoded()[:12]); err != nil {
+		t.Errorf("unnamed image by ID: %v", err)
+	}
+}
