@@ -1,0 +1,294 @@
+package machine
+
+import (
+	"io/fs"
+	"maps"
+	"math"
+	"path"
+	"strings"
+
+	"github.com/berth/berth/imagestore"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// Annotation keys that berth writes into every spec. The container's
+// labels (the image's, overridden by -l) are annotations too, under their
+// own names; Validate reserves the "berth." prefix so they cannot clash.
+const (
+	AnnotationName  = "berth.name"
+	AnnotationImage = "berth.image"
+)
+
+// DefaultCapabilities are Docker's default capabilities, which the
+// process gets in its bounding, effective and permitted sets (never
+// inheritable or ambient, as Docker since 20.10.14).
+var DefaultCapabilities = []string{
+	"CAP_CHOWN",
+	"CAP_DAC_OVERRIDE",
+	"CAP_FSETID",
+	"CAP_FOWNER",
+	"CAP_MKNOD",
+	"CAP_NET_RAW",
+	"CAP_SETGID",
+	"CAP_SETUID",
+	"CAP_SETFCAP",
+	"CAP_SETPCAP",
+	"CAP_NET_BIND_SERVICE",
+	"CAP_SYS_CHROOT",
+	"CAP_KILL",
+	"CAP_AUDIT_WRITE",
+}
+
+// CPUPeriod is the CFS period, in microseconds, that --cpus is expressed
+// over, as in Docker.
+const CPUPeriod = 100000
+
+// DefaultNofile is the RLIMIT_NOFILE, soft and hard, of the container's
+// process.
+const DefaultNofile = 1048576
+
+// BuildSpec builds the OCI runtime spec of container id (64 hex digits,
+// from NewID) from its image's config, the user's options and the
+// image's root filesystem (read only for /etc/passwd and /etc/group; see
+// ResolveUser for what root must be). It is pure: it reads root and
+// nothing else, and it validates o first. Errors about the input wrap
+// errdefs.ErrInvalid.
+//
+// Docker's rules, applied here:
+//   - Process args are entrypoint + cmd. --entrypoint replaces the image's
+//     ENTRYPOINT and drops its CMD; "" leaves no entrypoint. Arguments
+//     after IMAGE replace the image's CMD. Nothing at all is the error
+//     "no command specified".
+//   - Env starts with PATH (imagestore.DefaultPath) and HOSTNAME, then the
+//     image's Env, then o.Env; a later entry replaces an earlier one with
+//     the same key where the first stood, and a bare "K" in o.Env removes
+//     K (Docker's "unset"). HOME is added last from the user's passwd
+//     entry unless set. As Docker's CLI does, the caller puts the env
+//     files' entries (ParseEnvFile, in file order) before the -e entries
+//     in o.Env; o.EnvFiles is only a record of the paths.
+//   - Cwd is -w, else the image's WorkingDir, else "/"; it must be
+//     absolute.
+//   - Hostname is --hostname, else the first 12 digits of id.
+//   - Resources record -m (with swap = 2 × memory, Docker's default for
+//     --memory without --memory-swap), --cpus as a quota over CPUPeriod
+//     and --pids-limit. systemd enforces them as unit properties; the
+//     spec keeps them for inspect and for the runtime.
+//   - Annotations hold berth.name (when o.Name is set), berth.image and
+//     the labels.
+//
+// The mounts, namespaces, masked and read-only paths and the device rule
+// are runc's and Docker's defaults. The network namespace is a new one
+// with loopback only.
+func BuildSpec(img ocispec.ImageConfig, o RunOptions, id string, root fs.FS) (*specs.Spec, error) {
+	if !isID(id) {
+		return nil, invalidf("invalid container ID %q: want 64 lowercase hex digits", id)
+	}
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	args, err := processArgs(img, o)
+	if err != nil {
+		return nil, err
+	}
+	user, err := ResolveUser(root, o.User)
+	if err != nil {
+		return nil, err
+	}
+	hostname := o.Hostname
+	if hostname == "" {
+		hostname = id[:12]
+	}
+	cwd := o.WorkingDir
+	if cwd == "" {
+		cwd = img.WorkingDir
+	}
+	if cwd == "" {
+		cwd = "/"
+	}
+	if !path.IsAbs(cwd) {
+		return nil, workdirError(cwd)
+	}
+	cwd = path.Clean(cwd)
+	env := mergeEnv([]string{imagestore.DefaultPath, "HOSTNAME=" + hostname}, img.Env, o.Env)
+	if !hasEnv(env, "HOME") {
+		env = append(env, "HOME="+user.Home)
+	}
+
+	caps := append([]string(nil), DefaultCapabilities...)
+	s := &specs.Spec{
+		Version: specs.Version,
+		Process: &specs.Process{
+			Terminal: false,
+			User: specs.User{
+				UID:            user.UID,
+				GID:            user.GID,
+				AdditionalGids: user.AdditionalGids,
+			},
+			Args: args,
+			Env:  env,
+			Cwd:  cwd,
+			Capabilities: &specs.LinuxCapabilities{
+				Bounding:  caps,
+				Effective: caps,
+				Permitted: caps,
+			},
+			Rlimits: []specs.POSIXRlimit{{Type: "RLIMIT_NOFILE", Hard: DefaultNofile, Soft: DefaultNofile}},
+			// TODO(security issue: capabilities, seccomp and
+			// no-new-privileges): Docker's default is false; keep it until
+			// that issue decides berth's default profile.
+			NoNewPrivileges: false,
+		},
+		Root:        &specs.Root{Path: "rootfs", Readonly: false},
+		Hostname:    hostname,
+		Mounts:      defaultMounts(),
+		Annotations: annotations(img, o),
+		Linux: &specs.Linux{
+			Namespaces: []specs.LinuxNamespace{
+				{Type: specs.PIDNamespace},
+				{Type: specs.MountNamespace},
+				{Type: specs.UTSNamespace},
+				{Type: specs.IPCNamespace},
+				{Type: specs.CgroupNamespace},
+				{Type: specs.NetworkNamespace},
+			},
+			Resources: resources(o),
+			MaskedPaths: []string{
+				"/proc/asound",
+				"/proc/acpi",
+				"/proc/interrupts",
+				"/proc/kcore",
+				"/proc/keys",
+				"/proc/latency_stats",
+				"/proc/timer_list",
+				"/proc/timer_stats",
+				"/proc/sched_debug",
+				"/proc/scsi",
+				"/sys/firmware",
+				"/sys/devices/virtual/powercap",
+			},
+			ReadonlyPaths: []string{
+				"/proc/bus",
+				"/proc/fs",
+				"/proc/irq",
+				"/proc/sys",
+				"/proc/sysrq-trigger",
+			},
+		},
+	}
+	return s, nil
+}
+
+// processArgs is Docker's merge of ENTRYPOINT and CMD with --entrypoint
+// and the arguments after IMAGE.
+func processArgs(img ocispec.ImageConfig, o RunOptions) ([]string, error) {
+	var entrypoint, cmd []string
+	switch {
+	case o.Entrypoint == nil:
+		entrypoint = img.Entrypoint
+		cmd = img.Cmd
+	case *o.Entrypoint != "":
+		entrypoint = []string{*o.Entrypoint}
+	}
+	if len(o.Cmd) > 0 {
+		cmd = o.Cmd
+	}
+	args := append(append([]string(nil), entrypoint...), cmd...)
+	if len(args) == 0 {
+		return nil, invalidf("no command specified")
+	}
+	return args, nil
+}
+
+// mergeEnv applies layers of KEY=VALUE entries in order: an entry
+// replaces the earlier one with its key in place, or is appended; a bare
+// KEY removes the key.
+func mergeEnv(layers ...[]string) []string {
+	var out []string
+	at := map[string]int{}
+	for _, layer := range layers {
+		for _, e := range layer {
+			k, _, ok := strings.Cut(e, "=")
+			i, seen := at[k]
+			switch {
+			case !ok && seen:
+				out[i] = ""
+				delete(at, k)
+			case !ok:
+			case seen:
+				out[i] = e
+			default:
+				at[k] = len(out)
+				out = append(out, e)
+			}
+		}
+	}
+	kept := out[:0]
+	for _, e := range out {
+		if e != "" {
+			kept = append(kept, e)
+		}
+	}
+	return kept
+}
+
+func hasEnv(env []string, key string) bool {
+	for _, e := range env {
+		if k, _, _ := strings.Cut(e, "="); k == key {
+			return true
+		}
+	}
+	return false
+}
+
+// defaultMounts are runc's default mounts, which Docker uses too.
+func defaultMounts() []specs.Mount {
+	return []specs.Mount{
+		{Destination: "/proc", Type: "proc", Source: "proc", Options: []string{"nosuid", "noexec", "nodev"}},
+		{Destination: "/dev", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "strictatime", "mode=755", "size=65536k"}},
+		{Destination: "/dev/pts", Type: "devpts", Source: "devpts", Options: []string{"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}},
+		{Destination: "/dev/shm", Type: "tmpfs", Source: "shm", Options: []string{"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}},
+		{Destination: "/dev/mqueue", Type: "mqueue", Source: "mqueue", Options: []string{"nosuid", "noexec", "nodev"}},
+		{Destination: "/sys", Type: "sysfs", Source: "sysfs", Options: []string{"nosuid", "noexec", "nodev", "ro"}},
+		{Destination: "/sys/fs/cgroup", Type: "cgroup", Source: "cgroup", Options: []string{"nosuid", "noexec", "nodev", "relatime", "ro"}},
+	}
+}
+
+// resources records the limits. The device rule denies every device
+// node; the runtime adds its default allow list (null, zero, full,
+// random, urandom, tty, pts) on top, as runc does for Docker.
+func resources(o RunOptions) *specs.LinuxResources {
+	r := &specs.LinuxResources{
+		Devices: []specs.LinuxDeviceCgroup{{Allow: false, Access: "rwm"}},
+	}
+	if o.Memory > 0 {
+		limit, swap := o.Memory, o.Memory
+		if o.Memory <= math.MaxInt64/2 {
+			swap = 2 * o.Memory
+		}
+		r.Memory = &specs.LinuxMemory{Limit: &limit, Swap: &swap}
+	}
+	if o.CPUs > 0 {
+		nano := int64(math.Round(o.CPUs * 1e9))
+		quota := nano * CPUPeriod / 1e9
+		period := uint64(CPUPeriod)
+		r.CPU = &specs.LinuxCPU{Quota: &quota, Period: &period}
+	}
+	if o.PidsLimit > 0 {
+		r.Pids = &specs.LinuxPids{Limit: o.PidsLimit}
+	}
+	return r
+}
+
+// annotations are berth's keys and the labels: the image's, overridden
+// by -l, as Docker merges them.
+func annotations(img ocispec.ImageConfig, o RunOptions) map[string]string {
+	a := map[string]string{}
+	maps.Copy(a, img.Labels)
+	maps.Copy(a, o.Labels)
+	if o.Name != "" {
+		a[AnnotationName] = o.Name
+	}
+	a[AnnotationImage] = o.Image
+	return a
+}
