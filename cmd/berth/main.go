@@ -1,8 +1,3 @@
-// Command berth is the berth CLI: Docker's verbs and flags over images
-// and containers that systemd owns. This package is the one place that
-// wires the concrete implementations (image store, systemd, network)
-// together; it parses flags, prints, and maps errors to Docker's exit
-// codes.
 package main
 
 import (
