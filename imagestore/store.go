@@ -260,7 +260,11 @@ func (s *Store) Import(ctx context.Context, r io.Reader, ref Reference, opts Imp
 	}); err != nil {
 		return Image{}, fmt.Errorf("import %s: %w", ref, err)
 	}
-	return s.Get(ctx, cfgDigest.String())
+	img := Image{ID: cfgDigest, Manifest: mDigest, Config: cfg, Size: size}
+	if ref.Name != "" {
+		img.Names = []string{ref.String()}
+	}
+	return img, nil
 }
 
 func hasPath(env []string) bool {
@@ -397,7 +401,7 @@ func (s *Store) List(ctx context.Context) ([]Image, error) {
 	for _, m := range idx.Manifests {
 		img, ok := byManifest[m.Digest]
 		if !ok {
-			loaded, err := s.loadImage(m)
+			loaded, _, err := s.loadImage(m)
 			if err != nil {
 				return nil, err
 			}
@@ -425,23 +429,25 @@ func created(img Image) time.Time {
 	return *img.Config.Created
 }
 
-func (s *Store) loadImage(desc ocispec.Descriptor) (Image, error) {
+// loadImage reads (and verifies) the manifest desc points at and its
+// config; it returns the manifest too, for callers that walk its blobs.
+func (s *Store) loadImage(desc ocispec.Descriptor) (Image, ocispec.Manifest, error) {
 	var m ocispec.Manifest
 	if err := s.readJSON(desc.Digest, &m); err != nil {
-		return Image{}, fmt.Errorf("manifest: %w", err)
+		return Image{}, m, fmt.Errorf("manifest: %w", err)
 	}
 	img := Image{ID: m.Config.Digest, Manifest: desc.Digest}
 	if err := s.readJSON(m.Config.Digest, &img.Config); err != nil {
-		return Image{}, fmt.Errorf("image config: %w", err)
+		return Image{}, m, fmt.Errorf("image config: %w", err)
 	}
 	if len(img.Config.RootFS.DiffIDs) != len(m.Layers) {
-		return Image{}, fmt.Errorf("image %s: config lists %d layers, manifest %d: %w",
+		return Image{}, m, fmt.Errorf("image %s: config lists %d layers, manifest %d: %w",
 			img.ID.Encoded()[:12], len(img.Config.RootFS.DiffIDs), len(m.Layers), errdefs.ErrInvalid)
 	}
 	for _, l := range m.Layers {
 		img.Size += l.Size
 	}
-	return img, nil
+	return img, m, nil
 }
 
 // Get finds an image by reference (NAME[:TAG], the tag defaulting to
@@ -571,13 +577,9 @@ func (s *Store) collectGarbage() error {
 	layers := map[string]bool{}
 	for _, desc := range idx.Manifests {
 		blobs[desc.Digest.Encoded()] = true
-		img, err := s.loadImage(desc)
+		img, m, err := s.loadImage(desc)
 		if err != nil {
 			return fmt.Errorf("garbage collection stopped, to keep what may still be used: %w", err)
-		}
-		var m ocispec.Manifest
-		if err := s.readJSON(desc.Digest, &m); err != nil {
-			return err
 		}
 		blobs[m.Config.Digest.Encoded()] = true
 		for _, l := range m.Layers {

@@ -13,12 +13,10 @@ import (
 )
 
 // Docker's exit codes for the engine itself; a container's own status
-// passes through unchanged.
+// passes through unchanged (126 and 127 come with berth run).
 const (
-	exitError       = 1   // the command failed (no such image…)
-	exitEngine      = 125 // bad flags or usage, or berth itself failed
-	exitCannotExec  = 126 // the container command cannot be executed
-	exitNotFoundCmd = 127 // the container command was not found
+	exitError  = 1   // the command failed (no such image…)
+	exitEngine = 125 // bad flags or usage, or berth itself failed
 )
 
 // version is set at build time with -ldflags "-X main.version=…".

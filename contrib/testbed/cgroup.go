@@ -38,7 +38,7 @@ func parseProcCgroup(r io.Reader) (map[string]hierarchy, error) {
 		if len(f) != 3 {
 			return nil, fmt.Errorf("malformed cgroup line %q", sc.Text())
 		}
-		h := hierarchy{ID: f[0], Key: f[1], Own: f[2], V2: f[0] == "0" && f[1] == ""}
+		h := hierarchy{Key: f[1], Own: f[2], V2: f[0] == "0" && f[1] == ""}
 		h.Cpuset = hasController(h.Key, "cpuset")
 		out[h.Key] = h
 	}
