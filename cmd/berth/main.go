@@ -6,9 +6,11 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"strings"
 
 	"github.com/berth/berth/imagestore"
 	"github.com/berth/berth/internal/errdefs"
+	"github.com/berth/berth/machine/nsinit"
 	"github.com/spf13/cobra"
 )
 
@@ -55,11 +57,18 @@ func newRootCommand() *cobra.Command {
 		defRoot = r
 	}
 	root.PersistentFlags().StringVar(&g.root, "root", defRoot, "berth's state directory (env BERTH_ROOT)")
-	root.AddCommand(newImageCommand(g), newImagesCommand(g), newRmiCommand(g), newImportCommand(g), newVersionCommand())
+	root.AddCommand(newImageCommand(g), newImagesCommand(g), newRmiCommand(g), newImportCommand(g), newVersionCommand(),
+		newRunCommand(g), newCreateCommand(g), newStartCommand(g), newStopCommand(g), newRestartCommand(g),
+		newKillCommand(g), newRmCommand(g), newPsCommand(g), newLogsCommand(g), newInspectCommand(g),
+		newWaitCommand(g), newInitCommand(g), newCleanupCommand(g))
 	return root
 }
 
 func main() {
+	// The container's PID 1 before exec: no CLI, no flags (see nsinit).
+	if len(os.Args) == 2 && os.Args[1] == "__nsinit" {
+		nsinit.Child()
+	}
 	os.Exit(execute(os.Args[1:], os.Stdout, os.Stderr))
 }
 
@@ -78,11 +87,16 @@ func execute(args []string, stdout, stderr io.Writer) int {
 		return ec.code
 	}
 	fmt.Fprintf(stderr, "berth: %v\n", err)
+	var sf startFailure
+	if errors.As(err, &sf) {
+		return sf.code
+	}
 	if hint := hintFor(err); hint != "" {
 		fmt.Fprintf(stderr, "hint: %s\n", hint)
 	}
 	var ue usageError
-	if errors.As(err, &ue) || isCobraUsage(err) {
+	var ee engineError
+	if errors.As(err, &ue) || errors.As(err, &ee) || isCobraUsage(err) {
 		return exitEngine
 	}
 	return exitError
@@ -125,8 +139,12 @@ func hintFor(err error) string {
 	switch {
 	case errors.Is(err, fs.ErrPermission):
 		return "berth manages system state (/var/lib/berth, systemd units): run it as root"
-	case errdefs.IsNotFound(err):
+	case errors.Is(err, errdefs.ErrUnavailable) && strings.Contains(err.Error(), "systemd"):
+		return "on a machine without systemd as PID 1, `bin/testbed run NAME -- CMD` (contrib/testbed) boots one to try berth in"
+	case errdefs.IsNotFound(err) && strings.Contains(err.Error(), "image"):
 		return "`berth images` lists the images in the store"
+	case errdefs.IsNotFound(err):
+		return "`berth ps -a` lists the containers"
 	}
 	return ""
 }

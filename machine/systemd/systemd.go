@@ -170,7 +170,7 @@ type execTuple struct {
 // expects for it.
 func variant(v any) (godbus.Variant, error) {
 	switch x := v.(type) {
-	case string, bool, uint64, int32, uint32, []string:
+	case string, bool, uint64, int32, uint32, []string, [][]byte:
 		return godbus.MakeVariant(x), nil
 	case machine.ExecCommand:
 		return godbus.MakeVariant([]execTuple{{x.Path, x.Argv, x.IgnoreFailure}}), nil

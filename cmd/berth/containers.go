@@ -1,0 +1,566 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/berth/berth/internal/errdefs"
+	"github.com/berth/berth/machine"
+	"github.com/berth/berth/machine/journal"
+	"github.com/docker/go-units"
+	"github.com/spf13/cobra"
+)
+
+// refresh corrects the record of a container that claims to run but
+// whose PID 1 is gone and whose unit systemd no longer has (the host
+// rebooted, or the testbed was killed): it exited, with Docker's 255.
+func (h *host) refresh(ctx context.Context, rec *machine.Container) *machine.Container {
+	s := rec.State.Status
+	if (s != machine.StatusRunning && s != machine.StatusRestarting) || rec.IsRunning() {
+		return rec
+	}
+	m, err := h.systemd(ctx)
+	if err != nil {
+		return rec
+	}
+	st, err := m.Unit(ctx, rec.Unit)
+	if err != nil || (st.LoadState != "not-found" && st.ActiveState != "inactive" && st.ActiveState != "failed") {
+		return rec
+	}
+	fixed, err := h.cs.Update(rec.ID, func(r *machine.Container) error {
+		if r.State.Status == s && !r.IsRunning() {
+			r.State.Status, r.State.ExitCode, r.State.Pid = machine.StatusExited, 255, 0
+			if r.State.FinishedAt.Before(r.State.StartedAt) {
+				r.State.FinishedAt = time.Now().UTC()
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return rec
+	}
+	return fixed
+}
+
+// active reports whether the container runs or is between restarts.
+func active(rec *machine.Container) bool {
+	return rec.IsRunning() || rec.State.Status == machine.StatusRestarting
+}
+
+// psRow is one line of `berth ps`, with Docker's field names.
+type psRow struct {
+	ID           string
+	Image        string
+	Command      string
+	CreatedAt    string
+	RunningFor   string
+	Ports        string
+	State        string
+	Status       string
+	Size         string
+	Names        string
+	Labels       string
+	Mounts       string
+	Networks     string
+	LocalVolumes string
+}
+
+func commandOf(rec *machine.Container, spec []string, trunc bool) string {
+	cmd := strings.Join(spec, " ")
+	if trunc && len(cmd) > 20 {
+		cmd = cmd[:19] + "…"
+	}
+	return strconv.Quote(cmd)
+}
+
+func newPsCommand(g *globalOptions) *cobra.Command {
+	var all, quiet, noTrunc bool
+	var format string
+	c := &cobra.Command{
+		Use:     "ps [OPTIONS]",
+		Aliases: []string{"list"},
+		Short:   "List containers",
+		Args:    exactArgs(0),
+		RunE: func(c *cobra.Command, args []string) error {
+			h, err := g.host(c)
+			if err != nil {
+				return err
+			}
+			defer h.close()
+			recs, err := h.cs.List()
+			if err != nil {
+				return err
+			}
+			table := "{{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}"
+			if quiet {
+				format = "{{.ID}}"
+			}
+			f, err := newFormatter(c.OutOrStdout(), format, table,
+				map[string]string{"ID": "CONTAINER ID", "RunningFor": "CREATED"})
+			if err != nil {
+				return err
+			}
+			now := time.Now()
+			for _, rec := range recs {
+				rec = h.refresh(c.Context(), rec)
+				if !all && !active(rec) {
+					continue
+				}
+				id := rec.ID
+				if !noTrunc {
+					id = machine.ShortID(id)
+				}
+				args := rec.Options.Cmd
+				if spec, err := h.cs.Spec(rec.ID); err == nil && spec.Process != nil {
+					args = spec.Process.Args
+				}
+				var labels []string
+				for k, v := range rec.Options.Labels {
+					labels = append(labels, k+"="+v)
+				}
+				state := rec.State.Status
+				if state == machine.StatusRunning && !rec.IsRunning() {
+					state = machine.StatusExited
+				}
+				err := f.row(psRow{
+					ID:         id,
+					Image:      rec.Image,
+					Command:    commandOf(rec, args, !noTrunc),
+					CreatedAt:  rec.Created.Local().Format("2006-01-02 15:04:05 -0700 MST"),
+					RunningFor: units.HumanDuration(now.Sub(rec.Created)) + " ago",
+					State:      state,
+					Status:     machine.DisplayStatus(rec.State, now, units.HumanDuration),
+					Names:      rec.Name,
+					Labels:     strings.Join(labels, ","),
+					Size:       "0B",
+				})
+				if err != nil {
+					return err
+				}
+			}
+			return f.flush()
+		},
+	}
+	c.Flags().BoolVarP(&all, "all", "a", false, "Show all containers (default shows just running)")
+	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "Only display container IDs")
+	c.Flags().BoolVar(&noTrunc, "no-trunc", false, "Don't truncate output")
+	c.Flags().StringVar(&format, "format", "", "Format output: table, json, 'table TEMPLATE' or a Go template")
+	return c
+}
+
+// eachContainer runs fn for every argument, printing the argument on
+// success as Docker does, and joins the errors.
+func eachContainer(c *cobra.Command, g *globalOptions, args []string, fn func(h *host, rec *machine.Container) error) error {
+	h, err := g.host(c)
+	if err != nil {
+		return err
+	}
+	defer h.close()
+	var errs []error
+	for _, ref := range args {
+		rec, err := h.cs.Lookup(ref)
+		if err == nil {
+			err = fn(h, rec)
+		}
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		fmt.Fprintln(c.OutOrStdout(), ref)
+	}
+	return errors.Join(errs...)
+}
+
+// stop stops rec's unit: systemd sends the stop signal, waits the
+// container's stop timeout and kills what is left. timeout, when set,
+// shortens that wait for this stop. A stopped container is success.
+func (h *host) stop(ctx context.Context, rec *machine.Container, timeout *int) error {
+	if !active(rec) {
+		return nil
+	}
+	m, err := h.systemd(ctx)
+	if err != nil {
+		return err
+	}
+	if _, err := h.cs.Update(rec.ID, func(r *machine.Container) error { r.State.Stopping = true; return nil }); err != nil {
+		return err
+	}
+	if timeout != nil && *timeout >= 0 {
+		t := time.AfterFunc(time.Duration(*timeout)*time.Second, func() {
+			m.Kill(context.Background(), rec.Unit, "all", syscall.SIGKILL)
+		})
+		defer t.Stop()
+	}
+	if err := m.Stop(ctx, rec.Unit); err != nil {
+		return fmt.Errorf("stop %s: %w", rec.Name, err)
+	}
+	return nil
+}
+
+func newStopCommand(g *globalOptions) *cobra.Command {
+	var timeout int
+	c := &cobra.Command{
+		Use:   "stop [OPTIONS] CONTAINER [CONTAINER...]",
+		Short: "Stop one or more running containers",
+		Args:  minArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			var t *int
+			if c.Flags().Changed("time") {
+				t = &timeout
+			}
+			return eachContainer(c, g, args, func(h *host, rec *machine.Container) error {
+				return h.stop(c.Context(), rec, t)
+			})
+		},
+	}
+	c.Flags().IntVarP(&timeout, "time", "t", 0, "Seconds to wait before killing the container (default: its stop timeout)")
+	return c
+}
+
+func newRestartCommand(g *globalOptions) *cobra.Command {
+	var timeout int
+	c := &cobra.Command{
+		Use:   "restart [OPTIONS] CONTAINER [CONTAINER...]",
+		Short: "Restart one or more containers",
+		Args:  minArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			var t *int
+			if c.Flags().Changed("time") {
+				t = &timeout
+			}
+			return eachContainer(c, g, args, func(h *host, rec *machine.Container) error {
+				if err := h.stop(c.Context(), rec, t); err != nil {
+					return err
+				}
+				return h.start(c.Context(), rec)
+			})
+		},
+	}
+	c.Flags().IntVarP(&timeout, "time", "t", 0, "Seconds to wait before killing the container")
+	return c
+}
+
+func newKillCommand(g *globalOptions) *cobra.Command {
+	var sigName string
+	c := &cobra.Command{
+		Use:   "kill [OPTIONS] CONTAINER [CONTAINER...]",
+		Short: "Kill one or more running containers",
+		Args:  minArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			sig, err := machine.ParseSignal(sigName)
+			if err != nil {
+				return usageError{err}
+			}
+			return eachContainer(c, g, args, func(h *host, rec *machine.Container) error {
+				if !rec.IsRunning() {
+					return fmt.Errorf("Cannot kill container: %s: container %s is not running", rec.Name, rec.ID)
+				}
+				m, err := h.systemd(c.Context())
+				if err != nil {
+					return err
+				}
+				return m.Kill(c.Context(), rec.Unit, "main", sig)
+			})
+		},
+	}
+	c.Flags().StringVarP(&sigName, "signal", "s", "KILL", "Signal to send to the container")
+	return c
+}
+
+func newRmCommand(g *globalOptions) *cobra.Command {
+	var force, volumes bool
+	c := &cobra.Command{
+		Use:     "rm [OPTIONS] CONTAINER [CONTAINER...]",
+		Aliases: []string{"remove"},
+		Short:   "Remove one or more containers",
+		Long: "Remove one or more containers: their state, writable layer and name. -v is accepted for\n" +
+			"Docker compatibility; berth has no volumes yet, so there is nothing more to remove.",
+		Args: minArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			return eachContainer(c, g, args, func(h *host, rec *machine.Container) error {
+				return h.remove(c.Context(), rec, force)
+			})
+		},
+	}
+	c.Flags().BoolVarP(&force, "force", "f", false, "Force the removal of a running container (uses SIGKILL)")
+	c.Flags().BoolVarP(&volumes, "volumes", "v", false, "Remove anonymous volumes associated with the container")
+	return c
+}
+
+// remove removes rec; a running container only with force, after
+// SIGKILL and its unit's stop.
+func (h *host) remove(ctx context.Context, rec *machine.Container, force bool) error {
+	rec = h.refresh(ctx, rec)
+	if active(rec) {
+		if !force {
+			return fmt.Errorf("You cannot remove a running container %s. Stop the container before attempting removal or force remove: %w", rec.ID, errdefs.ErrConflict)
+		}
+		m, err := h.systemd(ctx)
+		if err != nil {
+			return err
+		}
+		h.cs.Update(rec.ID, func(r *machine.Container) error { r.State.Stopping = true; return nil })
+		if err := m.Kill(ctx, rec.Unit, "all", syscall.SIGKILL); err != nil && !errdefs.IsNotFound(err) {
+			return err
+		}
+		if err := m.Stop(ctx, rec.Unit); err != nil {
+			return err
+		}
+	}
+	if err := h.cs.Remove(rec.ID); err != nil && !errdefs.IsNotFound(err) {
+		return err
+	}
+	return nil
+}
+
+func newWaitCommand(g *globalOptions) *cobra.Command {
+	return &cobra.Command{
+		Use:   "wait CONTAINER [CONTAINER...]",
+		Short: "Block until one or more containers stop, then print their exit codes",
+		Args:  minArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			h, err := g.host(c)
+			if err != nil {
+				return err
+			}
+			defer h.close()
+			var errs []error
+			for _, ref := range args {
+				code, err := h.wait(c.Context(), ref)
+				if err != nil {
+					errs = append(errs, err)
+					continue
+				}
+				fmt.Fprintln(c.OutOrStdout(), code)
+			}
+			return errors.Join(errs...)
+		},
+	}
+}
+
+// wait blocks until the container is neither running nor restarting and
+// returns its exit code; for a container removed on exit (--rm) the code
+// comes from its die record in the journal.
+func (h *host) wait(ctx context.Context, ref string) (int, error) {
+	rec, err := h.cs.Lookup(ref)
+	if err != nil {
+		return 0, err
+	}
+	for {
+		rec = h.refresh(ctx, rec)
+		if !active(rec) && rec.State.Status != machine.StatusRunning {
+			return rec.State.ExitCode, nil
+		}
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+		next, err := h.cs.Load(rec.ID)
+		if errdefs.IsNotFound(err) {
+			return lastExitCode(ctx, rec.ID)
+		}
+		if err != nil {
+			return 0, err
+		}
+		rec = next
+	}
+}
+
+// lastExitCode reads the exit code of a removed container from its last
+// die record.
+func lastExitCode(ctx context.Context, id string) (int, error) {
+	code := -1
+	err := journal.Read(ctx, journal.Query{
+		Matches: []string{"CONTAINER_ID_FULL=" + id, "BERTH_EVENT=die"},
+		Tail:    1,
+	}, func(e journal.Entry) error {
+		code, _ = strconv.Atoi(e.Fields["EXIT_CODE"])
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	if code < 0 {
+		return 0, fmt.Errorf("container %s is gone and the journal has no exit for it", machine.ShortID(id))
+	}
+	return code, nil
+}
+
+func newLogsCommand(g *globalOptions) *cobra.Command {
+	var follow, timestamps bool
+	var tail, since string
+	c := &cobra.Command{
+		Use:   "logs [OPTIONS] CONTAINER",
+		Short: "Fetch the logs of a container (from the journal)",
+		Args:  exactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			h, err := g.host(c)
+			if err != nil {
+				return err
+			}
+			defer h.close()
+			rec, err := h.cs.Lookup(args[0])
+			if err != nil {
+				return err
+			}
+			q := journal.Query{Matches: []string{"CONTAINER_ID_FULL=" + rec.ID, "PRIORITY=6", "PRIORITY=3"}}
+			if tail != "all" && tail != "" {
+				n, err := strconv.Atoi(tail)
+				if err != nil || n < 0 {
+					return usageError{fmt.Errorf("invalid --tail %q: want a number or \"all\"", tail)}
+				}
+				if n == 0 {
+					// journalctl -n 0 prints nothing; so does Docker.
+					if !follow {
+						return nil
+					}
+					q.Since = time.Now()
+				}
+				q.Tail = n
+			}
+			if since != "" {
+				t, err := parseSince(since, time.Now())
+				if err != nil {
+					return usageError{err}
+				}
+				q.Since = t
+			}
+			ctx, cancel := context.WithCancel(c.Context())
+			defer cancel()
+			if follow && active(rec) {
+				q.Follow = true
+				go func() {
+					// Docker's logs -f ends when the container stops.
+					h.wait(ctx, rec.ID)
+					journal.Synchronize(ctx)
+					time.Sleep(200 * time.Millisecond)
+					cancel()
+				}()
+			}
+			out, errw := c.OutOrStdout(), c.ErrOrStderr()
+			err = journal.Read(ctx, q, func(e journal.Entry) error {
+				if timestamps {
+					w := out
+					if e.Priority == 3 {
+						w = errw
+					}
+					fmt.Fprint(w, e.Time.UTC().Format(time.RFC3339Nano)+" ")
+				}
+				writeEntry(e, out, errw)
+				return nil
+			})
+			if errors.Is(err, context.Canceled) {
+				return nil
+			}
+			return err
+		},
+	}
+	c.Flags().BoolVarP(&follow, "follow", "f", false, "Follow log output")
+	c.Flags().BoolVarP(&timestamps, "timestamps", "t", false, "Show timestamps")
+	c.Flags().StringVarP(&tail, "tail", "n", "all", "Number of lines to show from the end of the logs")
+	c.Flags().StringVar(&since, "since", "", "Show logs since timestamp (e.g. 2013-01-02T13:23:37Z) or relative (e.g. 42m for 42 minutes)")
+	return c
+}
+
+// parseSince reads Docker's --since: a Go duration before now, a Unix
+// time (with fraction), or an RFC 3339 time or date.
+func parseSince(s string, now time.Time) (time.Time, error) {
+	if d, err := time.ParseDuration(s); err == nil {
+		return now.Add(-d), nil
+	}
+	if f, err := strconv.ParseFloat(s, 64); err == nil {
+		sec := int64(f)
+		return time.Unix(sec, int64((f-float64(sec))*1e9)), nil
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02"} {
+		if t, err := time.ParseInLocation(layout, s, time.Local); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("invalid --since %q: want a duration (10m), a Unix time or an RFC 3339 time", s)
+}
+
+func newInspectCommand(g *globalOptions) *cobra.Command {
+	var format, typ string
+	c := &cobra.Command{
+		Use:   "inspect [OPTIONS] NAME|ID [NAME|ID...]",
+		Short: "Return low-level information on containers or images",
+		Args:  minArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			h, err := g.host(c)
+			if err != nil {
+				return err
+			}
+			defer h.close()
+			var objs []any
+			var errs []error
+			for _, ref := range args {
+				if typ == "" || typ == "container" {
+					rec, err := h.cs.Lookup(ref)
+					if err == nil {
+						objs = append(objs, h.inspectContainer(c.Context(), rec))
+						continue
+					}
+					if typ == "container" || !errdefs.IsNotFound(err) {
+						errs = append(errs, err)
+						continue
+					}
+				}
+				s, err := g.openStore(c)
+				if err != nil {
+					return err
+				}
+				img, err := s.Get(c.Context(), ref)
+				if err != nil {
+					errs = append(errs, fmt.Errorf("No such object: %s: %w", ref, errdefs.ErrNotFound))
+					continue
+				}
+				objs = append(objs, inspectImage(s, img))
+			}
+			if err := printInspect(c, objs, format); err != nil {
+				return err
+			}
+			return errors.Join(errs...)
+		},
+	}
+	c.Flags().StringVarP(&format, "format", "f", "", "Format output using a Go template, or json")
+	c.Flags().StringVar(&typ, "type", "", "Only inspect objects of the given type (container, image)")
+	return c
+}
+
+// printInspect prints objs as Docker's inspect does: a JSON array, or
+// the template once per object.
+func printInspect(c *cobra.Command, objs []any, format string) error {
+	if format == "" || format == "json" {
+		if objs == nil {
+			objs = []any{}
+		}
+		b, err := json.MarshalIndent(objs, "", "    ")
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(c.OutOrStdout(), "%s\n", b)
+		return nil
+	}
+	f, err := newFormatter(c.OutOrStdout(), format, "", nil)
+	if err != nil {
+		return err
+	}
+	for _, o := range objs {
+		// Templates see the same field names as the JSON.
+		b, _ := json.Marshal(o)
+		var m map[string]any
+		json.Unmarshal(b, &m)
+		if err := f.row(m); err != nil {
+			return err
+		}
+	}
+	return nil
+}

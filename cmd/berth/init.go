@@ -1,0 +1,185 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/berth/berth/machine"
+	"github.com/berth/berth/machine/journal"
+	"github.com/berth/berth/machine/nsinit"
+	"github.com/berth/berth/machine/systemd"
+	"github.com/spf13/cobra"
+)
+
+// The hidden commands that systemd runs for a container's unit (see
+// machine.UnitProperties). They talk to the journal, not to a terminal.
+
+func newInitCommand(g *globalOptions) *cobra.Command {
+	return &cobra.Command{
+		Use:    "__init ID",
+		Short:  "Start a container's PID 1 and hand it to systemd (the unit's ExecStart)",
+		Hidden: true,
+		Args:   exactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			return containerInit(c, g, args[0])
+		},
+	}
+}
+
+// containerInit is the unit's first main process: it starts the
+// container's PID 1 in new namespaces, records it, registers it with
+// machined, tells systemd MAINPID= and READY=1, and exits.
+func containerInit(c *cobra.Command, g *globalOptions, id string) error {
+	cs, err := machine.OpenContainers(g.root)
+	if err != nil {
+		return exitWith(nsinit.ExitSetup, err)
+	}
+	rec, err := cs.Load(id)
+	if err != nil {
+		return exitWith(nsinit.ExitSetup, err)
+	}
+	spec, err := cs.Spec(id)
+	if err != nil {
+		return exitWith(nsinit.ExitSetup, err)
+	}
+	dir := cs.Dir(id)
+	cfg := &nsinit.Config{
+		Spec:          spec,
+		LowerDirs:     rec.LowerDirs,
+		Upper:         filepath.Join(dir, "upper"),
+		Work:          filepath.Join(dir, "work"),
+		Rootfs:        filepath.Join(dir, "rootfs"),
+		StateDir:      dir,
+		LogIdentifier: machine.ShortID(id),
+		Unit:          rec.Unit,
+	}
+	exe, err := exePath()
+	if err != nil {
+		return exitWith(nsinit.ExitSetup, err)
+	}
+	pid, err := nsinit.Start(cfg, exe, []string{"berth", "__nsinit"})
+	if err != nil {
+		code := nsinit.ExitSetup
+		if se, ok := err.(*nsinit.StartError); ok {
+			code = se.Code
+		}
+		cs.Update(id, func(r *machine.Container) error {
+			r.State.Error, r.State.ExitCode, r.State.UserStart = err.Error(), code, false
+			return nil
+		})
+		return exitWith(code, err)
+	}
+	pidStart, _ := machine.ProcStartTime(pid)
+	_, err = cs.Update(id, func(r *machine.Container) error {
+		if !r.State.UserStart {
+			r.State.RestartCount++
+		}
+		r.State.Status, r.State.Pid, r.State.PidStart = machine.StatusRunning, pid, pidStart
+		r.State.StartedAt, r.State.Error, r.State.UserStart = time.Now().UTC(), "", false
+		return nil
+	})
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "berth: record the start of %s: %v\n", rec.Name, err)
+	}
+	if err := systemd.RegisterMachine(rec.Machine, id, pid, cfg.Rootfs); err != nil {
+		fmt.Fprintf(os.Stderr, "berth: warning: %v\n", err)
+	}
+	if err := systemd.Notify("MAINPID=" + strconv.Itoa(pid) + "\nREADY=1"); err != nil {
+		return exitWith(nsinit.ExitSetup, err)
+	}
+	return nil
+}
+
+// exitWith prints err (to the unit's journal) and exits with code.
+func exitWith(code int, err error) error {
+	fmt.Fprintf(os.Stderr, "berth: %v\n", err)
+	return exitCodeError{code}
+}
+
+func newCleanupCommand(g *globalOptions) *cobra.Command {
+	return &cobra.Command{
+		Use:    "__cleanup ID",
+		Short:  "Record how a container ended (the unit's ExecStopPost)",
+		Hidden: true,
+		Args:   exactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			return containerCleanup(g, args[0])
+		},
+	}
+}
+
+// containerCleanup runs after the container's PID 1 is gone, however it
+// ended (exit, signal, kill -9, a failed start): it records the exit in
+// container.json, writes the "die" record to the journal after
+// everything the container wrote (`berth run` waits for it), and
+// removes an --rm container.
+func containerCleanup(g *globalOptions, id string) error {
+	cs, err := machine.OpenContainers(g.root)
+	if err != nil {
+		return err
+	}
+	st := machine.ExitStatus{Result: os.Getenv("SERVICE_RESULT"), Code: os.Getenv("EXIT_CODE"), Status: os.Getenv("EXIT_STATUS")}
+	// ended applies the exit to a record; it runs twice: once to write
+	// the die record, once under the lock to save it.
+	ended := func(r *machine.Container) {
+		code := st.ExitCode()
+		if r.State.Error != "" && r.State.Status != machine.StatusRunning {
+			code = r.State.ExitCode // the start failed; __init chose the code
+		}
+		restarting := r.State.Error == "" &&
+			machine.WillRestart(r.Options.Restart, code, r.State.RestartCount, r.State.Stopping)
+		r.State.Status = machine.StatusExited
+		if restarting {
+			r.State.Status = machine.StatusRestarting
+		}
+		r.State.ExitCode, r.State.Pid, r.State.PidStart = code, 0, 0
+		r.State.OOMKilled = code == 137 && machine.OOMKills() > 0
+	}
+	rec, err := cs.Load(id)
+	if err != nil {
+		return err
+	}
+	ended(rec)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	// Everything the container wrote is in the journal before the record
+	// that says it ended, and that is there before container.json says
+	// so: `berth run` reads the journal once the record has changed.
+	if err := journal.Synchronize(ctx); err != nil {
+		fmt.Fprintf(os.Stderr, "berth: warning: %v\n", err)
+	}
+	msg := fmt.Sprintf("container %s exited with code %d", rec.Name, rec.State.ExitCode)
+	fields := []journal.Field{
+		{Name: "BERTH_EVENT", Value: "die"},
+		{Name: "EXIT_CODE", Value: strconv.Itoa(rec.State.ExitCode)},
+		{Name: "PRIORITY", Value: "5"},
+	}
+	if rec.State.Error != "" {
+		msg = fmt.Sprintf("container %s did not start: %s", rec.Name, rec.State.Error)
+		fields = append(fields, journal.Field{Name: "BERTH_ERROR", Value: rec.State.Error})
+	}
+	if rec.State.OOMKilled {
+		fields = append(fields, journal.Field{Name: "BERTH_OOM", Value: "1"})
+	}
+	fields = append(fields, journal.Field{Name: "MESSAGE", Value: msg})
+	if err := journal.Send(fields...); err != nil {
+		fmt.Fprintf(os.Stderr, "berth: warning: %v\n", err)
+	}
+	rec, err = cs.Update(id, func(r *machine.Container) error {
+		ended(r)
+		r.State.FinishedAt = time.Now().UTC()
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	// A start that failed is removed by the client, which reports it.
+	if rec.Options.AutoRemove && rec.State.Status == machine.StatusExited && rec.State.Error == "" {
+		return cs.Remove(id)
+	}
+	return nil
+}

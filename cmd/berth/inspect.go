@@ -1,0 +1,179 @@
+package main
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/berth/berth/machine"
+)
+
+// containerInspect is `berth inspect CONTAINER` in the shape of Docker's
+// (ContainerJSON), for the fields that map to berth; Unit and Machine
+// are berth's own.
+type containerInspect struct {
+	ID              string            `json:"Id"`
+	Created         time.Time         `json:"Created"`
+	Path            string            `json:"Path"`
+	Args            []string          `json:"Args"`
+	State           inspectState      `json:"State"`
+	Image           string            `json:"Image"`
+	ResolvConfPath  string            `json:"ResolvConfPath"`
+	HostnamePath    string            `json:"HostnamePath"`
+	HostsPath       string            `json:"HostsPath"`
+	LogPath         string            `json:"LogPath"`
+	Name            string            `json:"Name"`
+	RestartCount    int               `json:"RestartCount"`
+	Driver          string            `json:"Driver"`
+	Platform        string            `json:"Platform"`
+	HostConfig      inspectHostConfig `json:"HostConfig"`
+	GraphDriver     inspectDriver     `json:"GraphDriver"`
+	Mounts          []any             `json:"Mounts"`
+	Config          inspectConfig     `json:"Config"`
+	NetworkSettings map[string]any    `json:"NetworkSettings"`
+	Unit            string            `json:"Unit"`
+	Machine         string            `json:"Machine"`
+}
+
+type inspectState struct {
+	Status     string    `json:"Status"`
+	Running    bool      `json:"Running"`
+	Paused     bool      `json:"Paused"`
+	Restarting bool      `json:"Restarting"`
+	OOMKilled  bool      `json:"OOMKilled"`
+	Dead       bool      `json:"Dead"`
+	Pid        int       `json:"Pid"`
+	ExitCode   int       `json:"ExitCode"`
+	Error      string    `json:"Error"`
+	StartedAt  time.Time `json:"StartedAt"`
+	FinishedAt time.Time `json:"FinishedAt"`
+}
+
+type inspectRestart struct {
+	Name              string `json:"Name"`
+	MaximumRetryCount int    `json:"MaximumRetryCount"`
+}
+
+type inspectHostConfig struct {
+	Memory         int64          `json:"Memory"`
+	MemorySwap     int64          `json:"MemorySwap"`
+	NanoCpus       int64          `json:"NanoCpus"`
+	CpuQuota       int64          `json:"CpuQuota"`
+	CpuPeriod      int64          `json:"CpuPeriod"`
+	PidsLimit      *int64         `json:"PidsLimit"`
+	RestartPolicy  inspectRestart `json:"RestartPolicy"`
+	AutoRemove     bool           `json:"AutoRemove"`
+	NetworkMode    string         `json:"NetworkMode"`
+	ReadonlyRootfs bool           `json:"ReadonlyRootfs"`
+	CapAdd         []string       `json:"CapAdd"`
+	CapDrop        []string       `json:"CapDrop"`
+}
+
+type inspectDriver struct {
+	Name string            `json:"Name"`
+	Data map[string]string `json:"Data"`
+}
+
+type inspectConfig struct {
+	Hostname    string            `json:"Hostname"`
+	User        string            `json:"User"`
+	Env         []string          `json:"Env"`
+	Cmd         []string          `json:"Cmd"`
+	Image       string            `json:"Image"`
+	WorkingDir  string            `json:"WorkingDir"`
+	Entrypoint  []string          `json:"Entrypoint"`
+	Labels      map[string]string `json:"Labels"`
+	StopSignal  string            `json:"StopSignal"`
+	StopTimeout *int              `json:"StopTimeout,omitempty"`
+}
+
+func (h *host) inspectContainer(ctx context.Context, rec *machine.Container) containerInspect {
+	rec = h.refresh(ctx, rec)
+	dir := h.cs.Dir(rec.ID)
+	o := rec.Options
+	st := rec.State
+	running := rec.IsRunning()
+	status := st.Status
+	if status == machine.StatusRunning && !running {
+		status = machine.StatusExited
+	}
+	out := containerInspect{
+		ID:      rec.ID,
+		Created: rec.Created,
+		State: inspectState{
+			Status: status, Running: running, Restarting: status == machine.StatusRestarting,
+			OOMKilled: st.OOMKilled, Pid: st.Pid, ExitCode: st.ExitCode, Error: st.Error,
+			StartedAt: st.StartedAt, FinishedAt: st.FinishedAt,
+		},
+		Image:        rec.ImageID,
+		HostnamePath: filepath.Join(dir, "hostname"),
+		HostsPath:    filepath.Join(dir, "hosts"),
+		Name:         "/" + rec.Name,
+		RestartCount: st.RestartCount,
+		Driver:       "overlay",
+		Platform:     "linux",
+		HostConfig: inspectHostConfig{
+			Memory:        o.Memory,
+			NanoCpus:      int64(o.CPUs * 1e9),
+			RestartPolicy: inspectRestart{Name: o.Restart.Name, MaximumRetryCount: o.Restart.MaximumRetryCount},
+			AutoRemove:    o.AutoRemove,
+			NetworkMode:   "none",
+			CapAdd:        []string{},
+			CapDrop:       []string{},
+		},
+		GraphDriver: inspectDriver{Name: "overlay", Data: map[string]string{
+			"LowerDir":  strings.Join(rec.LowerDirs, ":"),
+			"UpperDir":  filepath.Join(dir, "upper"),
+			"WorkDir":   filepath.Join(dir, "work"),
+			"MergedDir": filepath.Join(dir, "rootfs"),
+		}},
+		Mounts:          []any{},
+		NetworkSettings: map[string]any{},
+		Config: inspectConfig{
+			User: o.User, Image: rec.Image, Labels: map[string]string{},
+			StopSignal: rec.StopSignal, StopTimeout: o.StopTimeout,
+		},
+		Unit:    rec.Unit,
+		Machine: rec.Machine,
+	}
+	if !running {
+		out.State.Pid = 0
+	}
+	if out.HostConfig.RestartPolicy.Name == "" {
+		out.HostConfig.RestartPolicy.Name = "no"
+	}
+	if o.Memory > 0 {
+		out.HostConfig.MemorySwap = 2 * o.Memory
+	}
+	if o.PidsLimit > 0 {
+		out.HostConfig.PidsLimit = &o.PidsLimit
+	}
+	if spec, err := h.cs.Spec(rec.ID); err == nil && spec.Process != nil {
+		p := spec.Process
+		if len(p.Args) > 0 {
+			out.Path, out.Args = p.Args[0], p.Args[1:]
+		}
+		out.Config.Hostname, out.Config.Env, out.Config.WorkingDir = spec.Hostname, p.Env, p.Cwd
+		out.Config.Cmd = p.Args
+		if o.Entrypoint != nil || len(o.Cmd) > 0 {
+			out.Config.Cmd = o.Cmd
+		}
+		if spec.Root != nil {
+			out.HostConfig.ReadonlyRootfs = spec.Root.Readonly
+		}
+		for k, v := range spec.Annotations {
+			if !strings.HasPrefix(k, machine.LabelPrefix) {
+				out.Config.Labels[k] = v
+			}
+		}
+		if r := spec.Linux; r != nil && r.Resources != nil && r.Resources.CPU != nil && r.Resources.CPU.Quota != nil {
+			out.HostConfig.CpuQuota = *r.Resources.CPU.Quota
+			out.HostConfig.CpuPeriod = int64(*r.Resources.CPU.Period)
+		}
+	}
+	if o.Entrypoint != nil && *o.Entrypoint != "" {
+		out.Config.Entrypoint = []string{*o.Entrypoint}
+	}
+	return out
+}

@@ -1,0 +1,484 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/berth/berth/internal/errdefs"
+	"github.com/berth/berth/machine"
+	"github.com/berth/berth/machine/journal"
+	"github.com/berth/berth/machine/systemd"
+	"github.com/spf13/cobra"
+)
+
+// Exit codes of a container that did not start, as Docker's.
+const (
+	exitCannotExec = 126
+	exitNotFound   = 127
+)
+
+// engineError marks failures of berth itself before a container ran:
+// `run` and `start` exit 125 for them, as Docker does.
+type engineError struct{ error }
+
+func (e engineError) Unwrap() error { return e.error }
+
+// runFlags are Docker's run/create flags that berth knows.
+type runFlags struct {
+	o           machine.RunOptions
+	env         []string
+	envFiles    []string
+	labels      []string
+	memory      string
+	cpus        string
+	restart     string
+	entrypoint  string
+	stopTimeout int
+}
+
+func addRunFlags(c *cobra.Command, f *runFlags) {
+	fl := c.Flags()
+	fl.SetInterspersed(false) // flags after IMAGE belong to the command
+	fl.StringVar(&f.o.Name, "name", "", "Assign a name to the container")
+	fl.StringArrayVarP(&f.env, "env", "e", nil, "Set environment variables")
+	fl.StringArrayVar(&f.envFiles, "env-file", nil, "Read in a file of environment variables")
+	fl.StringVarP(&f.o.WorkingDir, "workdir", "w", "", "Working directory inside the container")
+	fl.StringVarP(&f.o.User, "user", "u", "", "Username or UID (format: <name|uid>[:<group|gid>])")
+	fl.StringVarP(&f.o.Hostname, "hostname", "h", "", "Container host name")
+	fl.StringVar(&f.entrypoint, "entrypoint", "", "Overwrite the default ENTRYPOINT of the image")
+	fl.StringVarP(&f.memory, "memory", "m", "", "Memory limit")
+	fl.StringVar(&f.cpus, "cpus", "", "Number of CPUs")
+	fl.Int64Var(&f.o.PidsLimit, "pids-limit", 0, "Tune container pids limit (set -1 for unlimited)")
+	fl.StringVar(&f.restart, "restart", "no", "Restart policy to apply when a container exits")
+	fl.StringVar(&f.o.StopSignal, "stop-signal", "", "Signal to stop the container")
+	fl.IntVar(&f.stopTimeout, "stop-timeout", 0, "Timeout (in seconds) to stop a container")
+	fl.StringArrayVarP(&f.labels, "label", "l", nil, "Set meta data on a container")
+	fl.BoolVar(&f.o.AutoRemove, "rm", false, "Automatically remove the container when it exits")
+	// -h is --hostname, as in Docker; help stays reachable as --help.
+	c.Flags().BoolP("help", "", false, "help for "+c.Name())
+}
+
+// options turns the flags and IMAGE [COMMAND...] into RunOptions.
+func (f *runFlags) options(c *cobra.Command, args []string) (machine.RunOptions, error) {
+	o := f.o
+	o.Image, o.Cmd = args[0], args[1:]
+	if c.Flags().Changed("entrypoint") {
+		e := f.entrypoint
+		o.Entrypoint = &e
+	}
+	if c.Flags().Changed("stop-timeout") {
+		t := f.stopTimeout
+		o.StopTimeout = &t
+	}
+	var err error
+	if f.memory != "" {
+		if o.Memory, err = machine.ParseMemory(f.memory); err != nil {
+			return o, usageError{err}
+		}
+	}
+	if f.cpus != "" {
+		if o.CPUs, err = machine.ParseCPUs(f.cpus); err != nil {
+			return o, usageError{err}
+		}
+	}
+	if o.Restart, err = machine.ParseRestartPolicy(f.restart); err != nil {
+		return o, usageError{err}
+	}
+	o.EnvFiles = f.envFiles
+	for _, name := range f.envFiles {
+		r, err := os.Open(name)
+		if err != nil {
+			return o, usageError{fmt.Errorf("open env file: %w", err)}
+		}
+		env, err := machine.ParseEnvFile(r, name, os.LookupEnv)
+		r.Close()
+		if err != nil {
+			return o, usageError{err}
+		}
+		o.Env = append(o.Env, env...)
+	}
+	for _, e := range f.env {
+		if !strings.Contains(e, "=") {
+			if v, ok := os.LookupEnv(e); ok {
+				e += "=" + v
+			}
+		}
+		o.Env = append(o.Env, e)
+	}
+	if len(f.labels) > 0 {
+		o.Labels = map[string]string{}
+		for _, l := range f.labels {
+			k, v, _ := strings.Cut(l, "=")
+			o.Labels[k] = v
+		}
+	}
+	if err := o.Validate(); err != nil {
+		return o, usageError{err}
+	}
+	return o, nil
+}
+
+// host is what the container commands share: the state, lazily the
+// image store and the connection to systemd.
+type host struct {
+	g   *globalOptions
+	cmd *cobra.Command
+	cs  *machine.Containers
+	sd  *systemd.Manager
+}
+
+func (g *globalOptions) host(c *cobra.Command) (*host, error) {
+	cs, err := machine.OpenContainers(g.root)
+	if err != nil {
+		return nil, err
+	}
+	return &host{g: g, cmd: c, cs: cs}, nil
+}
+
+// systemd connects to systemd once; the error says what berth needs.
+func (h *host) systemd(ctx context.Context) (*systemd.Manager, error) {
+	if h.sd != nil {
+		return h.sd, nil
+	}
+	m, err := systemd.Connect(ctx)
+	if err != nil {
+		return nil, engineError{err}
+	}
+	h.sd = m
+	return m, nil
+}
+
+func (h *host) close() {
+	if h.sd != nil {
+		h.sd.Close()
+	}
+}
+
+// create makes the container of o: image lookup, spec, state. It fails
+// before anything is written when the image, the name or a flag is bad.
+func (h *host) create(ctx context.Context, o machine.RunOptions) (*machine.Container, error) {
+	s, err := h.g.openStore(h.cmd)
+	if err != nil {
+		return nil, engineError{err}
+	}
+	img, err := s.Get(ctx, o.Image)
+	if err != nil {
+		if errdefs.IsNotFound(err) {
+			return nil, engineError{fmt.Errorf("Unable to find image '%s' locally: %w", o.Image, err)}
+		}
+		return nil, engineError{err}
+	}
+	if o.Name != "" && h.cs.NameTaken(o.Name) {
+		if other, err := h.cs.Lookup(o.Name); err == nil {
+			return nil, engineError{&machine.ConflictError{Name: o.Name, ID: other.ID}}
+		}
+	}
+	dirs := machine.LayerDirs(img, s.LayerPath)
+	rec, spec, err := machine.NewContainer(img, dirs, o, h.cs.NameTaken)
+	if err != nil {
+		return nil, engineError{err}
+	}
+	if err := h.cs.Create(rec, spec); err != nil {
+		return nil, engineError{err}
+	}
+	return rec, nil
+}
+
+// exePath is the berth binary that units run.
+func exePath() (string, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return "", fmt.Errorf("find the berth binary: %w", err)
+	}
+	return filepath.EvalSymlinks(exe)
+}
+
+// start starts rec's unit and waits for systemd's verdict. A container
+// that could not start comes back as an exitCodeError with Docker's code
+// (125, 126, 127) after its error is printed.
+func (h *host) start(ctx context.Context, rec *machine.Container) error {
+	m, err := h.systemd(ctx)
+	if err != nil {
+		return err
+	}
+	exe, err := exePath()
+	if err != nil {
+		return engineError{err}
+	}
+	root, err := filepath.Abs(h.g.root)
+	if err != nil {
+		return engineError{err}
+	}
+	rec, err = h.cs.Update(rec.ID, func(r *machine.Container) error {
+		if r.IsRunning() {
+			return errAlreadyRunning
+		}
+		r.State.UserStart, r.State.Stopping, r.State.Error, r.State.RestartCount = true, false, "", 0
+		return nil
+	})
+	if errors.Is(err, errAlreadyRunning) {
+		return nil
+	}
+	if err != nil {
+		return engineError{err}
+	}
+	err = m.StartTransient(ctx, rec.Unit, machine.UnitProperties(rec, exe, root))
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, errdefs.ErrAlreadyExists) {
+		return engineError{fmt.Errorf("start %s: systemd already has a unit %s; remove it with `systemctl stop %s; systemctl reset-failed %s`",
+			rec.Name, rec.Unit, rec.Unit, rec.Unit)}
+	}
+	// The unit ran and failed: __init recorded why.
+	if after, lerr := h.cs.Load(rec.ID); lerr == nil && after.State.Error != "" {
+		return startFailure{code: after.State.ExitCode, msg: after.State.Error}
+	}
+	return engineError{err}
+}
+
+var errAlreadyRunning = errors.New("already running")
+
+// startFailure is a container whose command could not be started.
+type startFailure struct {
+	code int
+	msg  string
+}
+
+func (e startFailure) Error() string { return e.msg }
+
+func newRunCommand(g *globalOptions) *cobra.Command {
+	f := &runFlags{}
+	var detach bool
+	c := &cobra.Command{
+		Use:   "run [OPTIONS] IMAGE [COMMAND] [ARG...]",
+		Short: "Create and run a new container from an image",
+		Long: "Create and run a new container from an image. The container is the systemd unit berth-NAME.service\n" +
+			"in machine.slice; its output goes to the journal, and `berth run` without -d follows it there.",
+		Args: minArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			o, err := f.options(c, args)
+			if err != nil {
+				return err
+			}
+			o.Detach = detach
+			return runContainer(c, g, o, detach)
+		},
+	}
+	addRunFlags(c, f)
+	c.Flags().BoolVarP(&detach, "detach", "d", false, "Run container in background and print container ID")
+	return c
+}
+
+func runContainer(c *cobra.Command, g *globalOptions, o machine.RunOptions, detach bool) error {
+	ctx := c.Context()
+	h, err := g.host(c)
+	if err != nil {
+		return engineError{err}
+	}
+	defer h.close()
+	// Reach systemd before anything is created: without it nothing is.
+	if _, err := h.systemd(ctx); err != nil {
+		return err
+	}
+	rec, err := h.create(ctx, o)
+	if err != nil {
+		return err
+	}
+	if detach {
+		if err := h.start(ctx, rec); err != nil {
+			h.removeAfterFailedStart(rec)
+			return err
+		}
+		fmt.Fprintln(c.OutOrStdout(), rec.ID)
+		return nil
+	}
+	return h.startAttached(ctx, rec)
+}
+
+// removeAfterFailedStart removes an --rm container whose start failed:
+// its cleanup leaves that to the client, which still needs the error.
+func (h *host) removeAfterFailedStart(rec *machine.Container) {
+	if rec.Options.AutoRemove {
+		h.cs.Remove(rec.ID)
+	}
+}
+
+// startAttached starts rec and streams its output from the journal to
+// stdout (priority info) and stderr (err) until the container's die
+// record, and returns its exit code. Signals sent to berth are passed on
+// to the container's PID 1, as Docker's --sig-proxy does.
+//
+// While the container runs, `journalctl --follow` streams its output.
+// journald tells followers about new entries at most every 250 ms, so
+// the end is not waited for there: the container's record says when it
+// has ended (its cleanup writes the die record to the journal first),
+// and one last read from the last entry seen collects the rest.
+func (h *host) startAttached(ctx context.Context, rec *machine.Container) error {
+	since := time.Now()
+	stdout, stderr := h.cmd.OutOrStdout(), h.cmd.ErrOrStderr()
+	match := []string{"CONTAINER_ID_FULL=" + rec.ID}
+	var cursor string
+	code := -1
+	emit := func(e journal.Entry) error {
+		cursor = e.Cursor
+		if e.Fields["BERTH_EVENT"] == "die" {
+			code, _ = strconv.Atoi(e.Fields["EXIT_CODE"])
+			return journal.ErrStop
+		}
+		writeEntry(e, stdout, stderr)
+		return nil
+	}
+	fctx, stopFollow := context.WithCancel(ctx)
+	defer stopFollow()
+	followed := make(chan struct{})
+	go func() {
+		defer close(followed)
+		journal.Read(fctx, journal.Query{Matches: match, Since: since, Follow: true}, emit)
+	}()
+
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2)
+	defer signal.Stop(sigs)
+	if err := h.start(ctx, rec); err != nil {
+		stopFollow()
+		<-followed
+		h.removeAfterFailedStart(rec)
+		return err
+	}
+	wctx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	go func() {
+		for {
+			select {
+			case sig := <-sigs:
+				if m, err := h.systemd(wctx); err == nil {
+					m.Kill(wctx, rec.Unit, "main", sig.(syscall.Signal))
+				}
+			case <-wctx.Done():
+				return
+			}
+		}
+	}()
+	var final *machine.Container
+	err := h.cs.Watch(ctx, rec.ID, func(r *machine.Container, err error) bool {
+		if err != nil {
+			return true // removed (--rm): its die record is in the journal
+		}
+		final = r
+		s := r.State
+		return (s.Status == machine.StatusExited || s.Status == machine.StatusRestarting) && !s.FinishedAt.Before(since)
+	})
+	stopWatch()
+	if err != nil {
+		return engineError{err}
+	}
+	stopFollow()
+	<-followed
+	if code < 0 {
+		q := journal.Query{Matches: match, Since: since, AfterCursor: cursor}
+		if err := journal.Read(ctx, q, emit); err != nil && final == nil {
+			return engineError{err}
+		}
+	}
+	if code < 0 && final != nil {
+		code = final.State.ExitCode
+	}
+	if code < 0 {
+		return engineError{fmt.Errorf("container %s ended, but the journal has no exit code for it", rec.Name)}
+	}
+	return exitCodeError{code}
+}
+
+// writeEntry prints one line of container output as it was written:
+// the newline journald split on is given back unless the line ended
+// without one.
+func writeEntry(e journal.Entry, stdout, stderr io.Writer) {
+	w := stdout
+	switch e.Priority {
+	case 3:
+		w = stderr
+	case 6:
+	default:
+		return // berth's own messages (init, cleanup) stay in the journal
+	}
+	msg := e.Message
+	if e.Fields["_LINE_BREAK"] != "eof" {
+		msg = append(msg, '\n')
+	}
+	w.Write(msg)
+}
+
+func newCreateCommand(g *globalOptions) *cobra.Command {
+	f := &runFlags{}
+	c := &cobra.Command{
+		Use:   "create [OPTIONS] IMAGE [COMMAND] [ARG...]",
+		Short: "Create a new container without starting it",
+		Args:  minArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			o, err := f.options(c, args)
+			if err != nil {
+				return err
+			}
+			h, err := g.host(c)
+			if err != nil {
+				return engineError{err}
+			}
+			rec, err := h.create(c.Context(), o)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(c.OutOrStdout(), rec.ID)
+			return nil
+		},
+	}
+	addRunFlags(c, f)
+	return c
+}
+
+func newStartCommand(g *globalOptions) *cobra.Command {
+	var attach bool
+	c := &cobra.Command{
+		Use:   "start [OPTIONS] CONTAINER [CONTAINER...]",
+		Short: "Start one or more stopped containers",
+		Args:  minArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			h, err := g.host(c)
+			if err != nil {
+				return err
+			}
+			defer h.close()
+			if attach && len(args) > 1 {
+				return usageError{errors.New("you cannot start and attach multiple containers at once")}
+			}
+			var errs []error
+			for _, ref := range args {
+				rec, err := h.cs.Lookup(ref)
+				if err != nil {
+					errs = append(errs, err)
+					continue
+				}
+				if attach {
+					return h.startAttached(c.Context(), rec)
+				}
+				if err := h.start(c.Context(), rec); err != nil {
+					errs = append(errs, fmt.Errorf("%s: %w", ref, err))
+					continue
+				}
+				fmt.Fprintln(c.OutOrStdout(), ref)
+			}
+			return errors.Join(errs...)
+		},
+	}
+	c.Flags().BoolVarP(&attach, "attach", "a", false, "Attach STDOUT/STDERR and forward signals")
+	return c
+}

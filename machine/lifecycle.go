@@ -1,0 +1,191 @@
+package machine
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/berth/berth/imagestore"
+	"github.com/berth/berth/internal/errdefs"
+	"github.com/opencontainers/go-digest"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// Units is what the container lifecycle needs of systemd;
+// machine/systemd.Manager implements it.
+type Units interface {
+	// StartTransient creates and starts a transient unit and waits for
+	// the start job; a unit of that name that exists is ErrAlreadyExists.
+	StartTransient(ctx context.Context, name string, props []Property) error
+	// Stop stops a unit and waits for the stop job; no unit is success.
+	Stop(ctx context.Context, name string) error
+	// Kill signals a unit's main process ("main") or all of them ("all");
+	// no unit is ErrNotFound.
+	Kill(ctx context.Context, name, whom string, sig syscall.Signal) error
+}
+
+// NewContainer makes the record and the runtime spec of a new container
+// of img, whose unpacked layers are layerDirs (top first), with the
+// user's options. A name is generated when o has none; taken says which
+// names are in use. It only reads /etc/passwd and /etc/group from the
+// layers.
+func NewContainer(img imagestore.Image, layerDirs []string, o RunOptions, taken func(string) bool) (*Container, *specs.Spec, error) {
+	if o.Name == "" {
+		o.Name = GenerateName(taken)
+	}
+	id := NewID()
+	layers, err := OpenLayers(layerDirs)
+	if err != nil {
+		return nil, nil, fmt.Errorf("image %s: %w", o.Image, err)
+	}
+	defer layers.Close()
+	spec, err := BuildSpec(img.Config.Config, o, id, layers)
+	if err != nil {
+		return nil, nil, err
+	}
+	sig, err := StopSignalOf(img.Config.Config, o)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(layerDirs) == 0 {
+		return nil, nil, fmt.Errorf("image %s has no layers: %w", o.Image, errdefs.ErrInvalid)
+	}
+	rec := &Container{
+		ID:          id,
+		Name:        o.Name,
+		Created:     time.Now().UTC(),
+		Image:       o.Image,
+		ImageID:     img.ID.String(),
+		LowerDirs:   layerDirs,
+		Options:     o,
+		StopSignal:  signalName(sig),
+		StopTimeout: StopTimeoutOf(o),
+		Unit:        UnitName(o.Name),
+		Machine:     MachineName(o.Name),
+		State:       State{Status: StatusCreated},
+	}
+	return rec, spec, nil
+}
+
+// signalName is SIGNAME for sig, or its number when it has no name.
+func signalName(sig syscall.Signal) string {
+	for name, s := range signalNames {
+		if s == sig {
+			return "SIG" + name
+		}
+	}
+	return strconv.Itoa(int(sig))
+}
+
+// LayerDirs are the unpacked layers of img in store order for overlayfs:
+// top first.
+func LayerDirs(img imagestore.Image, layerPath func(chain digest.Digest) string) []string {
+	var dirs []string
+	for _, c := range img.ChainIDs() {
+		dirs = append(dirs, layerPath(c))
+	}
+	slices.Reverse(dirs)
+	return dirs
+}
+
+// IsRunning reports whether the container's PID 1 is alive: its PID
+// exists and has the start time recorded when it started.
+func (c *Container) IsRunning() bool {
+	if c.State.Pid <= 0 {
+		return false
+	}
+	st, err := ProcStartTime(c.State.Pid)
+	return err == nil && st == c.State.PidStart
+}
+
+// ProcStartTime is field 22 of /proc/PID/stat: when the process started,
+// in clock ticks after boot.
+func ProcStartTime(pid int) (uint64, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, err
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
+	}
+	f := strings.Fields(s[i+1:])
+	// f[0] is field 3 (state); field 22 is f[19].
+	if len(f) < 20 {
+		return 0, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
+	}
+	return strconv.ParseUint(f[19], 10, 64)
+}
+
+// ExitStatus is how the container's PID 1 ended, from the variables
+// systemd gives ExecStopPost= (systemd.exec(5)).
+type ExitStatus struct {
+	// Result is $SERVICE_RESULT: success, exit-code, signal, core-dump,
+	// timeout, start-limit-hit, resources, oom-kill…
+	Result string
+	// Code is $EXIT_CODE (exited, killed, dumped) and Status is
+	// $EXIT_STATUS (a number, or a signal name such as "KILL").
+	Code, Status string
+}
+
+// ExitCode is Docker's exit code for s: the status of a process that
+// exited, 128+N for one killed by signal N.
+func (s ExitStatus) ExitCode() int {
+	switch s.Code {
+	case "exited":
+		n, err := strconv.Atoi(s.Status)
+		if err == nil {
+			return n
+		}
+	case "killed", "dumped":
+		if n, err := strconv.Atoi(s.Status); err == nil {
+			return 128 + n
+		}
+		if sig, err := ParseSignal(s.Status); err == nil {
+			return 128 + int(sig)
+		}
+	}
+	// The main process never ran (a start that failed in systemd).
+	return 255
+}
+
+// WillRestart predicts whether systemd restarts the unit after an exit
+// with code under policy p, having restarted it n times: Restart=always,
+// or on-failure with a non-zero code and retries left. A stop asked for
+// by the user never restarts.
+func WillRestart(p RestartPolicy, code, n int, stopping bool) bool {
+	if stopping {
+		return false
+	}
+	switch p.Name {
+	case RestartAlways, RestartUnlessStopped:
+		return true
+	case RestartOnFailure:
+		return code != 0 && (p.MaximumRetryCount == 0 || n < p.MaximumRetryCount)
+	}
+	return false
+}
+
+// DisplayStatus is the STATUS column of `berth ps`, in Docker's words:
+// "Up 3 seconds", "Exited (0) 2 minutes ago", "Created",
+// "Restarting (1) 5 seconds ago".
+func DisplayStatus(s State, now time.Time, human func(time.Duration) string) string {
+	switch s.Status {
+	case StatusRunning:
+		return "Up " + human(now.Sub(s.StartedAt))
+	case StatusRestarting:
+		return fmt.Sprintf("Restarting (%d) %s ago", s.ExitCode, human(now.Sub(s.FinishedAt)))
+	case StatusExited:
+		if s.FinishedAt.IsZero() {
+			return fmt.Sprintf("Exited (%d)", s.ExitCode)
+		}
+		return fmt.Sprintf("Exited (%d) %s ago", s.ExitCode, human(now.Sub(s.FinishedAt)))
+	}
+	return "Created"
+}

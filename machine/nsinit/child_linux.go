@@ -1,0 +1,479 @@
+package nsinit
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+
+	"github.com/berth/berth/machine/journal"
+	securejoin "github.com/cyphar/filepath-securejoin"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// childFD is the socket to the parent in the child.
+const childFD = 3
+
+// Child is the container's PID 1 before it becomes the command: it reads
+// its Config from the parent, sets the container up and execs the
+// command. It returns only by exiting the process.
+func Child() {
+	// Capabilities and no_new_privs are per thread: everything from here
+	// to execve runs on this one.
+	runtime.LockOSThread()
+	unix.CloseOnExec(childFD)
+	conn := os.NewFile(childFD, "init")
+	var cfg Config
+	if err := json.NewDecoder(conn).Decode(&cfg); err != nil {
+		fail(conn, ExitSetup, fmt.Errorf("init: read config: %w", err))
+	}
+	path, err := setup(&cfg)
+	if err != nil {
+		code := ExitSetup
+		var se *StartError
+		if errors.As(err, &se) {
+			code = se.Code
+		}
+		fail(conn, code, err)
+	}
+	json.NewEncoder(conn).Encode(Result{OK: true})
+	conn.Close()
+	p := cfg.Spec.Process
+	err = unix.Exec(path, p.Args, p.Env)
+	code := ExitCannotExec
+	if errors.Is(err, unix.ENOENT) {
+		code = ExitNotFound
+	}
+	fmt.Fprintf(os.Stderr, "berth: exec %s: %v\n", p.Args[0], err)
+	os.Exit(code)
+}
+
+func fail(conn *os.File, code int, err error) {
+	json.NewEncoder(conn).Encode(Result{Code: code, Error: err.Error()})
+	os.Exit(code)
+}
+
+// setup prepares the container and returns the command's path.
+func setup(cfg *Config) (string, error) {
+	s := cfg.Spec
+	if s == nil || s.Process == nil || len(s.Process.Args) == 0 {
+		return "", errors.New("init: spec without a process")
+	}
+	if err := unix.Mount("", "/", "", unix.MS_SLAVE|unix.MS_REC, ""); err != nil {
+		return "", mountErr("make / rslave", "", "/", err)
+	}
+	if err := mountOverlay(cfg); err != nil {
+		return "", err
+	}
+	root := cfg.Rootfs
+	for _, m := range s.Mounts {
+		if err := mountOne(root, m); err != nil {
+			return "", err
+		}
+		if m.Destination == "/dev" {
+			if err := populateDev(root); err != nil {
+				return "", err
+			}
+		}
+	}
+	if err := etcFiles(cfg); err != nil {
+		return "", err
+	}
+	if s.Linux != nil {
+		for _, p := range s.Linux.MaskedPaths {
+			if err := maskPath(root, p); err != nil {
+				return "", err
+			}
+		}
+		for _, p := range s.Linux.ReadonlyPaths {
+			if err := readonlyPath(root, p); err != nil {
+				return "", err
+			}
+		}
+	}
+	if s.Hostname != "" {
+		if err := unix.Sethostname([]byte(s.Hostname)); err != nil {
+			return "", fmt.Errorf("init: sethostname: %w", err)
+		}
+	}
+	if err := loopbackUp(); err != nil {
+		return "", err
+	}
+	stdout, stderr := openStreams(cfg)
+	if err := pivotRoot(root); err != nil {
+		return "", err
+	}
+	if s.Root != nil && s.Root.Readonly {
+		if err := unix.Mount("", "/", "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY, ""); err != nil {
+			return "", mountErr("remount read-only", "", "/", err)
+		}
+	}
+	p := s.Process
+	for _, r := range p.Rlimits {
+		if err := setRlimit(r); err != nil {
+			return "", err
+		}
+	}
+	if err := os.MkdirAll(p.Cwd, 0o755); err != nil {
+		return "", fmt.Errorf("init: working directory %s: %w", p.Cwd, err)
+	}
+	if p.Capabilities != nil {
+		if err := dropBounding(p.Capabilities.Bounding); err != nil {
+			return "", fmt.Errorf("init: %w", err)
+		}
+	}
+	if err := switchUser(p.User); err != nil {
+		return "", err
+	}
+	if err := unix.Chdir(p.Cwd); err != nil {
+		return "", fmt.Errorf("init: chdir to %s: %w", p.Cwd, err)
+	}
+	path, code, err := LookPath(p.Args[0], p.Env, func(name string) (uint32, error) {
+		var st unix.Stat_t
+		err := unix.Stat(name, &st)
+		return st.Mode, err
+	})
+	if err != nil {
+		return "", &StartError{code, err.Error()}
+	}
+	if p.NoNewPrivileges {
+		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+			return "", fmt.Errorf("init: no_new_privs: %w", err)
+		}
+	}
+	if stdout != nil {
+		unix.Dup3(int(stdout.Fd()), 1, 0)
+		stdout.Close()
+	}
+	if stderr != nil {
+		unix.Dup3(int(stderr.Fd()), 2, 0)
+		stderr.Close()
+	}
+	return path, nil
+}
+
+// MountError says which mount failed and how.
+type MountError struct {
+	Op, Source, Target string
+	Err                error
+}
+
+func (e *MountError) Error() string {
+	if e.Source == "" {
+		return fmt.Sprintf("init: %s %s: %v", e.Op, e.Target, e.Err)
+	}
+	return fmt.Sprintf("init: %s %s on %s: %v", e.Op, e.Source, e.Target, e.Err)
+}
+func (e *MountError) Unwrap() error { return e.Err }
+
+func mountErr(op, src, target string, err error) error {
+	return &MountError{Op: op, Source: src, Target: target, Err: err}
+}
+
+// mountOverlay mounts the image layers and the container's upper at
+// cfg.Rootfs, in this mount namespace only.
+func mountOverlay(cfg *Config) error {
+	data, rel, err := OverlayData(cfg.LowerDirs, cfg.Upper, cfg.Work)
+	if err != nil {
+		return fmt.Errorf("init: %w", err)
+	}
+	if rel {
+		if err := unix.Chdir(commonParent(cfg.LowerDirs)); err != nil {
+			return fmt.Errorf("init: %w", err)
+		}
+	}
+	if err := unix.Mount("overlay", cfg.Rootfs, "overlay", 0, data); err != nil {
+		return mountErr("mount overlay", "", cfg.Rootfs, err)
+	}
+	return nil
+}
+
+// cgroupMountType is the filesystem for the container's /sys/fs/cgroup:
+// cgroup2 when the host has it (unified or hybrid), "" when it has only
+// v1 hierarchies (then /sys/fs/cgroup stays empty).
+func cgroupMountType() string {
+	var st unix.Statfs_t
+	if unix.Statfs("/sys/fs/cgroup", &st) == nil && st.Type == unix.CGROUP2_SUPER_MAGIC {
+		return "cgroup2"
+	}
+	if unix.Statfs("/sys/fs/cgroup/unified", &st) == nil && st.Type == unix.CGROUP2_SUPER_MAGIC {
+		return "cgroup2"
+	}
+	return ""
+}
+
+func mountOne(root string, m specs.Mount) error {
+	target, err := securejoin.SecureJoin(root, m.Destination)
+	if err != nil {
+		return fmt.Errorf("init: mount target %s: %w", m.Destination, err)
+	}
+	typ, src := m.Type, m.Source
+	if typ == "cgroup" {
+		if typ = cgroupMountType(); typ == "" {
+			return nil
+		}
+		src = "cgroup2"
+	}
+	if err := os.MkdirAll(target, 0o755); err != nil {
+		return fmt.Errorf("init: mount target %s: %w", m.Destination, err)
+	}
+	flags, data := ParseMountOptions(m.Options)
+	if flags&unix.MS_BIND != 0 {
+		if err := unix.Mount(src, target, "", flags&(unix.MS_BIND|unix.MS_REC), ""); err != nil {
+			return mountErr("bind", src, m.Destination, err)
+		}
+		if flags&^(unix.MS_BIND|unix.MS_REC) != 0 {
+			if err := unix.Mount("", target, "", flags|unix.MS_REMOUNT, ""); err != nil {
+				return mountErr("remount", "", m.Destination, err)
+			}
+		}
+		return nil
+	}
+	if err := unix.Mount(src, target, typ, flags, data); err != nil {
+		return mountErr("mount "+typ, "", m.Destination, err)
+	}
+	return nil
+}
+
+// devices are the nodes of the minimal /dev, as runc's default list.
+var devices = []struct {
+	name         string
+	major, minor uint32
+}{
+	{"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7},
+	{"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0},
+}
+
+// populateDev creates the device nodes (or, where mknod is not allowed,
+// bind-mounts the host's) and the usual symlinks.
+func populateDev(root string) error {
+	dev := filepath.Join(root, "dev")
+	for _, d := range devices {
+		p := filepath.Join(dev, d.name)
+		err := unix.Mknod(p, unix.S_IFCHR|0o666, int(unix.Mkdev(d.major, d.minor)))
+		if err == nil {
+			unix.Chmod(p, 0o666) // mknod applies the umask
+			continue
+		}
+		if !errors.Is(err, unix.EPERM) {
+			return fmt.Errorf("init: mknod /dev/%s: %w", d.name, err)
+		}
+		f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY, 0o666)
+		if err != nil {
+			return fmt.Errorf("init: /dev/%s: %w", d.name, err)
+		}
+		f.Close()
+		if err := unix.Mount("/dev/"+d.name, p, "", unix.MS_BIND, ""); err != nil {
+			return mountErr("bind", "/dev/"+d.name, "/dev/"+d.name, err)
+		}
+	}
+	links := [][2]string{
+		{"/proc/self/fd", "fd"}, {"/proc/self/fd/0", "stdin"}, {"/proc/self/fd/1", "stdout"},
+		{"/proc/self/fd/2", "stderr"}, {"pts/ptmx", "ptmx"}, {"/proc/kcore", "core"},
+	}
+	for _, l := range links {
+		if err := os.Symlink(l[0], filepath.Join(dev, l[1])); err != nil && !errors.Is(err, os.ErrExist) {
+			return fmt.Errorf("init: /dev/%s: %w", l[1], err)
+		}
+	}
+	return nil
+}
+
+// etcFiles bind-mounts the container's /etc/hostname and /etc/hosts,
+// kept in its state directory as Docker keeps them.
+func etcFiles(cfg *Config) error {
+	files := map[string]string{
+		"hostname": cfg.Spec.Hostname + "\n",
+		"hosts":    HostsFile(cfg.Spec.Hostname),
+	}
+	for name, content := range files {
+		src := filepath.Join(cfg.StateDir, name)
+		if err := os.WriteFile(src, []byte(content), 0o644); err != nil {
+			return fmt.Errorf("init: /etc/%s: %w", name, err)
+		}
+		target, err := securejoin.SecureJoin(cfg.Rootfs, "/etc/"+name)
+		if err != nil {
+			return fmt.Errorf("init: /etc/%s: %w", name, err)
+		}
+		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+			return fmt.Errorf("init: /etc/%s: %w", name, err)
+		}
+		if _, err := os.Stat(target); errors.Is(err, os.ErrNotExist) {
+			if err := os.WriteFile(target, nil, 0o644); err != nil {
+				return fmt.Errorf("init: /etc/%s: %w", name, err)
+			}
+		}
+		if err := unix.Mount(src, target, "", unix.MS_BIND, ""); err != nil {
+			return mountErr("bind", src, "/etc/"+name, err)
+		}
+	}
+	return nil
+}
+
+// maskPath hides p: /dev/null over a file, an empty read-only tmpfs over
+// a directory, as runc does.
+func maskPath(root, p string) error {
+	target, err := securejoin.SecureJoin(root, p)
+	if err != nil {
+		return fmt.Errorf("init: mask %s: %w", p, err)
+	}
+	fi, err := os.Stat(target)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("init: mask %s: %w", p, err)
+	}
+	if fi.IsDir() {
+		err = unix.Mount("tmpfs", target, "tmpfs", unix.MS_RDONLY, "size=0k")
+	} else {
+		err = unix.Mount("/dev/null", target, "", unix.MS_BIND, "")
+	}
+	if err != nil {
+		return mountErr("mask", "", p, err)
+	}
+	return nil
+}
+
+// readonlyPath bind-mounts p read-only over itself.
+func readonlyPath(root, p string) error {
+	target, err := securejoin.SecureJoin(root, p)
+	if err != nil {
+		return fmt.Errorf("init: read-only %s: %w", p, err)
+	}
+	if _, err := os.Stat(target); errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err := unix.Mount(target, target, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		return mountErr("bind", "", p, err)
+	}
+	var st unix.Statfs_t
+	unix.Statfs(target, &st)
+	flags := uintptr(unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY) | uintptr(st.Flags)&(unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC)
+	if err := unix.Mount("", target, "", flags, ""); err != nil {
+		return mountErr("remount read-only", "", p, err)
+	}
+	return nil
+}
+
+// loopbackUp brings up lo in the new network namespace.
+func loopbackUp() error {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("init: loopback: %w", err)
+	}
+	defer unix.Close(fd)
+	ifr, err := unix.NewIfreq("lo")
+	if err != nil {
+		return fmt.Errorf("init: loopback: %w", err)
+	}
+	if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
+		return fmt.Errorf("init: loopback: %w", err)
+	}
+	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
+	if err := unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr); err != nil {
+		return fmt.Errorf("init: loopback up: %w", err)
+	}
+	return nil
+}
+
+// openStreams connects the container's stdout and stderr to journald,
+// with Docker's priorities (info for stdout, err for stderr) so that
+// readers can tell them apart. Without journald the container keeps the
+// unit's own output.
+func openStreams(cfg *Config) (stdout, stderr *os.File) {
+	out, err := journal.OpenStream(cfg.LogIdentifier, cfg.Unit, 6)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "berth: warning: container output not separated by stream: %v\n", err)
+		return nil, nil
+	}
+	errf, err := journal.OpenStream(cfg.LogIdentifier, cfg.Unit, 3)
+	if err != nil {
+		out.Close()
+		return nil, nil
+	}
+	return out, errf
+}
+
+// pivotRoot makes root the root of this mount namespace and drops the
+// old one, as runc does: pivot_root(".", ".") then a lazy unmount.
+func pivotRoot(root string) error {
+	if err := unix.Chdir(root); err != nil {
+		return fmt.Errorf("init: %w", err)
+	}
+	if err := unix.PivotRoot(".", "."); err != nil {
+		return fmt.Errorf("init: pivot_root %s: %w", root, err)
+	}
+	if err := unix.Mount("", ".", "", unix.MS_SLAVE|unix.MS_REC, ""); err != nil {
+		return mountErr("make old root rslave", "", "/", err)
+	}
+	if err := unix.Unmount(".", unix.MNT_DETACH); err != nil {
+		return fmt.Errorf("init: unmount old root: %w", err)
+	}
+	return unix.Chdir("/")
+}
+
+var rlimitNames = map[string]int{
+	"RLIMIT_AS": unix.RLIMIT_AS, "RLIMIT_CORE": unix.RLIMIT_CORE, "RLIMIT_CPU": unix.RLIMIT_CPU,
+	"RLIMIT_DATA": unix.RLIMIT_DATA, "RLIMIT_FSIZE": unix.RLIMIT_FSIZE, "RLIMIT_LOCKS": unix.RLIMIT_LOCKS,
+	"RLIMIT_MEMLOCK": unix.RLIMIT_MEMLOCK, "RLIMIT_MSGQUEUE": unix.RLIMIT_MSGQUEUE,
+	"RLIMIT_NICE": unix.RLIMIT_NICE, "RLIMIT_NOFILE": unix.RLIMIT_NOFILE, "RLIMIT_NPROC": unix.RLIMIT_NPROC,
+	"RLIMIT_RSS": unix.RLIMIT_RSS, "RLIMIT_RTPRIO": unix.RLIMIT_RTPRIO, "RLIMIT_RTTIME": unix.RLIMIT_RTTIME,
+	"RLIMIT_SIGPENDING": unix.RLIMIT_SIGPENDING, "RLIMIT_STACK": unix.RLIMIT_STACK,
+}
+
+func setRlimit(r specs.POSIXRlimit) error {
+	n, ok := rlimitNames[r.Type]
+	if !ok {
+		return fmt.Errorf("init: unknown rlimit %q", r.Type)
+	}
+	lim := unix.Rlimit{Cur: r.Soft, Max: r.Hard}
+	if n == unix.RLIMIT_NOFILE {
+		// Never above what the kernel allows (fs.nr_open).
+		if b, err := os.ReadFile("/proc/sys/fs/nr_open"); err == nil {
+			var max uint64
+			fmt.Sscan(strings.TrimSpace(string(b)), &max)
+			if max > 0 && lim.Max > max {
+				lim.Max, lim.Cur = max, min(lim.Cur, max)
+			}
+		}
+	}
+	err := unix.Setrlimit(n, &lim)
+	if errors.Is(err, unix.EPERM) {
+		// Raising a hard limit takes CAP_SYS_RESOURCE, which a nested
+		// host may lack: keep the limit as high as allowed.
+		var cur unix.Rlimit
+		if unix.Getrlimit(n, &cur) == nil && lim.Max > cur.Max {
+			lim.Max, lim.Cur = cur.Max, min(lim.Cur, cur.Max)
+			err = unix.Setrlimit(n, &lim)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("init: setrlimit %s: %w", r.Type, err)
+	}
+	return nil
+}
+
+// switchUser sets the supplementary groups, the group and the user, for
+// every thread (Go's syscall package does that since Go 1.16).
+func switchUser(u specs.User) error {
+	gids := make([]int, len(u.AdditionalGids))
+	for i, g := range u.AdditionalGids {
+		gids[i] = int(g)
+	}
+	if err := syscall.Setgroups(gids); err != nil {
+		return fmt.Errorf("init: setgroups: %w", err)
+	}
+	if err := syscall.Setgid(int(u.GID)); err != nil {
+		return fmt.Errorf("init: setgid %d: %w", u.GID, err)
+	}
+	if err := syscall.Setuid(int(u.UID)); err != nil {
+		return fmt.Errorf("init: setuid %d: %w", u.UID, err)
+	}
+	return nil
+}

@@ -1,0 +1,194 @@
+package nsinit
+
+import (
+	"fmt"
+	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// Config is what the child needs, sent by the parent over the socket
+// pair as JSON.
+type Config struct {
+	Spec *specs.Spec `json:"spec"`
+	// LowerDirs are the image layers, top first; Upper and Work the
+	// container's writable overlay directories; Rootfs the mount point.
+	LowerDirs []string `json:"lowerDirs"`
+	Upper     string   `json:"upper"`
+	Work      string   `json:"work"`
+	Rootfs    string   `json:"rootfs"`
+	// StateDir holds the files bind-mounted into the container
+	// (/etc/hostname, /etc/hosts).
+	StateDir string `json:"stateDir"`
+	// LogIdentifier and Unit go in the header of the journal streams that
+	// become the container's stdout and stderr.
+	LogIdentifier string `json:"logIdentifier"`
+	Unit          string `json:"unit"`
+}
+
+// Result is the child's report: ok, or an error with the exit code
+// Docker gives it.
+type Result struct {
+	OK    bool   `json:"ok"`
+	Code  int    `json:"code,omitempty"`
+	Error string `json:"error,omitempty"`
+}
+
+// Exit codes of a container that could not start, as Docker's.
+const (
+	ExitSetup       = 125
+	ExitCannotExec  = 126
+	ExitNotFound    = 127
+	maxOverlayData  = 4096 - 1 // one page, with its NUL
+	overlayOptsTail = ",upperdir=%s,workdir=%s"
+)
+
+// OverlayData is the data argument of the overlay mount. With many
+// layers the absolute paths do not fit in the one page mount(2) takes;
+// then the caller must chdir to the common parent of the layers and use
+// the relative form, which OverlayData returns with rel set.
+func OverlayData(lowers []string, upper, work string) (data string, rel bool, err error) {
+	if len(lowers) == 0 {
+		return "", false, fmt.Errorf("overlay: no layers")
+	}
+	for _, l := range lowers {
+		if strings.ContainsAny(l, ",:") {
+			return "", false, fmt.Errorf("overlay: layer path %q contains ',' or ':'", l)
+		}
+	}
+	data = "lowerdir=" + strings.Join(lowers, ":") + fmt.Sprintf(overlayOptsTail, upper, work)
+	if len(data) <= maxOverlayData {
+		return data, false, nil
+	}
+	parent := commonParent(lowers)
+	if parent == "" {
+		return "", false, fmt.Errorf("overlay: %d layers do not fit in one mount", len(lowers))
+	}
+	short := make([]string, len(lowers))
+	for i, l := range lowers {
+		short[i] = strings.TrimPrefix(l, parent+"/")
+	}
+	data = "lowerdir=" + strings.Join(short, ":") + fmt.Sprintf(overlayOptsTail, upper, work)
+	if len(data) > maxOverlayData {
+		return "", false, fmt.Errorf("overlay: %d layers do not fit in one mount", len(lowers))
+	}
+	return data, true, nil
+}
+
+// commonParent is the directory that holds every path of ps, or "".
+func commonParent(ps []string) string {
+	parent := ps[0][:max(strings.LastIndex(ps[0], "/"), 0)]
+	for _, p := range ps {
+		if !strings.HasPrefix(p, parent+"/") || strings.Contains(p[len(parent)+1:], "/") {
+			return ""
+		}
+	}
+	return parent
+}
+
+// mountFlags are the options of an OCI mount that are mount(2) flags;
+// the rest are the filesystem's data.
+var mountFlags = map[string]struct {
+	clear bool
+	flag  uintptr
+}{
+	"ro":          {false, unix.MS_RDONLY},
+	"rw":          {true, unix.MS_RDONLY},
+	"nosuid":      {false, unix.MS_NOSUID},
+	"suid":        {true, unix.MS_NOSUID},
+	"nodev":       {false, unix.MS_NODEV},
+	"dev":         {true, unix.MS_NODEV},
+	"noexec":      {false, unix.MS_NOEXEC},
+	"exec":        {true, unix.MS_NOEXEC},
+	"relatime":    {false, unix.MS_RELATIME},
+	"norelatime":  {true, unix.MS_RELATIME},
+	"strictatime": {false, unix.MS_STRICTATIME},
+	"noatime":     {false, unix.MS_NOATIME},
+	"nodiratime":  {false, unix.MS_NODIRATIME},
+	"bind":        {false, unix.MS_BIND},
+	"rbind":       {false, unix.MS_BIND | unix.MS_REC},
+}
+
+// ParseMountOptions splits OCI mount options into mount(2) flags and the
+// comma-joined data string.
+func ParseMountOptions(opts []string) (flags uintptr, data string) {
+	var rest []string
+	for _, o := range opts {
+		if f, ok := mountFlags[o]; ok {
+			if f.clear {
+				flags &^= f.flag
+			} else {
+				flags |= f.flag
+			}
+			continue
+		}
+		rest = append(rest, o)
+	}
+	return flags, strings.Join(rest, ",")
+}
+
+// HostsFile is the container's /etc/hosts: loopback names and its own
+// host name on loopback, until it has a network of its own.
+func HostsFile(hostname string) string {
+	return "127.0.0.1\tlocalhost\n" +
+		"::1\tlocalhost ip6-localhost ip6-loopback\n" +
+		"fe00::0\tip6-localnet\n" +
+		"ff00::0\tip6-mcastprefix\n" +
+		"ff02::1\tip6-allnodes\n" +
+		"ff02::2\tip6-allrouters\n" +
+		"127.0.1.1\t" + hostname + "\n"
+}
+
+// LookPath finds the command the way execvp(3) does, in the container's
+// PATH (from env), using stat to test candidates; it returns the path
+// and an exit code: 0, ExitNotFound or ExitCannotExec.
+func LookPath(file string, env []string, stat func(string) (mode uint32, err error)) (string, int, error) {
+	check := func(p string) (int, error) {
+		m, err := stat(p)
+		if err != nil {
+			return ExitNotFound, err
+		}
+		if m&unix.S_IFMT == unix.S_IFDIR {
+			return ExitCannotExec, fmt.Errorf("is a directory")
+		}
+		if m&0o111 == 0 {
+			return ExitCannotExec, fmt.Errorf("permission denied")
+		}
+		return 0, nil
+	}
+	if strings.Contains(file, "/") {
+		code, err := check(file)
+		if err != nil {
+			if code == ExitNotFound {
+				return "", code, fmt.Errorf("exec: %q: stat %s: no such file or directory", file, file)
+			}
+			return "", code, fmt.Errorf("exec: %q: %v", file, err)
+		}
+		return file, 0, nil
+	}
+	path := "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+	for _, e := range env {
+		if v, ok := strings.CutPrefix(e, "PATH="); ok {
+			path = v
+		}
+	}
+	denied := ""
+	for _, dir := range strings.Split(path, ":") {
+		if dir == "" {
+			dir = "."
+		}
+		p := dir + "/" + file
+		code, err := check(p)
+		if err == nil {
+			return p, 0, nil
+		}
+		if code == ExitCannotExec && denied == "" {
+			denied = p
+		}
+	}
+	if denied != "" {
+		return "", ExitCannotExec, fmt.Errorf("exec: %q: permission denied", denied)
+	}
+	return "", ExitNotFound, fmt.Errorf("exec: %q: executable file not found in $PATH", file)
+}

@@ -1,0 +1,34 @@
+// Package nsinit is berth's container init: the code that turns a
+// prepared container (its OCI runtime spec and unpacked image layers)
+// into a running process in its own namespaces.
+//
+// # Design: no berth process stays resident
+//
+// systemd starts `berth __init ID` as the main process of the
+// container's unit (Type=notify, NotifyAccess=all). That process, the
+// parent, calls Start: it re-executes berth as `berth __nsinit` with
+// CLONE_NEWPID|NEWNS|NEWUTS|NEWIPC|NEWNET|NEWCGROUP, so the child is
+// PID 1 of a new PID namespace and sits in the unit's cgroup (the new
+// cgroup namespace is rooted there). The child runs Child: it mounts the
+// overlay root inside its own mount namespace (so a crash can never leak
+// the mount onto the host), /proc, a minimal /dev, /sys read-only, masks
+// runc's default paths, sets the host name, brings up loopback,
+// pivot_roots, connects its stdout and stderr to journald, drops
+// capabilities, switches user, and reports to the parent over a socket
+// pair before it execs the command. The parent then tells systemd
+// MAINPID=<child> and READY=1 and exits: systemd supervises the
+// container's PID 1 directly and records its exit status, as it does for
+// any service. Exec-in-place (the unit's process becoming the container)
+// was the alternative, but a process cannot enter a new PID namespace
+// itself, and a PID namespace's first process is its init: only a fork
+// gives the container a PID 1 of its own.
+//
+// Errors the child meets before exec travel back to the parent with
+// Docker's exit codes: 127 when the command is not found, 126 when it
+// cannot be executed, 125 for any other setup failure.
+//
+// Privileged code is in the *_linux.go files; config.go is pure (mount
+// options, overlay data, /etc/hosts) and unit-tested without root. The
+// package must not import D-Bus: the parent's caller does the talking to
+// systemd and machined.
+package nsinit

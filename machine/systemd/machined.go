@@ -1,0 +1,69 @@
+package systemd
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+
+	"github.com/berth/berth/internal/errdefs"
+	"github.com/coreos/go-systemd/v22/daemon"
+	godbus "github.com/godbus/dbus/v5"
+)
+
+const machined = "org.freedesktop.machine1"
+
+// RegisterMachine registers the container whose PID 1 is leader with
+// systemd-machined as a machine of class "container", so that
+// `machinectl list` and `machinectl status NAME` show it. machined takes
+// the machine's unit from the leader's cgroup (our transient unit) and
+// forgets the machine when that unit stops, as for systemd-nspawn
+// inside a unit (nspawn-register.c uses RegisterMachineWithNetwork in
+// that case too). A machine of that name left over from an earlier run
+// of the same unit (a restart under the restart policy) is unregistered
+// first. id is the container ID; its first 128 bits are the machine ID.
+func RegisterMachine(name, id string, leader int, rootDir string) error {
+	mid, err := hex.DecodeString(id[:32])
+	if err != nil {
+		return fmt.Errorf("register machine %s: %w", name, err)
+	}
+	conn, err := godbus.SystemBusPrivate()
+	if err != nil {
+		return fmt.Errorf("register machine %s: %w", name, err)
+	}
+	defer conn.Close()
+	if err := conn.Auth(nil); err != nil {
+		return fmt.Errorf("register machine %s: %w", name, err)
+	}
+	if err := conn.Hello(); err != nil {
+		return fmt.Errorf("register machine %s: %w", name, err)
+	}
+	obj := conn.Object(machined, "/org/freedesktop/machine1")
+	register := func() error {
+		return obj.Call(machined+".Manager.RegisterMachineWithNetwork", 0,
+			name, mid, "berth", "container", uint32(leader), rootDir, []int32{}).Err
+	}
+	err = register()
+	var de godbus.Error
+	if errors.As(err, &de) && de.Name == "org.freedesktop.machine1.MachineExists" {
+		if uerr := obj.Call(machined+".Manager.UnregisterMachine", 0, name).Err; uerr == nil {
+			err = register()
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("register machine %s: %w", name, err)
+	}
+	return nil
+}
+
+// Notify sends state (sd_notify(3) assignments such as "READY=1") to
+// the service manager; ErrUnavailable when there is no $NOTIFY_SOCKET.
+func Notify(state string) error {
+	ok, err := daemon.SdNotify(false, state)
+	if err != nil {
+		return fmt.Errorf("sd_notify: %w", err)
+	}
+	if !ok {
+		return fmt.Errorf("sd_notify: no NOTIFY_SOCKET: %w", errdefs.ErrUnavailable)
+	}
+	return nil
+}

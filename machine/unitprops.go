@@ -1,0 +1,110 @@
+package machine
+
+import (
+	"fmt"
+	"math"
+	"time"
+)
+
+// Slice is where every container's unit lives, beside systemd-nspawn's
+// and machined's machines.
+const Slice = "machine.slice"
+
+// restartDelay is how long systemd waits before a restart: Docker's first
+// back-off step.
+const restartDelay = 100 * time.Millisecond
+
+// UnitProperties are the properties of rec's transient unit. exe is the
+// absolute path of the berth binary and root berth's state root: the
+// unit runs `exe --root root __init ID` as its main process and `…
+// __cleanup ID` after it stops. Nothing the user typed reaches a command
+// line: the container's command is in its config.json.
+//
+// The unit is Type=notify with NotifyAccess=all: __init forks the
+// container's PID 1 in new namespaces, sends MAINPID= and READY=1 and
+// exits, so systemd supervises the container itself (see nsinit).
+// Limits are systemd's (MemoryMax, CPUQuota, TasksMax); output goes to
+// the journal with Docker's journald fields; the unit is collected as
+// soon as it is inactive or failed, because container.json, not the
+// unit, keeps what happened.
+func UnitProperties(rec *Container, exe, root string) []Property {
+	o := rec.Options
+	short := ShortID(rec.ID)
+	props := []Property{
+		{"Description", fmt.Sprintf("berth container %s (%s)", rec.Name, rec.Image)},
+		{"Type", "notify"},
+		{"NotifyAccess", "all"},
+		{"ExecStart", ExecCommand{Path: exe, Argv: []string{exe, "--root", root, "__init", rec.ID}}},
+		{"ExecStopPost", ExecCommand{Path: exe, Argv: []string{exe, "--root", root, "__cleanup", rec.ID}}},
+		{"Slice", Slice},
+		{"Delegate", true},
+		{"CollectMode", "inactive-or-failed"},
+		// The stop signal goes to the container's PID 1 only, as
+		// Docker's; what is left gets SIGKILL when PID 1 is gone.
+		{"KillMode", "mixed"},
+		{"KillSignal", int32(mustSignal(rec.StopSignal))},
+		{"TimeoutStopUSec", usec(rec.StopTimeout)},
+		// The container, not systemd, decides what an OOM kill means.
+		{"OOMPolicy", "continue"},
+		{"StandardInput", "null"},
+		{"StandardOutput", "journal"},
+		{"StandardError", "journal"},
+		// berth's own messages (init, cleanup) at notice; the container's
+		// stdout and stderr come with info and err (see nsinit).
+		{"SyslogLevel", int32(5)},
+		{"SyslogIdentifier", short},
+		{"LogExtraFields", [][]byte{
+			[]byte("CONTAINER_ID=" + short),
+			[]byte("CONTAINER_ID_FULL=" + rec.ID),
+			[]byte("CONTAINER_NAME=" + rec.Name),
+			[]byte("CONTAINER_TAG=" + short),
+			[]byte("IMAGE_NAME=" + rec.Image),
+		}},
+		// A container's output is its log: journald must not drop lines
+		// of a chatty one (Docker's journald driver does not either).
+		{"LogRateLimitIntervalUSec", uint64(0)},
+	}
+	if o.Memory > 0 {
+		props = append(props, Property{"MemoryMax", uint64(o.Memory)},
+			// Docker's default swap for -m: as much again.
+			Property{"MemorySwapMax", uint64(o.Memory)})
+	}
+	if o.CPUs > 0 {
+		props = append(props, Property{"CPUQuotaPerSecUSec", uint64(math.Round(o.CPUs * 1e6))})
+	}
+	if o.PidsLimit > 0 {
+		props = append(props, Property{"TasksMax", uint64(o.PidsLimit)})
+	}
+	switch o.Restart.Name {
+	case RestartAlways, RestartUnlessStopped:
+		props = append(props, Property{"Restart", "always"}, Property{"RestartUSec", usec(restartDelay)})
+	case RestartOnFailure:
+		props = append(props, Property{"Restart", "on-failure"}, Property{"RestartUSec", usec(restartDelay)})
+		if n := o.Restart.MaximumRetryCount; n > 0 {
+			// The first start and n restarts; the unit is new at every
+			// `berth start`, so the count starts again there.
+			props = append(props, Property{"StartLimitBurst", uint32(n + 1)},
+				Property{"StartLimitIntervalUSec", uint64(math.MaxUint64)})
+		}
+	}
+	return props
+}
+
+// usec is a systemd time span in microseconds; negative is infinity.
+func usec(d time.Duration) uint64 {
+	if d < 0 {
+		return math.MaxUint64
+	}
+	return uint64(d / time.Microsecond)
+}
+
+func mustSignal(name string) int {
+	if name == "" {
+		return 15
+	}
+	sig, err := ParseSignal(name)
+	if err != nil {
+		return 15
+	}
+	return int(sig)
+}
