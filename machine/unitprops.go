@@ -10,6 +10,13 @@ import (
 // and machined's machines.
 const Slice = "machine.slice"
 
+// RunDir holds berth's runtime files: the containers' PID files.
+const RunDir = "/run/berth"
+
+// PIDFile is where __init writes the PID of container id's PID 1 for
+// systemd (PIDFile=); systemd removes it when the unit stops.
+func PIDFile(id string) string { return RunDir + "/" + id + ".pid" }
+
 // restartDelay is how long systemd waits before a restart: Docker's first
 // back-off step.
 const restartDelay = 100 * time.Millisecond
@@ -20,9 +27,10 @@ const restartDelay = 100 * time.Millisecond
 // __cleanup ID` after it stops. Nothing the user typed reaches a command
 // line: the container's command is in its config.json.
 //
-// The unit is Type=notify with NotifyAccess=all: __init forks the
-// container's PID 1 in new namespaces, sends MAINPID= and READY=1 and
-// exits, so systemd supervises the container itself (see nsinit).
+// The unit is Type=forking with a PIDFile=: __init forks the container's
+// PID 1 in new namespaces, writes its PID to PIDFile(ID) once it is set
+// up, and exits; systemd then supervises the container's PID 1 itself
+// (see nsinit for why not Type=notify with MAINPID=).
 // Limits are systemd's (MemoryMax, CPUQuota, TasksMax); output goes to
 // the journal with Docker's journald fields; the unit is collected as
 // soon as it is inactive or failed, because container.json, not the
@@ -32,8 +40,9 @@ func UnitProperties(rec *Container, exe, root string) []Property {
 	short := ShortID(rec.ID)
 	props := []Property{
 		{"Description", fmt.Sprintf("berth container %s (%s)", rec.Name, rec.Image)},
-		{"Type", "notify"},
-		{"NotifyAccess", "all"},
+		{"Type", "forking"},
+		{"PIDFile", PIDFile(rec.ID)},
+		{"GuessMainPID", false},
 		{"ExecStart", ExecCommand{Path: exe, Argv: []string{exe, "--root", root, "__init", rec.ID}}},
 		{"ExecStopPost", ExecCommand{Path: exe, Argv: []string{exe, "--root", root, "__cleanup", rec.ID}}},
 		{"Slice", Slice},

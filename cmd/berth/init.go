@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/berth/berth/internal/fsutil"
 	"github.com/berth/berth/machine"
 	"github.com/berth/berth/machine/journal"
 	"github.com/berth/berth/machine/nsinit"
@@ -30,9 +31,9 @@ func newInitCommand(g *globalOptions) *cobra.Command {
 	}
 }
 
-// containerInit is the unit's first main process: it starts the
-// container's PID 1 in new namespaces, records it, registers it with
-// machined, tells systemd MAINPID= and READY=1, and exits.
+// containerInit is the unit's ExecStart: it starts the container's PID 1
+// in new namespaces, records it, registers it with machined, writes its
+// PID file, and exits.
 func containerInit(c *cobra.Command, g *globalOptions, id string) error {
 	cs, err := machine.OpenContainers(g.root)
 	if err != nil {
@@ -88,7 +89,13 @@ func containerInit(c *cobra.Command, g *globalOptions, id string) error {
 	if err := systemd.RegisterMachine(rec.Machine, id, pid, cfg.Rootfs); err != nil {
 		fmt.Fprintf(os.Stderr, "berth: warning: %v\n", err)
 	}
-	if err := systemd.Notify("MAINPID=" + strconv.Itoa(pid) + "\nREADY=1"); err != nil {
+	// systemd reads the PID file when this process exits, and by then
+	// the container's PID 1 is systemd's own child: supervised like any
+	// service's main process, with stop timeouts honoured.
+	if err := os.MkdirAll(machine.RunDir, 0o700); err != nil {
+		return exitWith(nsinit.ExitSetup, err)
+	}
+	if err := fsutil.WriteFileAtomic(machine.PIDFile(id), []byte(strconv.Itoa(pid)+"\n"), 0o644); err != nil {
 		return exitWith(nsinit.ExitSetup, err)
 	}
 	return nil
@@ -157,6 +164,8 @@ func containerCleanup(g *globalOptions, id string) error {
 		{Name: "BERTH_EVENT", Value: "die"},
 		{Name: "EXIT_CODE", Value: strconv.Itoa(rec.State.ExitCode)},
 		{Name: "PRIORITY", Value: "5"},
+		{Name: "SERVICE_RESULT", Value: st.Result},
+		{Name: "EXIT_STATUS", Value: st.Code + "/" + st.Status},
 	}
 	if rec.State.Error != "" {
 		msg = fmt.Sprintf("container %s did not start: %s", rec.Name, rec.State.Error)

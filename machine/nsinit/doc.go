@@ -4,9 +4,9 @@
 //
 // # Design: no berth process stays resident
 //
-// systemd starts `berth __init ID` as the main process of the
-// container's unit (Type=notify, NotifyAccess=all). That process, the
-// parent, calls Start: it re-executes berth as `berth __nsinit` with
+// systemd starts `berth __init ID` as the ExecStart of the container's
+// unit (Type=forking, PIDFile=). That process, the parent, calls Start:
+// it re-executes berth as `berth __nsinit` with
 // CLONE_NEWPID|NEWNS|NEWUTS|NEWIPC|NEWNET|NEWCGROUP, so the child is
 // PID 1 of a new PID namespace and sits in the unit's cgroup (the new
 // cgroup namespace is rooted there). The child runs Child: it mounts the
@@ -15,13 +15,22 @@
 // runc's default paths, sets the host name, brings up loopback,
 // pivot_roots, connects its stdout and stderr to journald, drops
 // capabilities, switches user, and reports to the parent over a socket
-// pair before it execs the command. The parent then tells systemd
-// MAINPID=<child> and READY=1 and exits: systemd supervises the
-// container's PID 1 directly and records its exit status, as it does for
-// any service. Exec-in-place (the unit's process becoming the container)
-// was the alternative, but a process cannot enter a new PID namespace
-// itself, and a PID namespace's first process is its init: only a fork
-// gives the container a PID 1 of its own.
+// pair before it execs the command. The parent writes the child's PID to
+// the unit's PID file and exits; the child is re-parented to systemd,
+// which reads the PID file and supervises the container's PID 1 as the
+// service's main process, records its exit status and honours stop
+// timeouts. No berth process stays resident.
+//
+// Type=notify with MAINPID= from the parent was tried first and works
+// for exit statuses, but systemd then marks the main PID "alien" (not
+// its child at the time of the message: "Supervising process which is
+// not our child"), cannot wait for it, and on stop escalates from the
+// stop signal to SIGKILL at once instead of waiting TimeoutStopSec.
+// With Type=forking systemd reads the PID only after the parent exited,
+// when the child is already its own. Exec-in-place (the unit's process
+// becoming the container) was the other alternative, but a process
+// cannot enter a new PID namespace itself: only a fork gives the
+// container a PID 1 of its own.
 //
 // Errors the child meets before exec travel back to the parent with
 // Docker's exit codes: 127 when the command is not found, 126 when it

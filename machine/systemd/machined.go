@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/berth/berth/internal/errdefs"
-	"github.com/coreos/go-systemd/v22/daemon"
 	godbus "github.com/godbus/dbus/v5"
 )
 
@@ -51,19 +49,6 @@ func RegisterMachine(name, id string, leader int, rootDir string) error {
 	}
 	if err != nil {
 		return fmt.Errorf("register machine %s: %w", name, err)
-	}
-	return nil
-}
-
-// Notify sends state (sd_notify(3) assignments such as "READY=1") to
-// the service manager; ErrUnavailable when there is no $NOTIFY_SOCKET.
-func Notify(state string) error {
-	ok, err := daemon.SdNotify(false, state)
-	if err != nil {
-		return fmt.Errorf("sd_notify: %w", err)
-	}
-	if !ok {
-		return fmt.Errorf("sd_notify: no NOTIFY_SOCKET: %w", errdefs.ErrUnavailable)
 	}
 	return nil
 }
