@@ -36,7 +36,8 @@ type Query struct {
 	Follow  bool      // keep reading new entries (journalctl -f) until ctx ends or fn returns an error
 	Unit    string    // optional: journalctl -u UNIT (ORed specially by journalctl, see journalctl(1))
 	// AfterCursor, when set, starts after the entry with that cursor
-	// (journalctl --after-cursor) instead of at Since.
+	// (journalctl --after-cursor) instead of at Since, which is then
+	// ignored (journalctl takes only one of them).
 	AfterCursor string
 }
 
@@ -49,7 +50,7 @@ func (q Query) args() ([]string, error) {
 		return nil, fmt.Errorf("tail %d < 0: %w", q.Tail, errdefs.ErrInvalid)
 	}
 	a := []string{"--output=json", "--all", "--no-pager", "--quiet"}
-	if !q.Since.IsZero() {
+	if !q.Since.IsZero() && q.AfterCursor == "" {
 		us := q.Since.UnixMicro()
 		if us < 0 {
 			return nil, fmt.Errorf("since %s is before 1970: %w", q.Since, errdefs.ErrInvalid)

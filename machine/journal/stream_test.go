@@ -1,9 +1,11 @@
 package journal
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net"
+	"os"
 	"strings"
 	"syscall"
 	"testing"
@@ -122,5 +124,37 @@ func TestOpenStreamErrors(t *testing.T) {
 				t.Fatalf("OpenStream: %v, want %v with context", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestStreamPeer checks, on a socket pair of our own, that StreamPeer
+// finds the other end and WaitStreamsDrained waits exactly until that
+// end is closed.
+func TestStreamPeer(t *testing.T) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ours, theirs := os.NewFile(uintptr(fds[0]), "ours"), os.NewFile(uintptr(fds[1]), "theirs")
+	defer ours.Close()
+	peer, err := StreamPeer(ours, time.Second)
+	if err != nil {
+		t.Skipf("sock_diag unavailable here: %v", err)
+	}
+	var st unix.Stat_t
+	unix.Fstat(int(theirs.Fd()), &st)
+	if peer != st.Ino {
+		t.Fatalf("StreamPeer = %d, want the other end's inode %d", peer, st.Ino)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	if err := WaitStreamsDrained(ctx, []uint64{peer}); err == nil {
+		t.Fatal("WaitStreamsDrained returned while the peer was open")
+	}
+	theirs.Close()
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel2()
+	if err := WaitStreamsDrained(ctx2, []uint64{peer}); err != nil {
+		t.Fatalf("after close: %v", err)
 	}
 }
