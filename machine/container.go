@@ -73,6 +73,9 @@ type State struct {
 	// starts: an init that finds it unset was started by systemd's
 	// restart policy.
 	UserStart bool `json:"UserStart,omitempty"`
+	// LogStreams are journald's ends of the running container's stdout
+	// and stderr (see nsinit.Result).
+	LogStreams []uint64 `json:"LogStreams,omitempty"`
 	// Stopping is set by `berth stop`: a container stopped by the user
 	// is not restarted, as in Docker.
 	Stopping bool `json:"Stopping,omitempty"`
@@ -134,6 +137,13 @@ func (c *Containers) cleanDebris() {
 			if err == nil && !ok {
 				continue // its creator is alive
 			}
+			if err != nil {
+				// No lock file yet: a creator between mkdir and lock, or
+				// one that died there. Only the old ones are debris.
+				if fi, serr := os.Stat(p); serr != nil || time.Since(fi.ModTime()) < time.Minute {
+					continue
+				}
+			}
 			os.RemoveAll(p)
 			l.Unlock()
 		case strings.HasPrefix(e.Name(), ".rm-"):
@@ -152,10 +162,13 @@ func (c *Containers) releaseStaleName(name string) {
 	if err != nil {
 		return
 	}
+	// .tmp-<id> first: a creator renames it to <id>, so checking in
+	// this order never misses a live container.
+	if _, err := os.Stat(filepath.Join(c.dir, ".tmp-"+id)); !errors.Is(err, os.ErrNotExist) {
+		return
+	}
 	if _, err := os.Stat(filepath.Join(c.Dir(id), "container.json")); errors.Is(err, os.ErrNotExist) {
-		if _, err := os.Stat(filepath.Join(c.dir, ".tmp-"+id)); errors.Is(err, os.ErrNotExist) {
-			os.Remove(c.namePath(name))
-		}
+		os.Remove(c.namePath(name))
 	}
 }
 

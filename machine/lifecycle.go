@@ -74,10 +74,16 @@ func NewContainer(img imagestore.Image, layerDirs []string, o RunOptions, taken 
 
 // signalName is SIGNAME for sig, or its number when it has no name.
 func signalName(sig syscall.Signal) string {
+	var best string
 	for name, s := range signalNames {
-		if s == sig {
-			return "SIG" + name
+		// Several names share a number (ABRT/IOT, CHLD/CLD, IO/POLL):
+		// take the one that sorts first, so the choice is stable.
+		if s == sig && (best == "" || name < best) {
+			best = name
 		}
+	}
+	if best != "" {
+		return "SIG" + best
 	}
 	return strconv.Itoa(int(sig))
 }

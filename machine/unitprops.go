@@ -29,8 +29,9 @@ const restartDelay = 100 * time.Millisecond
 //
 // The unit is Type=forking with a PIDFile=: __init forks the container's
 // PID 1 in new namespaces, writes its PID to PIDFile(ID) once it is set
-// up, and exits; systemd then supervises the container's PID 1 itself
-// (see nsinit for why not Type=notify with MAINPID=).
+// up, and exits; systemd then supervises the container's PID 1 itself,
+// and ExecStartPost (`__resume $MAINPID`) lets it exec the command (see
+// nsinit for why, and why not Type=notify with MAINPID=).
 // Limits are systemd's (MemoryMax, CPUQuota, TasksMax); output goes to
 // the journal with Docker's journald fields; the unit is collected as
 // soon as it is inactive or failed, because container.json, not the
@@ -44,6 +45,8 @@ func UnitProperties(rec *Container, exe, root string) []Property {
 		{"PIDFile", PIDFile(rec.ID)},
 		{"GuessMainPID", false},
 		{"ExecStart", ExecCommand{Path: exe, Argv: []string{exe, "--root", root, "__init", rec.ID}}},
+		// systemd expands $MAINPID, the container's PID 1, itself.
+		{"ExecStartPost", ExecCommand{Path: exe, Argv: []string{exe, "__resume", "$MAINPID"}}},
 		{"ExecStopPost", ExecCommand{Path: exe, Argv: []string{exe, "--root", root, "__cleanup", rec.ID}}},
 		{"Slice", Slice},
 		{"Delegate", true},
@@ -100,11 +103,13 @@ func UnitProperties(rec *Container, exe, root string) []Property {
 }
 
 // usec is a systemd time span in microseconds; negative is infinity.
+// Zero becomes 1 µs: systemd reads a zero timeout as "none" (infinity),
+// and Docker's --stop-timeout 0 means "kill at once".
 func usec(d time.Duration) uint64 {
 	if d < 0 {
 		return math.MaxUint64
 	}
-	return uint64(d / time.Microsecond)
+	return max(uint64(d/time.Microsecond), 1)
 }
 
 func mustSignal(name string) int {

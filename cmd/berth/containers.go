@@ -432,20 +432,10 @@ func newLogsCommand(g *globalOptions) *cobra.Command {
 				}
 				q.Since = t
 			}
-			ctx, cancel := context.WithCancel(c.Context())
-			defer cancel()
-			if follow && active(rec) {
-				q.Follow = true
-				go func() {
-					// Docker's logs -f ends when the container stops.
-					h.wait(ctx, rec.ID)
-					journal.Synchronize(ctx)
-					time.Sleep(200 * time.Millisecond)
-					cancel()
-				}()
-			}
 			out, errw := c.OutOrStdout(), c.ErrOrStderr()
-			err = journal.Read(ctx, q, func(e journal.Entry) error {
+			var cursor string
+			emit := func(e journal.Entry) error {
+				cursor = e.Cursor
 				if timestamps {
 					w := out
 					if e.Priority == 3 {
@@ -455,7 +445,28 @@ func newLogsCommand(g *globalOptions) *cobra.Command {
 				}
 				writeEntry(e, out, errw)
 				return nil
-			})
+			}
+			if !follow || !active(rec) {
+				return journal.Read(c.Context(), q, emit)
+			}
+			// Docker's logs -f ends when the container stops. journald
+			// wakes followers at most every 250 ms, so the end is read
+			// once more, after the last entry seen, when the container
+			// has stopped (its cleanup synchronised the journal).
+			ctx, cancel := context.WithCancel(c.Context())
+			defer cancel()
+			q.Follow = true
+			followed := make(chan error, 1)
+			go func() { followed <- journal.Read(ctx, q, emit) }()
+			if _, err := h.wait(c.Context(), rec.ID); err != nil {
+				return err
+			}
+			cancel()
+			if err := <-followed; err != nil && !errors.Is(err, context.Canceled) {
+				return err
+			}
+			q.Follow, q.Tail, q.AfterCursor = false, 0, cursor
+			err = journal.Read(c.Context(), q, emit)
 			if errors.Is(err, context.Canceled) {
 				return nil
 			}
@@ -472,7 +483,8 @@ func newLogsCommand(g *globalOptions) *cobra.Command {
 // parseSince reads Docker's --since: a Go duration before now, a Unix
 // time (with fraction), or an RFC 3339 time or date.
 func parseSince(s string, now time.Time) (time.Time, error) {
-	if d, err := time.ParseDuration(s); err == nil {
+	// "0" is the Unix epoch (everything), as in Docker, not "0s ago".
+	if d, err := time.ParseDuration(s); err == nil && s != "0" {
 		return now.Add(-d), nil
 	}
 	if f, err := strconv.ParseFloat(s, 64); err == nil {

@@ -62,7 +62,7 @@ func containerInit(c *cobra.Command, g *globalOptions, id string) error {
 	if err != nil {
 		return exitWith(nsinit.ExitSetup, err)
 	}
-	pid, err := nsinit.Start(cfg, exe, []string{"berth", "__nsinit"})
+	pid, streams, err := nsinit.Start(cfg, exe, []string{"berth", "__nsinit"})
 	if err != nil {
 		code := nsinit.ExitSetup
 		if se, ok := err.(*nsinit.StartError); ok {
@@ -81,6 +81,7 @@ func containerInit(c *cobra.Command, g *globalOptions, id string) error {
 		}
 		r.State.Status, r.State.Pid, r.State.PidStart = machine.StatusRunning, pid, pidStart
 		r.State.StartedAt, r.State.Error, r.State.UserStart = time.Now().UTC(), "", false
+		r.State.LogStreams = streams
 		return nil
 	})
 	if err != nil {
@@ -143,28 +144,41 @@ func containerCleanup(g *globalOptions, id string) error {
 		if restarting {
 			r.State.Status = machine.StatusRestarting
 		}
-		r.State.ExitCode, r.State.Pid, r.State.PidStart = code, 0, 0
+		r.State.ExitCode, r.State.Pid, r.State.PidStart, r.State.LogStreams = code, 0, 0, nil
 		r.State.OOMKilled = code == 137 && machine.OOMKills() > 0
 	}
 	rec, err := cs.Load(id)
 	if err != nil {
 		return err
 	}
+	streams := rec.State.LogStreams
 	ended(rec)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	// Everything the container wrote is in the journal before the record
-	// that says it ended, and that is there before container.json says
-	// so: `berth run` reads the journal once the record has changed.
-	if err := journal.Synchronize(ctx); err != nil {
+	// that says it ended (journald has read its streams to the end), and
+	// that is there before container.json says so: `berth run` reads the
+	// journal once the record has changed.
+	if err := journal.WaitStreamsDrained(ctx, streams); err != nil {
 		fmt.Fprintf(os.Stderr, "berth: warning: %v\n", err)
 	}
 	msg := fmt.Sprintf("container %s exited with code %d", rec.Name, rec.State.ExitCode)
 	fields := []journal.Field{
 		{Name: "BERTH_EVENT", Value: "die"},
+		// journald often cannot tell which unit a process as short-lived
+		// as this one came from: name the container and its unit here
+		// (OBJECT_SYSTEMD_UNIT from root puts it in journalctl -u).
+		{Name: "OBJECT_SYSTEMD_UNIT", Value: rec.Unit},
+		{Name: "CONTAINER_ID", Value: machine.ShortID(rec.ID)},
+		{Name: "CONTAINER_ID_FULL", Value: rec.ID},
+		{Name: "CONTAINER_NAME", Value: rec.Name},
+		{Name: "CONTAINER_TAG", Value: machine.ShortID(rec.ID)},
+		{Name: "IMAGE_NAME", Value: rec.Image},
+		{Name: "SYSLOG_IDENTIFIER", Value: "berth"},
 		{Name: "EXIT_CODE", Value: strconv.Itoa(rec.State.ExitCode)},
 		{Name: "PRIORITY", Value: "5"},
 		{Name: "SERVICE_RESULT", Value: st.Result},
+		{Name: "BERTH_STREAMS", Value: strconv.Itoa(len(streams))},
 		{Name: "EXIT_STATUS", Value: st.Code + "/" + st.Status},
 	}
 	if rec.State.Error != "" {

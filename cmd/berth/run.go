@@ -412,7 +412,9 @@ func writeEntry(e journal.Entry, stdout, stderr io.Writer) {
 		return // berth's own messages (init, cleanup) stay in the journal
 	}
 	msg := e.Message
-	if e.Fields["_LINE_BREAK"] != "eof" {
+	// journald splits on newlines and records other splits: at EOF
+	// without a newline, and at its line length limit (line-max).
+	if lb := e.Fields["_LINE_BREAK"]; lb != "eof" && lb != "line-max" {
 		msg = append(msg, '\n')
 	}
 	w.Write(msg)

@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"syscall"
 
-	"github.com/berth/berth/machine/journal"
 	securejoin "github.com/cyphar/filepath-securejoin"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -41,8 +41,16 @@ func Child() {
 		}
 		fail(conn, code, err)
 	}
+	// Exec only once systemd has made this process the unit's main
+	// process: its ExecStartPost (`berth __resume $MAINPID`) sends
+	// ResumeSignal. A command that exited before systemd read the PID
+	// file would fail the unit ("PID … does not exist or is a zombie").
+	resume := make(chan os.Signal, 1)
+	signal.Notify(resume, ResumeSignal)
 	json.NewEncoder(conn).Encode(Result{OK: true})
 	conn.Close()
+	<-resume
+	signal.Reset(ResumeSignal)
 	p := cfg.Spec.Process
 	err = unix.Exec(path, p.Args, p.Env)
 	code := ExitCannotExec
@@ -58,8 +66,30 @@ func fail(conn *os.File, code int, err error) {
 	os.Exit(code)
 }
 
-// setup prepares the container and returns the command's path.
+// Descriptors of the journal streams the parent passes (see Start).
+const (
+	stdoutFD = 4
+	stderrFD = 5
+)
+
+// setup prepares the container and returns the command's path; the
+// journal streams from the parent become stdout and stderr.
 func setup(cfg *Config) (string, error) {
+	path, err := prepare(cfg)
+	if err != nil {
+		return "", err
+	}
+	if cfg.Streams {
+		unix.Dup3(stdoutFD, 1, 0)
+		unix.Dup3(stderrFD, 2, 0)
+		unix.Close(stdoutFD)
+		unix.Close(stderrFD)
+	}
+	return path, nil
+}
+
+// prepare does the setup up to exec and returns the command's path.
+func prepare(cfg *Config) (string, error) {
 	s := cfg.Spec
 	if s == nil || s.Process == nil || len(s.Process.Args) == 0 {
 		return "", errors.New("init: spec without a process")
@@ -104,7 +134,6 @@ func setup(cfg *Config) (string, error) {
 	if err := loopbackUp(); err != nil {
 		return "", err
 	}
-	stdout, stderr := openStreams(cfg)
 	if err := pivotRoot(root); err != nil {
 		return "", err
 	}
@@ -145,14 +174,6 @@ func setup(cfg *Config) (string, error) {
 		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 			return "", fmt.Errorf("init: no_new_privs: %w", err)
 		}
-	}
-	if stdout != nil {
-		unix.Dup3(int(stdout.Fd()), 1, 0)
-		stdout.Close()
-	}
-	if stderr != nil {
-		unix.Dup3(int(stderr.Fd()), 2, 0)
-		stderr.Close()
 	}
 	return path, nil
 }
@@ -380,24 +401,6 @@ func loopbackUp() error {
 		return fmt.Errorf("init: loopback up: %w", err)
 	}
 	return nil
-}
-
-// openStreams connects the container's stdout and stderr to journald,
-// with Docker's priorities (info for stdout, err for stderr) so that
-// readers can tell them apart. Without journald the container keeps the
-// unit's own output.
-func openStreams(cfg *Config) (stdout, stderr *os.File) {
-	out, err := journal.OpenStream(cfg.LogIdentifier, cfg.Unit, 6)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "berth: warning: container output not separated by stream: %v\n", err)
-		return nil, nil
-	}
-	errf, err := journal.OpenStream(cfg.LogIdentifier, cfg.Unit, 3)
-	if err != nil {
-		out.Close()
-		return nil, nil
-	}
-	return out, errf
 }
 
 // pivotRoot makes root the root of this mount namespace and drops the

@@ -1,6 +1,7 @@
 package nsinit
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -25,6 +26,9 @@ type Config struct {
 	// become the container's stdout and stderr.
 	LogIdentifier string `json:"logIdentifier"`
 	Unit          string `json:"unit"`
+	// Streams says that the parent passes journal streams for stdout
+	// and stderr as descriptors 4 and 5.
+	Streams bool `json:"streams"`
 }
 
 // Result is the child's report: ok, or an error with the exit code
@@ -55,6 +59,11 @@ func OverlayData(lowers []string, upper, work string) (data string, rel bool, er
 	for _, l := range lowers {
 		if strings.ContainsAny(l, ",:") {
 			return "", false, fmt.Errorf("overlay: layer path %q contains ',' or ':'", l)
+		}
+	}
+	for _, d := range []string{upper, work} {
+		if strings.ContainsAny(d, ",:") {
+			return "", false, fmt.Errorf("overlay: directory %q contains ',' or ':'", d)
 		}
 	}
 	data = "lowerdir=" + strings.Join(lowers, ":") + fmt.Sprintf(overlayOptsTail, upper, work)
@@ -146,6 +155,9 @@ func HostsFile(hostname string) string {
 func LookPath(file string, env []string, stat func(string) (mode uint32, err error)) (string, int, error) {
 	check := func(p string) (int, error) {
 		m, err := stat(p)
+		if errors.Is(err, unix.EACCES) {
+			return ExitCannotExec, fmt.Errorf("permission denied")
+		}
 		if err != nil {
 			return ExitNotFound, err
 		}

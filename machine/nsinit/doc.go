@@ -19,7 +19,10 @@
 // the unit's PID file and exits; the child is re-parented to systemd,
 // which reads the PID file and supervises the container's PID 1 as the
 // service's main process, records its exit status and honours stop
-// timeouts. No berth process stays resident.
+// timeouts. Only then, when the unit's ExecStartPost (`berth __resume
+// $MAINPID`) sends ResumeSignal, does the child exec the command: a
+// command that exited before systemd read the PID file would leave a
+// dead PID there and fail the unit. No berth process stays resident.
 //
 // Type=notify with MAINPID= from the parent was tried first and works
 // for exit statuses, but systemd then marks the main PID "alien" (not
