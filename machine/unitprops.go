@@ -10,12 +10,14 @@ import (
 // and machined's machines.
 const Slice = "machine.slice"
 
-// RunDir holds berth's runtime files: the containers' PID files.
-const RunDir = "/run/berth"
-
-// PIDFile is where __init writes the PID of container id's PID 1 for
-// systemd (PIDFile=); systemd removes it when the unit stops.
-func PIDFile(id string) string { return RunDir + "/" + id + ".pid" }
+// stopGrace is the unit's TimeoutStopSec for a container stop timeout
+// d: d for ExecStop, and 5 s more for systemd's SIGKILL and the cleanup.
+func stopGrace(d time.Duration) time.Duration {
+	if d < 0 {
+		return d
+	}
+	return d + 5*time.Second
+}
 
 // restartDelay is how long systemd waits before a restart: Docker's first
 // back-off step.
@@ -27,11 +29,12 @@ const restartDelay = 100 * time.Millisecond
 // __cleanup ID` after it stops. Nothing the user typed reaches a command
 // line: the container's command is in its config.json.
 //
-// The unit is Type=forking with a PIDFile=: __init forks the container's
-// PID 1 in new namespaces, writes its PID to PIDFile(ID) once it is set
-// up, and exits; systemd then supervises the container's PID 1 itself,
-// and ExecStartPost (`__resume $MAINPID`) lets it exec the command (see
-// nsinit for why, and why not Type=notify with MAINPID=).
+// The unit is Type=notify with NotifyAccess=all: __init forks the
+// container's PID 1 in new namespaces, sends MAINPID= and READY=1, lets
+// it exec the command and exits, so systemd supervises the container
+// itself; ExecStop (`__stop ID`) sends the stop signal and waits the stop
+// timeout, because systemd does not wait for a main process it did not
+// fork (see nsinit).
 // Limits are systemd's (MemoryMax, CPUQuota, TasksMax); output goes to
 // the journal with Docker's journald fields; the unit is collected as
 // soon as it is inactive or failed, because container.json, not the
@@ -41,12 +44,10 @@ func UnitProperties(rec *Container, exe, root string) []Property {
 	short := ShortID(rec.ID)
 	props := []Property{
 		{"Description", fmt.Sprintf("berth container %s (%s)", rec.Name, rec.Image)},
-		{"Type", "forking"},
-		{"PIDFile", PIDFile(rec.ID)},
-		{"GuessMainPID", false},
+		{"Type", "notify"},
+		{"NotifyAccess", "all"},
 		{"ExecStart", ExecCommand{Path: exe, Argv: []string{exe, "--root", root, "__init", rec.ID}}},
-		// systemd expands $MAINPID, the container's PID 1, itself.
-		{"ExecStartPost", ExecCommand{Path: exe, Argv: []string{exe, "__resume", "$MAINPID"}}},
+		{"ExecStop", ExecCommand{Path: exe, Argv: []string{exe, "--root", root, "__stop", rec.ID}}},
 		{"ExecStopPost", ExecCommand{Path: exe, Argv: []string{exe, "--root", root, "__cleanup", rec.ID}}},
 		{"Slice", Slice},
 		{"Delegate", true},
@@ -55,7 +56,9 @@ func UnitProperties(rec *Container, exe, root string) []Property {
 		// Docker's; what is left gets SIGKILL when PID 1 is gone.
 		{"KillMode", "mixed"},
 		{"KillSignal", int32(mustSignal(rec.StopSignal))},
-		{"TimeoutStopUSec", usec(rec.StopTimeout)},
+		// ExecStop waits the stop timeout itself; systemd's own timeout
+		// (for ExecStop, then for the final SIGKILL) is a little longer.
+		{"TimeoutStopUSec", usec(stopGrace(rec.StopTimeout))},
 		// The container, not systemd, decides what an OOM kill means.
 		{"OOMPolicy", "continue"},
 		{"StandardInput", "null"},

@@ -63,13 +63,15 @@ func TestUnitProperties(t *testing.T) {
 	short := testID[:12]
 	checkProps(t, "defaults", got, map[string]any{
 		"Description": "berth container web (busybox:latest)",
-		// Type=forking with a PID file, not Type=notify with MAINPID=:
-		// systemd then supervises the container's PID 1 as its own
-		// child (see nsinit).
-		"Type":         "forking",
-		"PIDFile":      "/run/berth/" + testID + ".pid",
-		"GuessMainPID": false,
-		"NotifyAccess": nil,
+		// Type=notify: __init hands the container's PID 1 to systemd
+		// with MAINPID= (see nsinit); no PID file, which systemd would
+		// read again after ExecStartPost and find dead.
+		"Type":          "notify",
+		"NotifyAccess":  "all",
+		"PIDFile":       nil,
+		"ExecStartPost": nil,
+		"ExecStop": ExecCommand{Path: testExe, Argv: []string{testExe, "--root", testStateRoot, "__stop", testID},
+			IgnoreFailure: false},
 		"ExecStart": ExecCommand{Path: testExe, Argv: []string{testExe, "--root", testStateRoot, "__init", testID},
 			IgnoreFailure: false},
 		"ExecStopPost": ExecCommand{Path: testExe, Argv: []string{testExe, "--root", testStateRoot, "__cleanup", testID},
@@ -79,7 +81,8 @@ func TestUnitProperties(t *testing.T) {
 		"CollectMode":      "inactive-or-failed",
 		"KillMode":         "mixed",
 		"KillSignal":       int32(15),
-		"TimeoutStopUSec":  uint64(10000000),
+		// The stop timeout is ExecStop's; systemd gets 5 s more.
+		"TimeoutStopUSec":  uint64(15000000),
 		"OOMPolicy":        "continue",
 		"StandardInput":    "null",
 		"StandardOutput":   "journal",
@@ -120,7 +123,7 @@ func TestUnitProperties(t *testing.T) {
 			t.Errorf("%s runs %q %q, want the berth binary", p.Name, ec.Path, ec.Argv)
 		}
 	}
-	for _, name := range []string{"ExecStart", "ExecStopPost"} {
+	for _, name := range []string{"ExecStart", "ExecStop", "ExecStopPost"} {
 		if _, ok := got[name].(ExecCommand); !ok {
 			t.Errorf("%s is %T, want ExecCommand", name, got[name])
 		}
@@ -143,15 +146,16 @@ func TestUnitPropertiesStop(t *testing.T) {
 		wantSignal  int32
 		wantTimeout uint64
 	}{
-		{"SIGTERM", 10 * time.Second, 15, 10000000},
-		{"SIGKILL", 10 * time.Second, 9, 10000000},
-		{"SIGUSR1", time.Second, 10, 1000000},
-		{"SIGRTMIN+3", 1500 * time.Millisecond, 37, 1500000},
-		{"2", 30 * time.Second, 2, 30000000},
-		{"", 10 * time.Second, 15, 10000000},
+		// TimeoutStopUSec is the stop timeout plus 5 s (see stopGrace).
+		{"SIGTERM", 10 * time.Second, 15, 15000000},
+		{"SIGKILL", 10 * time.Second, 9, 15000000},
+		{"SIGUSR1", time.Second, 10, 6000000},
+		{"SIGRTMIN+3", 1500 * time.Millisecond, 37, 6500000},
+		{"2", 30 * time.Second, 2, 35000000},
+		{"", 10 * time.Second, 15, 15000000},
 		{"SIGTERM", -1, 15, math.MaxUint64},
 		{"SIGTERM", -time.Hour, 15, math.MaxUint64},
-		{"SIGTERM", time.Microsecond, 15, 1},
+		{"SIGTERM", 0, 15, 5000000},
 	} {
 		rec := unitRecord(RunOptions{})
 		rec.StopSignal, rec.StopTimeout = tc.signal, tc.timeout

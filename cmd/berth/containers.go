@@ -193,7 +193,7 @@ func (h *host) stop(ctx context.Context, rec *machine.Container, timeout *int) e
 	}
 	if timeout != nil && *timeout >= 0 {
 		t := time.AfterFunc(time.Duration(*timeout)*time.Second, func() {
-			m.Kill(context.Background(), rec.Unit, "all", syscall.SIGKILL)
+			m.Kill(context.Background(), rec.Unit, "main", syscall.SIGKILL)
 		})
 		defer t.Stop()
 	}

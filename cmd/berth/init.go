@@ -6,9 +6,9 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"syscall"
 	"time"
 
-	"github.com/berth/berth/internal/fsutil"
 	"github.com/berth/berth/machine"
 	"github.com/berth/berth/machine/journal"
 	"github.com/berth/berth/machine/nsinit"
@@ -31,9 +31,10 @@ func newInitCommand(g *globalOptions) *cobra.Command {
 	}
 }
 
-// containerInit is the unit's ExecStart: it starts the container's PID 1
-// in new namespaces, records it, registers it with machined, writes its
-// PID file, and exits.
+// containerInit is the unit's first main process: it starts the
+// container's PID 1 in new namespaces, records it, registers it with
+// machined, hands it to systemd (MAINPID=, READY=1), lets it exec the
+// command and exits.
 func containerInit(c *cobra.Command, g *globalOptions, id string) error {
 	cs, err := machine.OpenContainers(g.root)
 	if err != nil {
@@ -62,7 +63,7 @@ func containerInit(c *cobra.Command, g *globalOptions, id string) error {
 	if err != nil {
 		return exitWith(nsinit.ExitSetup, err)
 	}
-	pid, streams, err := nsinit.Start(cfg, exe, []string{"berth", "__nsinit"})
+	proc, err := nsinit.Start(cfg, exe, []string{"berth", "__nsinit"})
 	if err != nil {
 		code := nsinit.ExitSetup
 		if se, ok := err.(*nsinit.StartError); ok {
@@ -74,6 +75,7 @@ func containerInit(c *cobra.Command, g *globalOptions, id string) error {
 		})
 		return exitWith(code, err)
 	}
+	pid := proc.Pid
 	pidStart, _ := machine.ProcStartTime(pid)
 	_, err = cs.Update(id, func(r *machine.Container) error {
 		if !r.State.UserStart {
@@ -81,7 +83,7 @@ func containerInit(c *cobra.Command, g *globalOptions, id string) error {
 		}
 		r.State.Status, r.State.Pid, r.State.PidStart = machine.StatusRunning, pid, pidStart
 		r.State.StartedAt, r.State.Error, r.State.UserStart = time.Now().UTC(), "", false
-		r.State.LogStreams = streams
+		r.State.LogStreams = proc.LogStreams
 		return nil
 	})
 	if err != nil {
@@ -90,13 +92,12 @@ func containerInit(c *cobra.Command, g *globalOptions, id string) error {
 	if err := systemd.RegisterMachine(rec.Machine, id, pid, cfg.Rootfs); err != nil {
 		fmt.Fprintf(os.Stderr, "berth: warning: %v\n", err)
 	}
-	// systemd reads the PID file when this process exits, and by then
-	// the container's PID 1 is systemd's own child: supervised like any
-	// service's main process, with stop timeouts honoured.
-	if err := os.MkdirAll(machine.RunDir, 0o700); err != nil {
+	// systemd must have taken the container's PID 1 as the main process
+	// before the command runs (see nsinit).
+	if err := systemd.NotifyBarrier("MAINPID="+strconv.Itoa(pid)+"\nREADY=1", 30*time.Second); err != nil {
 		return exitWith(nsinit.ExitSetup, err)
 	}
-	if err := fsutil.WriteFileAtomic(machine.PIDFile(id), []byte(strconv.Itoa(pid)+"\n"), 0o644); err != nil {
+	if err := proc.Resume(); err != nil {
 		return exitWith(nsinit.ExitSetup, err)
 	}
 	return nil
@@ -203,6 +204,64 @@ func containerCleanup(g *globalOptions, id string) error {
 	// A start that failed is removed by the client, which reports it.
 	if rec.Options.AutoRemove && rec.State.Status == machine.StatusExited && rec.State.Error == "" {
 		return cs.Remove(id)
+	}
+	return nil
+}
+
+func newStopHookCommand(g *globalOptions) *cobra.Command {
+	return &cobra.Command{
+		Use:    "__stop ID",
+		Short:  "Stop a container gracefully (the unit's ExecStop)",
+		Hidden: true,
+		Args:   exactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			return containerStopHook(g, args[0])
+		},
+	}
+}
+
+// containerStopHook sends the container's stop signal to its PID 1,
+// waits until it has exited or the stop timeout has passed, then sends
+// SIGKILL and waits until systemd has reaped it, so that systemd records
+// how it ended before the cleanup runs. systemd cannot do the waiting
+// itself: the PID 1 was not its child when it became the main process.
+func containerStopHook(g *globalOptions, id string) error {
+	cs, err := machine.OpenContainers(g.root)
+	if err != nil {
+		return err
+	}
+	rec, err := cs.Load(id)
+	if err != nil {
+		return err
+	}
+	if !rec.IsRunning() {
+		return nil
+	}
+	sig, err := machine.ParseSignal(rec.StopSignal)
+	if err != nil {
+		sig = syscall.SIGTERM
+	}
+	if err := syscall.Kill(rec.State.Pid, sig); err != nil {
+		return nil // gone already
+	}
+	var deadline <-chan time.Time
+	if rec.StopTimeout >= 0 {
+		deadline = time.After(rec.StopTimeout)
+	}
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	killed := false
+	for rec.IsRunning() { // a zombie counts until systemd reaps it
+		select {
+		case <-deadline:
+			if !killed {
+				syscall.Kill(rec.State.Pid, syscall.SIGKILL)
+				killed, deadline = true, time.After(5*time.Second)
+				continue
+			}
+			return nil
+		case <-tick.C:
+		}
 	}
 	return nil
 }

@@ -6,7 +6,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"strconv"
 	"strings"
 
 	"github.com/berth/berth/imagestore"
@@ -61,7 +60,7 @@ func newRootCommand() *cobra.Command {
 	root.AddCommand(newImageCommand(g), newImagesCommand(g), newRmiCommand(g), newImportCommand(g), newVersionCommand(),
 		newRunCommand(g), newCreateCommand(g), newStartCommand(g), newStopCommand(g), newRestartCommand(g),
 		newKillCommand(g), newRmCommand(g), newPsCommand(g), newLogsCommand(g), newInspectCommand(g),
-		newWaitCommand(g), newInitCommand(g), newCleanupCommand(g))
+		newWaitCommand(g), newInitCommand(g), newStopHookCommand(g), newCleanupCommand(g))
 	return root
 }
 
@@ -69,18 +68,6 @@ func main() {
 	// The container's PID 1 before exec: no CLI, no flags (see nsinit).
 	if len(os.Args) == 2 && os.Args[1] == "__nsinit" {
 		nsinit.Child()
-	}
-	// The unit's ExecStartPost: as cheap as an exec can be.
-	if len(os.Args) == 3 && os.Args[1] == "__resume" {
-		pid, err := strconv.Atoi(os.Args[2])
-		if err == nil {
-			err = nsinit.Resume(pid)
-		}
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "berth: %v\n", err)
-			os.Exit(1)
-		}
-		os.Exit(0)
 	}
 	os.Exit(execute(os.Args[1:], os.Stdout, os.Stderr))
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -27,6 +26,7 @@ func Child() {
 	// to execve runs on this one.
 	runtime.LockOSThread()
 	unix.CloseOnExec(childFD)
+	unix.CloseOnExec(resumeFD)
 	conn := os.NewFile(childFD, "init")
 	var cfg Config
 	if err := json.NewDecoder(conn).Decode(&cfg); err != nil {
@@ -41,16 +41,21 @@ func Child() {
 		}
 		fail(conn, code, err)
 	}
-	// Exec only once systemd has made this process the unit's main
-	// process: its ExecStartPost (`berth __resume $MAINPID`) sends
-	// ResumeSignal. A command that exited before systemd read the PID
-	// file would fail the unit ("PID … does not exist or is a zombie").
-	resume := make(chan os.Signal, 1)
-	signal.Notify(resume, ResumeSignal)
+	// Exec only once the parent has made this process the unit's main
+	// process (MAINPID=, acknowledged by systemd): a command that exited
+	// before would leave systemd a dead main PID ("does not exist or is
+	// a zombie"). A parent that dies instead closes the pipe: then exit.
 	json.NewEncoder(conn).Encode(Result{OK: true})
 	conn.Close()
-	<-resume
-	signal.Reset(ResumeSignal)
+	var b [1]byte
+	n, err := unix.Read(resumeFD, b[:])
+	for err == unix.EINTR {
+		n, err = unix.Read(resumeFD, b[:])
+	}
+	if n != 1 {
+		os.Exit(ExitSetup)
+	}
+	unix.Close(resumeFD)
 	p := cfg.Spec.Process
 	err = unix.Exec(path, p.Args, p.Env)
 	code := ExitCannotExec
@@ -66,10 +71,12 @@ func fail(conn *os.File, code int, err error) {
 	os.Exit(code)
 }
 
-// Descriptors of the journal streams the parent passes (see Start).
+// Descriptors the parent passes (see Start): the pipe to wait on before
+// exec, and the journal streams.
 const (
-	stdoutFD = 4
-	stderrFD = 5
+	resumeFD = 4
+	stdoutFD = 5
+	stderrFD = 6
 )
 
 // setup prepares the container and returns the command's path; the

@@ -27,7 +27,7 @@ type Config struct {
 	LogIdentifier string `json:"logIdentifier"`
 	Unit          string `json:"unit"`
 	// Streams says that the parent passes journal streams for stdout
-	// and stderr as descriptors 4 and 5.
+	// and stderr as descriptors 5 and 6.
 	Streams bool `json:"streams"`
 }
 

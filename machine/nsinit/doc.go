@@ -4,33 +4,34 @@
 //
 // # Design: no berth process stays resident
 //
-// systemd starts `berth __init ID` as the ExecStart of the container's
-// unit (Type=forking, PIDFile=). That process, the parent, calls Start:
-// it re-executes berth as `berth __nsinit` with
+// systemd starts `berth __init ID` as the main process of the
+// container's unit (Type=notify, NotifyAccess=all). That process, the
+// parent, calls Start: it re-executes berth as `berth __nsinit` with
 // CLONE_NEWPID|NEWNS|NEWUTS|NEWIPC|NEWNET|NEWCGROUP, so the child is
 // PID 1 of a new PID namespace and sits in the unit's cgroup (the new
 // cgroup namespace is rooted there). The child runs Child: it mounts the
 // overlay root inside its own mount namespace (so a crash can never leak
 // the mount onto the host), /proc, a minimal /dev, /sys read-only, masks
 // runc's default paths, sets the host name, brings up loopback,
-// pivot_roots, connects its stdout and stderr to journald, drops
-// capabilities, switches user, and reports to the parent over a socket
-// pair before it execs the command. The parent writes the child's PID to
-// the unit's PID file and exits; the child is re-parented to systemd,
-// which reads the PID file and supervises the container's PID 1 as the
-// service's main process, records its exit status and honours stop
-// timeouts. Only then, when the unit's ExecStartPost (`berth __resume
-// $MAINPID`) sends ResumeSignal, does the child exec the command: a
-// command that exited before systemd read the PID file would leave a
-// dead PID there and fail the unit. No berth process stays resident.
+// pivot_roots, takes the journal streams the parent opened as stdout and
+// stderr, drops capabilities, switches user, and reports to the parent
+// over a socket pair. The parent then tells systemd MAINPID=<child> and
+// READY=1 and waits, with sd_notify's BARRIER=1, until systemd has acted
+// on it; only then does it let the child exec the command
+// (Process.Resume), and it exits. The child is re-parented to systemd,
+// which supervises it as the unit's main process and records its exit
+// status. No berth process stays resident.
 //
-// Type=notify with MAINPID= from the parent was tried first and works
-// for exit statuses, but systemd then marks the main PID "alien" (not
-// its child at the time of the message: "Supervising process which is
-// not our child"), cannot wait for it, and on stop escalates from the
-// stop signal to SIGKILL at once instead of waiting TimeoutStopSec.
-// With Type=forking systemd reads the PID only after the parent exited,
-// when the child is already its own. Exec-in-place (the unit's process
+// The order matters, and the testbed showed why. A command that exits
+// before systemd has taken its PID leaves systemd a dead main PID ("does
+// not exist or is a zombie") and fails the unit. Type=forking with a
+// PID file was tried too: systemd reads the PID file again after
+// ExecStartPost, and a command that was quick enough had exited by then.
+// Because the main PID is not systemd's child when it learns of it,
+// systemd calls it "alien" and does not wait for it after the stop
+// signal; the unit's ExecStop (`berth __stop ID`) therefore sends the
+// stop signal itself and waits the container's stop timeout, as Docker
+// does, before systemd's SIGKILL. Exec-in-place (the unit's process
 // becoming the container) was the other alternative, but a process
 // cannot enter a new PID namespace itself: only a fork gives the
 // container a PID 1 of its own.

@@ -24,15 +24,24 @@ type StartError struct {
 
 func (e *StartError) Error() string { return e.Msg }
 
-// ResumeSignal tells a set-up child to exec the command (see Resume).
-const ResumeSignal = unix.SIGUSR1
+// Process is a set-up container's PID 1, waiting for Resume before it
+// execs the command.
+type Process struct {
+	// Pid is its PID in the caller's PID namespace.
+	Pid int
+	// LogStreams are journald's ends of its stdout and stderr (see
+	// journal.StreamPeer); empty without journald.
+	LogStreams []uint64
+	resume     *os.File
+}
 
-// Resume lets the container whose PID 1 is pid exec its command; the
-// unit's ExecStartPost calls it once systemd has taken pid as its main
-// process.
-func Resume(pid int) error {
-	if err := unix.Kill(pid, ResumeSignal); err != nil {
-		return fmt.Errorf("resume container process %d: %w", pid, err)
+// Resume lets the process exec the command. The caller hands the PID to
+// systemd first (see the package doc).
+func (p *Process) Resume() error {
+	_, err := p.resume.Write([]byte{1})
+	p.resume.Close()
+	if err != nil {
+		return fmt.Errorf("resume container process %d: %w", p.Pid, err)
 	}
 	return nil
 }
@@ -43,24 +52,34 @@ const Cloneflags = unix.CLONE_NEWPID | unix.CLONE_NEWNS | unix.CLONE_NEWUTS |
 
 // Start runs argv (berth itself, re-executed as `__nsinit`, which must
 // call Child) in new namespaces, sends it cfg and waits for its report.
-// It returns the child's PID once the child is about to exec the
-// container's command; the child is not waited for: it is the
-// container's PID 1, and the caller hands it to systemd. It also returns
-// journald's ends of the container's output streams (Result.LogStreams).
-// A child that fails is reaped and its failure returned as a
-// *StartError.
-func Start(cfg *Config, exe string, argv []string) (int, []uint64, error) {
+// It returns the child once it is set up and waiting for
+// Process.Resume; the child is not waited for: it is the container's
+// PID 1, and the caller hands it to systemd. A child that fails is
+// reaped and its failure returned as a *StartError.
+func Start(cfg *Config, exe string, argv []string) (*Process, error) {
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
-		return 0, nil, &StartError{ExitSetup, fmt.Sprintf("init: socketpair: %v", err)}
+		return nil, &StartError{ExitSetup, fmt.Sprintf("init: socketpair: %v", err)}
 	}
 	parent := os.NewFile(uintptr(fds[0]), "init-parent")
 	child := os.NewFile(uintptr(fds[1]), "init-child")
 	defer parent.Close()
-	files := []*os.File{child} // fd 3
+	// The child execs when it reads from this pipe (Process.Resume).
+	wait, resume, err := os.Pipe()
+	if err != nil {
+		return nil, &StartError{ExitSetup, fmt.Sprintf("init: pipe: %v", err)}
+	}
+	defer wait.Close()
+	ok := false
+	defer func() {
+		if !ok {
+			resume.Close()
+		}
+	}()
+	files := []*os.File{child, wait} // fds 3 and 4
 	streams, peers := openStreams(cfg)
 	if streams != nil {
-		files = append(files, streams...) // fds 4 and 5
+		files = append(files, streams...) // fds 5 and 6
 		defer streams[0].Close()
 		defer streams[1].Close()
 	}
@@ -78,28 +97,29 @@ func Start(cfg *Config, exe string, argv []string) (int, []uint64, error) {
 	err = cmd.Start()
 	child.Close()
 	if err != nil {
-		return 0, nil, &StartError{ExitSetup, fmt.Sprintf("init: start container process: %v", err)}
+		return nil, &StartError{ExitSetup, fmt.Sprintf("init: start container process: %v", err)}
 	}
 	if err := json.NewEncoder(parent).Encode(cfg); err != nil {
 		cmd.Process.Kill()
 		cmd.Wait()
-		return 0, nil, &StartError{ExitSetup, fmt.Sprintf("init: send config: %v", err)}
+		return nil, &StartError{ExitSetup, fmt.Sprintf("init: send config: %v", err)}
 	}
 	var res Result
 	if err := json.NewDecoder(parent).Decode(&res); err != nil {
 		werr := cmd.Wait()
 		if errors.Is(err, io.EOF) {
-			return 0, nil, &StartError{ExitSetup, fmt.Sprintf("init: container process died during setup (%v)", werr)}
+			return nil, &StartError{ExitSetup, fmt.Sprintf("init: container process died during setup (%v)", werr)}
 		}
-		return 0, nil, &StartError{ExitSetup, fmt.Sprintf("init: read report: %v", err)}
+		return nil, &StartError{ExitSetup, fmt.Sprintf("init: read report: %v", err)}
 	}
 	if !res.OK {
 		cmd.Wait()
-		return 0, nil, &StartError{res.Code, res.Error}
+		return nil, &StartError{res.Code, res.Error}
 	}
 	pid := cmd.Process.Pid
 	cmd.Process.Release()
-	return pid, peers, nil
+	ok = true
+	return &Process{Pid: pid, LogStreams: peers, resume: resume}, nil
 }
 
 // openStreams connects the container's stdout and stderr to journald,
