@@ -39,7 +39,8 @@ const DefaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbi
 // safe for concurrent use by several processes: see the package doc for
 // the lock rules.
 type Store struct {
-	root string
+	root  string
+	inUse func(digest.Digest) (string, bool)
 	// Privileged is passed on to layer extraction: apply ownership and
 	// create overlayfs whiteouts (needs root).
 	privileged bool
@@ -54,12 +55,17 @@ type Options struct {
 	Privileged *bool
 	// Warn receives one message per kind of degradation; nil discards.
 	Warn func(string)
+	// InUse, when set, says whether a container uses the image with
+	// the given ID (user names it) and whether that container runs.
+	// Remove never deletes such an image (see Remove). The store does
+	// not know containers: the caller does.
+	InUse func(id digest.Digest) (user string, running bool)
 }
 
 // Open opens (creating when needed) the store at root and removes the
 // debris of interrupted writers: temporary files no live process holds.
 func Open(root string, opts Options) (*Store, error) {
-	s := &Store{root: root, privileged: os.Geteuid() == 0, warn: opts.Warn}
+	s := &Store{root: root, privileged: os.Geteuid() == 0, warn: opts.Warn, inUse: opts.InUse}
 	if opts.Privileged != nil {
 		s.privileged = *opts.Privileged
 	}
@@ -499,10 +505,23 @@ type RemoveResult struct {
 	Deleted  []digest.Digest // image IDs whose image is gone
 }
 
+// manifestSize is the size recorded in the index for manifest d.
+func manifestSize(idx *ocispec.Index, d digest.Digest) int64 {
+	for _, m := range idx.Manifests {
+		if m.Digest == d {
+			return m.Size
+		}
+	}
+	return 0
+}
+
 // Remove removes a name, or an image by ID, as docker rmi does: a name is
 // untagged, and the image is deleted once no name is left. An ID that
 // several names share is refused unless force, which untags them all.
-// Blobs and unpacked layers no other image uses are then deleted.
+// Blobs and unpacked layers no other image uses are then deleted. An
+// image that a container uses (Options.InUse) is never deleted: it is a
+// conflict, and with force (for a stopped container only) it loses its
+// names and stays as a dangling image.
 func (s *Store) Remove(ctx context.Context, nameOrID string, force bool) (RemoveResult, error) {
 	var res RemoveResult
 	gc, err := s.gcLock(true)
@@ -546,6 +565,23 @@ func (s *Store) Remove(ctx context.Context, nameOrID string, force bool) (Remove
 				remaining++
 			}
 			keep = append(keep, m)
+		}
+		if remaining == 0 && s.inUse != nil {
+			// Docker's rules: an image a running container uses cannot be
+			// removed; one a stopped container uses only with force, and
+			// then it loses its names but stays, dangling, for the
+			// container, whose layers it holds.
+			if user, running := s.inUse(img.ID); user != "" {
+				short := img.ID.Encoded()[:12]
+				switch {
+				case running:
+					return fmt.Errorf("conflict: unable to delete %s (cannot be forced) - image is being used by running container %s: %w", short, user, errdefs.ErrConflict)
+				case !force:
+					return fmt.Errorf("conflict: unable to delete %s (must be forced) - image is being used by stopped container %s: %w", short, user, errdefs.ErrConflict)
+				}
+				keep = append(keep, ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest, Digest: img.Manifest, Size: manifestSize(idx, img.Manifest)})
+				remaining = 1
+			}
 		}
 		idx.Manifests = keep
 		if remaining == 0 {

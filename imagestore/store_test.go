@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -307,5 +308,58 @@ func TestImportWithoutName(t *testing.T) {
 	}
 	if _, err := s.Get(ctx, dangling.ID.Encoded()[:12]); err != nil {
 		t.Errorf("unnamed image by ID: %v", err)
+	}
+}
+
+// TestRemoveInUse checks Docker's rules for an image that a container
+// uses: never removed while it runs; refused without force when the
+// container is stopped; with force untagged but kept, layers and all.
+func TestRemoveInUse(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name           string
+		running, force bool
+		wantErr        bool
+	}{
+		{"running", true, false, true},
+		{"running, forced", true, true, true},
+		{"stopped", false, false, true},
+		{"stopped, forced", false, true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			root := t.TempDir()
+			var used digest.Digest
+			s, err := Open(root, Options{InUse: func(id digest.Digest) (string, bool) {
+				if id == used {
+					return "c0ffee", tc.running
+				}
+				return "", false
+			}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			img, err := s.Import(ctx, bytes.NewReader(rootfs(t, "u")), mustRef(t, "used:1"), ImportOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			used = img.ID
+			res, err := s.Remove(ctx, "used:1", tc.force)
+			if tc.wantErr {
+				if !errors.Is(err, errdefs.ErrConflict) || !strings.Contains(err.Error(), "c0ffee") {
+					t.Fatalf("Remove: %v, want a conflict naming the container", err)
+				}
+				if _, err := s.Get(ctx, "used:1"); err != nil {
+					t.Errorf("the name is gone after a refused removal: %v", err)
+				}
+			} else if err != nil || len(res.Deleted) != 0 || len(res.Untagged) != 1 {
+				t.Fatalf("forced Remove: %+v, %v; want untagged, not deleted", res, err)
+			}
+			if _, err := s.Get(ctx, img.ID.Encoded()); err != nil {
+				t.Errorf("image gone: %v", err)
+			}
+			if _, err := os.Stat(s.LayerPath(img.ChainIDs()[0])); err != nil {
+				t.Errorf("layer gone under a container: %v", err)
+			}
+		})
 	}
 }

@@ -226,7 +226,7 @@ func (c *Containers) Create(rec *Container, spec *specs.Spec) (err error) {
 	if err := os.WriteFile(filepath.Join(tmp, "config.json"), sj, 0o600); err != nil {
 		return fmt.Errorf("create container %s: %w", rec.Name, err)
 	}
-	if err := writeRecord(filepath.Join(tmp, "container.json"), rec); err != nil {
+	if err := writeRecord(filepath.Join(tmp, "container.json"), rec, true); err != nil {
 		return fmt.Errorf("create container %s: %w", rec.Name, err)
 	}
 	if err := c.takeName(rec.Name, rec.ID); err != nil {
@@ -259,12 +259,20 @@ func (c *Containers) takeName(name, id string) error {
 	return &ConflictError{Name: name, ID: other}
 }
 
-func writeRecord(path string, rec *Container) error {
+// writeRecord replaces a record atomically. Only a new container's
+// record is fsynced (Create): updates are state changes (running,
+// exited) that happen on every start and stop, and after a power loss
+// the record is corrected anyway (a container recorded as running whose
+// unit is gone shows as exited).
+func writeRecord(path string, rec *Container, durable bool) error {
 	b, err := json.MarshalIndent(rec, "", "\t")
 	if err != nil {
 		return err
 	}
-	return fsutil.WriteFileAtomic(path, append(b, '\n'), 0o600)
+	if durable {
+		return fsutil.WriteFileAtomic(path, append(b, '\n'), 0o600)
+	}
+	return fsutil.ReplaceFile(path, append(b, '\n'), 0o600)
 }
 
 // Load reads the record of container id (a full ID).
@@ -315,7 +323,7 @@ func (c *Containers) Update(id string, fn func(*Container) error) (*Container, e
 	if err := fn(rec); err != nil {
 		return rec, err
 	}
-	if err := writeRecord(filepath.Join(c.Dir(id), "container.json"), rec); err != nil {
+	if err := writeRecord(filepath.Join(c.Dir(id), "container.json"), rec, false); err != nil {
 		return nil, fmt.Errorf("update container %s: %w", id, err)
 	}
 	return rec, nil

@@ -151,7 +151,7 @@ func TestContainersLookup(t *testing.T) {
 		if err := os.MkdirAll(filepath.Join(root, d), 0o700); err != nil {
 			t.Fatal(err)
 		}
-		if err := writeRecord(filepath.Join(root, d, "container.json"), testRecord(idOutside, "outside", now)); err != nil {
+		if err := writeRecord(filepath.Join(root, d, "container.json"), testRecord(idOutside, "outside", now), true); err != nil {
 			t.Fatal(err)
 		}
 	}

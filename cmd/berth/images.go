@@ -9,18 +9,43 @@ import (
 	"time"
 
 	"github.com/berth/berth/imagestore"
+	"github.com/berth/berth/machine"
 	"github.com/docker/go-units"
+	"github.com/opencontainers/go-digest"
 	"github.com/spf13/cobra"
 )
 
 func (g *globalOptions) openStore(c *cobra.Command) (*imagestore.Store, error) {
 	warned := map[string]bool{}
-	return imagestore.Open(g.root, imagestore.Options{Warn: func(msg string) {
-		if !warned[msg] {
-			warned[msg] = true
-			fmt.Fprintf(c.ErrOrStderr(), "berth: warning: %s\n", msg)
+	return imagestore.Open(g.root, imagestore.Options{
+		Warn: func(msg string) {
+			if !warned[msg] {
+				warned[msg] = true
+				fmt.Fprintf(c.ErrOrStderr(), "berth: warning: %s\n", msg)
+			}
+		},
+		InUse: g.imageUser,
+	})
+}
+
+// imageUser names a container that uses image id, running ones first.
+func (g *globalOptions) imageUser(id digest.Digest) (string, bool) {
+	cs, err := machine.OpenContainers(g.root)
+	if err != nil {
+		return "", false
+	}
+	recs, _ := cs.List()
+	user := ""
+	for _, r := range recs {
+		if r.ImageID != id.String() {
+			continue
 		}
-	}})
+		if r.IsRunning() || r.State.Status == machine.StatusRestarting {
+			return machine.ShortID(r.ID), true
+		}
+		user = machine.ShortID(r.ID)
+	}
+	return user, false
 }
 
 func newImageCommand(g *globalOptions) *cobra.Command {
@@ -210,7 +235,7 @@ func newRmiCommand(g *globalOptions) *cobra.Command {
 			return failed
 		},
 	}
-	c.Flags().BoolVarP(&force, "force", "f", false, "remove the image even when several names refer to it")
+	c.Flags().BoolVarP(&force, "force", "f", false, "remove the image even when several names refer to it, or a stopped container uses it (it then stays, untagged)")
 	return c
 }
 

@@ -76,6 +76,9 @@ func containerInit(c *cobra.Command, g *globalOptions, id string) error {
 		return exitWith(code, err)
 	}
 	pid := proc.Pid
+	// machined registration talks D-Bus: in parallel with the rest.
+	registered := make(chan error, 1)
+	go func() { registered <- systemd.RegisterMachine(rec.Machine, id, pid, cfg.Rootfs) }()
 	pidStart, _ := machine.ProcStartTime(pid)
 	_, err = cs.Update(id, func(r *machine.Container) error {
 		if !r.State.UserStart {
@@ -89,7 +92,7 @@ func containerInit(c *cobra.Command, g *globalOptions, id string) error {
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "berth: record the start of %s: %v\n", rec.Name, err)
 	}
-	if err := systemd.RegisterMachine(rec.Machine, id, pid, cfg.Rootfs); err != nil {
+	if err := <-registered; err != nil {
 		fmt.Fprintf(os.Stderr, "berth: warning: %v\n", err)
 	}
 	// systemd must have taken the container's PID 1 as the main process

@@ -318,11 +318,12 @@ func (h *host) removeAfterFailedStart(rec *machine.Container) {
 // record, and returns its exit code. Signals sent to berth are passed on
 // to the container's PID 1, as Docker's --sig-proxy does.
 //
-// While the container runs, `journalctl --follow` streams its output.
-// journald tells followers about new entries at most every 250 ms, so
-// the end is not waited for there: the container's record says when it
-// has ended (its cleanup writes the die record to the journal first),
-// and one last read from the last entry seen collects the rest.
+// While the container runs, `journalctl --follow` streams its output
+// (from followDelay on). journald tells followers about new entries at
+// most every 250 ms, so the end is not waited for there: the container's
+// record says when it has ended (its cleanup writes the die record to
+// the journal first), and one last read from the last entry seen
+// collects the rest.
 func (h *host) startAttached(ctx context.Context, rec *machine.Container) error {
 	since := time.Now()
 	stdout, stderr := h.cmd.OutOrStdout(), h.cmd.ErrOrStderr()
@@ -338,11 +339,19 @@ func (h *host) startAttached(ctx context.Context, rec *machine.Container) error 
 		writeEntry(e, stdout, stderr)
 		return nil
 	}
+	// The follower starts only if the container is still running a
+	// little after it started: most short ones are over by then, and
+	// one read at the end is all they need.
 	fctx, stopFollow := context.WithCancel(ctx)
 	defer stopFollow()
 	followed := make(chan struct{})
 	go func() {
 		defer close(followed)
+		select {
+		case <-fctx.Done():
+			return
+		case <-time.After(followDelay):
+		}
 		journal.Read(fctx, journal.Query{Matches: match, Since: since, Follow: true}, emit)
 	}()
 
@@ -398,6 +407,10 @@ func (h *host) startAttached(ctx context.Context, rec *machine.Container) error 
 	}
 	return exitCodeError{code}
 }
+
+// followDelay is how long `berth run` waits before it follows the
+// journal of a container that is still running.
+const followDelay = 100 * time.Millisecond
 
 // writeEntry prints one line of container output as it was written:
 // the newline journald split on is given back unless the line ended

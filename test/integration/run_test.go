@@ -545,3 +545,25 @@ func TestRunParallel(t *testing.T) {
 		t.Errorf("%s container mounts left on the host", m)
 	}
 }
+
+// TestRmiImageInUse: the layers under a container are never deleted.
+func TestRmiImageInUse(t *testing.T) {
+	busybox(t)
+	ok(t, "import", filepath.Join(binary(t, "BERTH_IMAGES"), "busybox.tar"), "it-inuse:1")
+	defer run(t, "rmi", "-f", "it-inuse:1")
+	ok(t, "run", "-d", "--name", "it_inuse", "it-inuse:1", "sleep", "1000")
+	defer run(t, "rm", "-f", "it_inuse")
+	if r := run(t, "rmi", "-f", "it-inuse:1"); r.code != 1 || !strings.Contains(r.stderr, "cannot be forced") {
+		t.Errorf("rmi -f of an image a running container uses: exit %d, %q", r.code, r.stderr)
+	}
+	ok(t, "stop", "-t", "0", "it_inuse")
+	if r := run(t, "rmi", "it-inuse:1"); r.code != 1 || !strings.Contains(r.stderr, "must be forced") {
+		t.Errorf("rmi of an image a stopped container uses: exit %d, %q", r.code, r.stderr)
+	}
+	ok(t, "rmi", "-f", "it-inuse:1")
+	// The container still starts: its layers are there.
+	ok(t, "start", "it_inuse")
+	if st := inspect(t, "it_inuse").State; !st.Running {
+		t.Errorf("container of an untagged image does not run: %+v", st)
+	}
+}
