@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -309,5 +311,27 @@ func TestContainerVerbsCreated(t *testing.T) {
 	}
 	if code, stdout, _ := run(t, root, "ps", "-a", "--format", "json"); code != 0 || stdout != "" {
 		t.Errorf("ps -a after rm: exit %d, %q", code, stdout)
+	}
+}
+
+// TestRunWithoutSystemd: on a machine whose PID 1 is not systemd (this
+// one, outside the testbed), run says so in one sentence and exits 125,
+// having created nothing.
+func TestRunWithoutSystemd(t *testing.T) {
+	if _, err := os.Stat("/run/systemd/system"); err == nil {
+		t.Skip("systemd is PID 1 here; the case needs a machine without it (the host of the testbed)")
+	}
+	root := t.TempDir()
+	var out, errb bytes.Buffer
+	code := execute([]string{"--root", root, "run", "--rm", "busybox", "true"}, &out, &errb)
+	if code != 125 {
+		t.Fatalf("exit %d, want 125; stderr %q", code, errb.String())
+	}
+	msg := errb.String()
+	if !strings.Contains(msg, "cannot reach systemd") || !strings.Contains(msg, "testbed") {
+		t.Errorf("stderr %q does not say that systemd is missing and how to get one", msg)
+	}
+	if ents, _ := os.ReadDir(filepath.Join(root, "containers")); len(ents) > 1 {
+		t.Errorf("containers left: %v", ents)
 	}
 }
