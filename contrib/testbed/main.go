@@ -349,7 +349,13 @@ func execIn(name string, argv []string) error {
 		wd = "/"
 	}
 	env := append(os.Environ(), "BERTH_TESTBED="+name)
-	args := append([]string{"nsenter", "-t", strconv.Itoa(leader), "-a", "--wd=" + wd, "--"}, argv...)
+	// nsenter's --wd opens the directory before it enters the mount
+	// namespace, leaving a working directory that getcwd(3) cannot name
+	// inside ("(unreachable)/work/main"; conmon refuses to run there).
+	// So the directory is entered inside, by a shell, by path (or "/"
+	// when the testbed does not have it).
+	args := append([]string{"nsenter", "-t", strconv.Itoa(leader), "-a", "--",
+		"/bin/sh", "-c", `cd "$0" 2>/dev/null || cd /; exec "$@"`, wd}, argv...)
 	return syscall.Exec(nsenter, args, env)
 }
 
