@@ -12,7 +12,7 @@ PREFIX     ?= /usr
 DESTDIR    ?=
 UNIT_PKGS   = $$($(GO) list ./... | grep -v /test/integration)
 
-.PHONY: all deps build images test test-unit test-integration bench demo install lint clean
+.PHONY: all deps build images test test-unit test-integration bench bench-deps demo install lint clean
 
 all: build
 
@@ -43,11 +43,23 @@ test-integration: deps build images
 	  $(TESTBED) run $(TESTBED_NAME) -- $(BIN)/integration.test -test.v -test.count=1 -test.timeout=15m
 	$(TESTBED) leftovers
 
-# Benchmarks, inside the testbed (see docs/BENCHMARKS.md).
-bench: deps build images
+# Benchmarks, inside the testbed (see docs/BENCHMARKS.md): the image
+# import, then `berth run` against systemd-run, podman and crun
+# (contrib/bench), which rewrites its block of BENCH_DOC (empty: don't).
+BENCH_RUNS ?= 100
+BENCH_DOC  ?= $(CURDIR)/docs/BENCHMARKS.md
+bench: deps bench-deps build images
 	$(GO) test -c -o $(BIN)/imagestore.bench ./imagestore
+	$(GO) build -o $(BIN)/runbench ./contrib/bench
 	BERTH_IMAGES=$(BIN)/images $(TESTBED) run berth-bench -- \
 	  $(BIN)/imagestore.bench -test.run '^$$' -test.bench . -test.benchmem -test.count 5
+	$(TESTBED) run berth-bench -- $(BIN)/runbench -berth $(BIN)/berth -image $(BIN)/images/busybox.tar \
+	  -n $(BENCH_RUNS) -rev $(VERSION) $(if $(BENCH_DOC),-doc $(BENCH_DOC))
+
+# The peers `make bench` measures berth against (podman, crun); not
+# needed by the tests or CI.
+bench-deps:
+	@contrib/bench/install-peers.sh
 
 # The main job: boot the testbed, import busybox, run from its rootfs.
 demo: deps build images
