@@ -323,6 +323,40 @@ func TestStopTimeoutHonoured(t *testing.T) {
 	if st := inspect(t, "it_stubborn").State; st.ExitCode != 137 {
 		t.Errorf("after the stop timeout: %+v", st)
 	}
+	if ps := ok(t, "ps", "-a", "--format", "{{.Names}} {{.Status}}"); !strings.Contains(ps, "it_stubborn Exited (137)") {
+		t.Errorf("ps -a after systemctl stop: %q", ps)
+	}
+}
+
+// TestRunSignalProxy: a signal to a foreground `berth run` goes to the
+// container's PID 1, as Docker's --sig-proxy does, and run exits with
+// the container's code.
+func TestRunSignalProxy(t *testing.T) {
+	busybox(t)
+	c := exec.Command(binary(t, "BERTH_BIN"), "run", "--rm", "--name", "it_sig", "busybox", "sh", "-c",
+		"trap 'echo got INT; exit 42' INT; echo ready; while true; do sleep 0.1; done")
+	var out bytes.Buffer
+	c.Stdout = &out
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "the container to run", func() bool {
+		return unitProp(t, "berth-it_sig.service", "ActiveState") == "active"
+	})
+	time.Sleep(300 * time.Millisecond)
+	c.Process.Signal(os.Interrupt)
+	done := make(chan error, 1)
+	go func() { done <- c.Wait() }()
+	select {
+	case err := <-done:
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 42 || !strings.Contains(out.String(), "got INT") {
+			t.Errorf("after SIGINT: %v, output %q; want exit 42 and the trap's line", err, out.String())
+		}
+	case <-time.After(10 * time.Second):
+		c.Process.Kill()
+		t.Fatal("berth run did not end after SIGINT")
+	}
 }
 
 func TestRunLogs(t *testing.T) {
