@@ -10,6 +10,24 @@ import (
 // and machined's machines.
 const Slice = "machine.slice"
 
+// stopScript is the unit's ExecStop: a shell script (a Go process would
+// cost several times more, and it runs at every exit, since systemd runs
+// ExecStop even for a main process that has ended) that sends signal sig
+// to the main process, waits up to timeout (for ever when negative) for
+// it to be gone, then sends SIGKILL and waits until systemd has reaped it,
+// so that systemd records how it ended. systemd expands "$$" to "$" in
+// command lines, and sets $MAINPID, empty once the main process is gone.
+// Only numbers of berth's own go into the script.
+func stopScript(sig int, timeout time.Duration) string {
+	ticks := -1 // 50 ms each
+	if timeout >= 0 {
+		ticks = int(timeout / (50 * time.Millisecond))
+	}
+	return fmt.Sprintf(`p=$$MAINPID; [ -n "$$p" ] || exit 0; kill -%d "$$p" 2>/dev/null || exit 0; n=0; `+
+		`while [ -e "/proc/$$p" ]; do if [ "$$n" = %d ]; then kill -9 "$$p" 2>/dev/null; fi; n=$$((n+1)); sleep 0.05; done`,
+		sig, ticks)
+}
+
 // stopGrace is the unit's TimeoutStopSec for a container stop timeout
 // d: d for ExecStop, and 5 s more for systemd's SIGKILL and the cleanup.
 func stopGrace(d time.Duration) time.Duration {
@@ -32,7 +50,7 @@ const restartDelay = 100 * time.Millisecond
 // The unit is Type=notify with NotifyAccess=all: __init forks the
 // container's PID 1 in new namespaces, sends MAINPID= and READY=1, lets
 // it exec the command and exits, so systemd supervises the container
-// itself; ExecStop (`__stop ID`) sends the stop signal and waits the stop
+// itself; ExecStop (stopScript) sends the stop signal and waits the stop
 // timeout, because systemd does not wait for a main process it did not
 // fork (see nsinit).
 // Limits are systemd's (MemoryMax, CPUQuota, TasksMax); output goes to
@@ -47,7 +65,7 @@ func UnitProperties(rec *Container, exe, root string) []Property {
 		{"Type", "notify"},
 		{"NotifyAccess", "all"},
 		{"ExecStart", ExecCommand{Path: exe, Argv: []string{exe, "--root", root, "__init", rec.ID}}},
-		{"ExecStop", ExecCommand{Path: exe, Argv: []string{exe, "--root", root, "__stop", rec.ID}}},
+		{"ExecStop", ExecCommand{Path: "/bin/sh", Argv: []string{"/bin/sh", "-c", stopScript(mustSignal(rec.StopSignal), rec.StopTimeout)}}},
 		{"ExecStopPost", ExecCommand{Path: exe, Argv: []string{exe, "--root", root, "__cleanup", rec.ID}}},
 		{"Slice", Slice},
 		{"Delegate", true},

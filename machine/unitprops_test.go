@@ -2,10 +2,15 @@ package machine
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"math"
+	"os"
+	"os/exec"
 	"reflect"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -70,7 +75,7 @@ func TestUnitProperties(t *testing.T) {
 		"NotifyAccess":  "all",
 		"PIDFile":       nil,
 		"ExecStartPost": nil,
-		"ExecStop": ExecCommand{Path: testExe, Argv: []string{testExe, "--root", testStateRoot, "__stop", testID},
+		"ExecStop": ExecCommand{Path: "/bin/sh", Argv: []string{"/bin/sh", "-c", stopScript(15, DefaultStopTimeout)},
 			IgnoreFailure: false},
 		"ExecStart": ExecCommand{Path: testExe, Argv: []string{testExe, "--root", testStateRoot, "__init", testID},
 			IgnoreFailure: false},
@@ -118,6 +123,9 @@ func TestUnitProperties(t *testing.T) {
 		}
 		if ec.IgnoreFailure {
 			t.Errorf("%s has IgnoreFailure set: systemd would treat a failed or killed container as success", p.Name)
+		}
+		if p.Name == "ExecStop" {
+			continue // a shell script, see TestStopScript
 		}
 		if ec.Path != testExe || len(ec.Argv) == 0 || ec.Argv[0] != testExe {
 			t.Errorf("%s runs %q %q, want the berth binary", p.Name, ec.Path, ec.Argv)
@@ -263,5 +271,57 @@ func TestUnitPropertiesNoEscaping(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestStopScript runs the unit's ExecStop script with a real /bin/sh, as
+// systemd would after expanding "$$" and setting $MAINPID, against a
+// process that ignores the stop signal and one that obeys it.
+func TestStopScript(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		trap     string
+		timeout  time.Duration
+		min, max time.Duration
+		killed   bool
+	}{
+		{"obeys TERM", "", 5 * time.Second, 0, 2 * time.Second, false},
+		{"ignores TERM", "trap '' TERM;", 300 * time.Millisecond, 250 * time.Millisecond, 3 * time.Second, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			target := exec.Command("/bin/sh", "-c", tc.trap+" while :; do sleep 0.05; done")
+			if err := target.Start(); err != nil {
+				t.Fatal(err)
+			}
+			reaped := make(chan error, 1)
+			go func() { reaped <- target.Wait() }()
+			time.Sleep(100 * time.Millisecond)
+			script := strings.ReplaceAll(stopScript(15, tc.timeout), "$$", "$")
+			stop := exec.Command("/bin/sh", "-c", script)
+			stop.Env = append(os.Environ(), "MAINPID="+strconv.Itoa(target.Process.Pid))
+			start := time.Now()
+			if out, err := stop.CombinedOutput(); err != nil {
+				t.Fatalf("stop script: %v: %s", err, out)
+			}
+			took := time.Since(start)
+			if took < tc.min || took > tc.max {
+				t.Errorf("stop script took %v, want %v to %v", took, tc.min, tc.max)
+			}
+			err := <-reaped
+			var ee *exec.ExitError
+			sig := errors.As(err, &ee) && ee.Sys().(syscall.WaitStatus).Signaled()
+			if !sig {
+				t.Fatalf("target ended with %v, want a signal", err)
+			}
+			if got := ee.Sys().(syscall.WaitStatus).Signal(); (got == syscall.SIGKILL) != tc.killed {
+				t.Errorf("target ended by %v; killed by SIGKILL wanted: %v", got, tc.killed)
+			}
+		})
+	}
+	// No main process any more: nothing to do.
+	stop := exec.Command("/bin/sh", "-c", strings.ReplaceAll(stopScript(15, time.Second), "$$", "$"))
+	stop.Env = append(os.Environ(), "MAINPID=")
+	if out, err := stop.CombinedOutput(); err != nil {
+		t.Errorf("stop script without a main process: %v: %s", err, out)
 	}
 }

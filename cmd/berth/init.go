@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"syscall"
 	"time"
 
 	"github.com/berth/berth/machine"
@@ -207,64 +206,6 @@ func containerCleanup(g *globalOptions, id string) error {
 	// A start that failed is removed by the client, which reports it.
 	if rec.Options.AutoRemove && rec.State.Status == machine.StatusExited && rec.State.Error == "" {
 		return cs.Remove(id)
-	}
-	return nil
-}
-
-func newStopHookCommand(g *globalOptions) *cobra.Command {
-	return &cobra.Command{
-		Use:    "__stop ID",
-		Short:  "Stop a container gracefully (the unit's ExecStop)",
-		Hidden: true,
-		Args:   exactArgs(1),
-		RunE: func(c *cobra.Command, args []string) error {
-			return containerStopHook(g, args[0])
-		},
-	}
-}
-
-// containerStopHook sends the container's stop signal to its PID 1,
-// waits until it has exited or the stop timeout has passed, then sends
-// SIGKILL and waits until systemd has reaped it, so that systemd records
-// how it ended before the cleanup runs. systemd cannot do the waiting
-// itself: the PID 1 was not its child when it became the main process.
-func containerStopHook(g *globalOptions, id string) error {
-	cs, err := machine.OpenContainers(g.root)
-	if err != nil {
-		return err
-	}
-	rec, err := cs.Load(id)
-	if err != nil {
-		return err
-	}
-	if !rec.IsRunning() {
-		return nil
-	}
-	sig, err := machine.ParseSignal(rec.StopSignal)
-	if err != nil {
-		sig = syscall.SIGTERM
-	}
-	if err := syscall.Kill(rec.State.Pid, sig); err != nil {
-		return nil // gone already
-	}
-	var deadline <-chan time.Time
-	if rec.StopTimeout >= 0 {
-		deadline = time.After(rec.StopTimeout)
-	}
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	killed := false
-	for rec.IsRunning() { // a zombie counts until systemd reaps it
-		select {
-		case <-deadline:
-			if !killed {
-				syscall.Kill(rec.State.Pid, syscall.SIGKILL)
-				killed, deadline = true, time.After(5*time.Second)
-				continue
-			}
-			return nil
-		case <-tick.C:
-		}
 	}
 	return nil
 }

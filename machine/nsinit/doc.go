@@ -29,7 +29,8 @@
 // ExecStartPost, and a command that was quick enough had exited by then.
 // Because the main PID is not systemd's child when it learns of it,
 // systemd calls it "alien" and does not wait for it after the stop
-// signal; the unit's ExecStop (`berth __stop ID`) therefore sends the
+// signal; the unit's ExecStop (a short shell script, machine.UnitProperties)
+// therefore sends the
 // stop signal itself and waits the container's stop timeout, as Docker
 // does, before systemd's SIGKILL. Exec-in-place (the unit's process
 // becoming the container) was the other alternative, but a process
