@@ -43,6 +43,8 @@ type runFlags struct {
 	restart     string
 	entrypoint  string
 	stopTimeout int
+	interactive bool
+	tty         bool
 }
 
 func addRunFlags(c *cobra.Command, f *runFlags) {
@@ -63,12 +65,20 @@ func addRunFlags(c *cobra.Command, f *runFlags) {
 	fl.IntVar(&f.stopTimeout, "stop-timeout", 0, "Timeout (in seconds) to stop a container")
 	fl.StringArrayVarP(&f.labels, "label", "l", nil, "Set meta data on a container")
 	fl.BoolVar(&f.o.AutoRemove, "rm", false, "Automatically remove the container when it exits")
+	// Docker users type -it by habit: say plainly that it is not there yet.
+	fl.BoolVarP(&f.interactive, "interactive", "i", false, "Keep STDIN open (not supported yet)")
+	fl.BoolVarP(&f.tty, "tty", "t", false, "Allocate a pseudo-TTY (not supported yet)")
+	fl.MarkHidden("interactive")
+	fl.MarkHidden("tty")
 	// -h is --hostname, as in Docker; help stays reachable as --help.
 	c.Flags().BoolP("help", "", false, "help for "+c.Name())
 }
 
 // options turns the flags and IMAGE [COMMAND...] into RunOptions.
 func (f *runFlags) options(c *cobra.Command, args []string) (machine.RunOptions, error) {
+	if f.interactive || f.tty {
+		return f.o, usageError{errors.New("interactive containers (-i, -t) are not supported yet: the container's stdin is /dev/null and its output goes to the journal; run without -i/-t")}
+	}
 	o := f.o
 	o.Image, o.Cmd = args[0], args[1:]
 	if c.Flags().Changed("entrypoint") {

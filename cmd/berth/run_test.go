@@ -335,3 +335,15 @@ func TestRunWithoutSystemd(t *testing.T) {
 		t.Errorf("containers left: %v", ents)
 	}
 }
+
+// TestRunInteractiveNotYet: -i and -t, typed by habit, get a clear
+// usage error (125) before anything is made, not "unknown flag".
+func TestRunInteractiveNotYet(t *testing.T) {
+	for _, flag := range []string{"-it", "-i", "-t", "--interactive", "--tty"} {
+		var out, errb bytes.Buffer
+		code := execute([]string{"--root", t.TempDir(), "run", flag, "busybox", "sh"}, &out, &errb)
+		if code != 125 || !strings.Contains(errb.String(), "not supported yet") {
+			t.Errorf("run %s: exit %d, stderr %q", flag, code, errb.String())
+		}
+	}
+}
