@@ -280,7 +280,12 @@ var devices = []struct {
 // populateDev creates the device nodes (or, where mknod is not allowed,
 // bind-mounts the host's) and the usual symlinks.
 func populateDev(root string) error {
-	dev := filepath.Join(root, "dev")
+	// Resolved in the root as the mount was: a /dev that the image made a
+	// symlink to a host path must not take the nodes there.
+	dev, err := securejoin.SecureJoin(root, "/dev")
+	if err != nil {
+		return fmt.Errorf("init: /dev: %w", err)
+	}
 	for _, d := range devices {
 		p := filepath.Join(dev, d.name)
 		err := unix.Mknod(p, unix.S_IFCHR|0o666, int(unix.Mkdev(d.major, d.minor)))

@@ -1,10 +1,12 @@
 package integration
 
 import (
+	"archive/tar"
 	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -608,5 +610,50 @@ func TestRmiImageInUse(t *testing.T) {
 	ok(t, "start", "it_inuse")
 	if st := inspect(t, "it_inuse").State; !st.Running {
 		t.Errorf("container of an untagged image does not run: %+v", st)
+	}
+}
+
+// TestRunHostileDevSymlink: an image whose /dev is a symlink out of the
+// image must not make berth's init create device nodes on the host.
+func TestRunHostileDevSymlink(t *testing.T) {
+	busybox(t)
+	victim, err := os.MkdirTemp("/var/tmp", "berth-victim-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(victim)
+	in, err := os.Open(filepath.Join(binary(t, "BERTH_IMAGES"), "busybox.tar"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	var buf bytes.Buffer
+	tr, tw := tar.NewReader(in), tar.NewWriter(&buf)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := strings.TrimPrefix(h.Name, "./"); n == "dev" || n == "dev/" || strings.HasPrefix(n, "dev/") {
+			continue
+		}
+		tw.WriteHeader(h)
+		io.Copy(tw, tr)
+	}
+	tw.WriteHeader(&tar.Header{Name: "dev", Typeflag: tar.TypeSymlink, Linkname: "../../../../../../.." + victim, Mode: 0o777})
+	tw.Close()
+	tarball := filepath.Join(t.TempDir(), "hostile.tar")
+	os.WriteFile(tarball, buf.Bytes(), 0o644)
+	ok(t, "import", tarball, "it-hostile-dev")
+	defer run(t, "rmi", "it-hostile-dev")
+	r := run(t, "run", "--rm", "it-hostile-dev", "sh", "-c", "ls /dev")
+	if ents, _ := os.ReadDir(victim); len(ents) != 0 {
+		t.Fatalf("berth's init wrote %d entries into the host directory %s that the image's /dev points to", len(ents), victim)
+	}
+	if r.code != 0 || !strings.Contains(r.stdout, "null") {
+		t.Errorf("run of the image with a /dev symlink: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
 }
