@@ -406,12 +406,24 @@ func (c *Containers) Lookup(ref string) (*Container, error) {
 // Remove deletes container id's state and frees its name. Removal is two
 // phases: the directory is renamed to .rm-<id> (the container is gone
 // from that instant), then deleted; OpenContainers finishes a removal
-// that a crash interrupted. The caller makes sure the container does not
-// run.
+// that a crash interrupted. Under the container's lock it checks again
+// that the container does not run (or wait for a restart): that is a
+// conflict, never a removal from under a running container.
 func (c *Containers) Remove(id string) error {
+	lock, err := fsutil.LockFile(filepath.Join(c.Dir(id), "lock"), true)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("No such container: %s: %w", id, errdefs.ErrNotFound)
+		}
+		return fmt.Errorf("remove container %s: %w", id, err)
+	}
+	defer lock.Unlock()
 	rec, err := c.Load(id)
 	if err != nil {
 		return err
+	}
+	if rec.IsRunning() || rec.State.Status == StatusRestarting {
+		return fmt.Errorf("You cannot remove a running container %s. Stop the container before attempting removal or force remove: %w", id, errdefs.ErrConflict)
 	}
 	tomb := filepath.Join(c.dir, ".rm-"+id)
 	if err := os.Rename(c.Dir(id), tomb); err != nil {

@@ -3,7 +3,8 @@ package machine
 // Property is one property of a transient systemd unit, named as on
 // systemd's D-Bus API (org.freedesktop.systemd1(5)), with a Go value of
 // the D-Bus type systemd expects: string (s), bool (b), uint64 (t),
-// int32 (i), []string (as), ExecCommand (a(sasb)), or []ExecCommand.
+// int32 (i), []string (as), [][]byte (aay), ExecCommand (a(sasb)),
+// []ExecCommand, or ExitStatusSet ((aiai)).
 // Keeping properties as plain data lets the unit a container becomes be
 // built and tested without D-Bus; machine/systemd sends them.
 type Property struct {
@@ -27,3 +28,10 @@ const UnitPrefix = "berth-"
 
 // UnitName is the systemd unit of the container called name.
 func UnitName(name string) string { return UnitPrefix + name + ".service" }
+
+// ExitStatusSet is the value of RestartForceExitStatus= and the like
+// (D-Bus (aiai)): exit statuses and signal numbers.
+type ExitStatusSet struct {
+	Statuses []int32
+	Signals  []int32
+}

@@ -110,14 +110,22 @@ func UnitProperties(rec *Container, exe, root string) []Property {
 	}
 	switch o.Restart.Name {
 	case RestartAlways, RestartUnlessStopped:
-		props = append(props, Property{"Restart", "always"}, Property{"RestartUSec", usec(restartDelay)})
+		props = append(props, Property{"Restart", "always"}, Property{"RestartUSec", usec(restartDelay)},
+			// Docker retries for ever; systemd's default start limit (5
+			// starts in 10 s) would give up after a second.
+			Property{"StartLimitIntervalUSec", uint64(0)})
 	case RestartOnFailure:
-		props = append(props, Property{"Restart", "on-failure"}, Property{"RestartUSec", usec(restartDelay)})
+		props = append(props, Property{"Restart", "on-failure"}, Property{"RestartUSec", usec(restartDelay)},
+			// For Docker any non-zero exit is a failure; systemd counts
+			// SIGHUP, SIGINT, SIGTERM and SIGPIPE as clean unless told.
+			Property{"RestartForceExitStatus", ExitStatusSet{Signals: []int32{1, 2, 13, 15}}})
 		if n := o.Restart.MaximumRetryCount; n > 0 {
 			// The first start and n restarts; the unit is new at every
 			// `berth start`, so the count starts again there.
 			props = append(props, Property{"StartLimitBurst", uint32(n + 1)},
 				Property{"StartLimitIntervalUSec", uint64(math.MaxUint64)})
+		} else {
+			props = append(props, Property{"StartLimitIntervalUSec", uint64(0)})
 		}
 	}
 	return props

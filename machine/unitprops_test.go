@@ -205,12 +205,15 @@ func TestUnitPropertiesRestart(t *testing.T) {
 	}{
 		{RestartPolicy{}, map[string]any{"Restart": nil, "RestartUSec": nil, "StartLimitBurst": nil, "StartLimitIntervalUSec": nil}},
 		{RestartPolicy{Name: RestartNo}, map[string]any{"Restart": nil, "RestartUSec": nil, "StartLimitBurst": nil}},
+		// Docker retries for ever: no start limit (interval 0).
 		{RestartPolicy{Name: RestartAlways}, map[string]any{
-			"Restart": "always", "RestartUSec": delay, "StartLimitBurst": nil, "StartLimitIntervalUSec": nil}},
+			"Restart": "always", "RestartUSec": delay, "StartLimitBurst": nil, "StartLimitIntervalUSec": uint64(0)}},
 		{RestartPolicy{Name: RestartUnlessStopped}, map[string]any{
-			"Restart": "always", "RestartUSec": delay, "StartLimitBurst": nil}},
+			"Restart": "always", "RestartUSec": delay, "StartLimitBurst": nil, "StartLimitIntervalUSec": uint64(0)}},
+		// Any non-zero exit is a failure for Docker, SIGTERM too.
 		{RestartPolicy{Name: RestartOnFailure}, map[string]any{
-			"Restart": "on-failure", "RestartUSec": delay, "StartLimitBurst": nil, "StartLimitIntervalUSec": nil}},
+			"Restart": "on-failure", "RestartUSec": delay, "StartLimitBurst": nil, "StartLimitIntervalUSec": uint64(0),
+			"RestartForceExitStatus": ExitStatusSet{Signals: []int32{1, 2, 13, 15}}}},
 		{RestartPolicy{Name: RestartOnFailure, MaximumRetryCount: 3}, map[string]any{
 			"Restart": "on-failure", "RestartUSec": delay,
 			"StartLimitBurst": uint32(4), "StartLimitIntervalUSec": uint64(math.MaxUint64)}},

@@ -35,7 +35,12 @@ func (h *host) refresh(ctx context.Context, rec *machine.Container) *machine.Con
 	}
 	fixed, err := h.cs.Update(rec.ID, func(r *machine.Container) error {
 		if r.State.Status == s && !r.IsRunning() {
-			r.State.Status, r.State.ExitCode, r.State.Pid = machine.StatusExited, 255, 0
+			// Between restarts the last exit code is the true one; a
+			// container recorded as running ended unseen: 255, as Docker.
+			if s == machine.StatusRunning {
+				r.State.ExitCode = 255
+			}
+			r.State.Status, r.State.Pid = machine.StatusExited, 0
 			if r.State.FinishedAt.Before(r.State.StartedAt) {
 				r.State.FinishedAt = time.Now().UTC()
 			}
@@ -177,9 +182,12 @@ func eachContainer(c *cobra.Command, g *globalOptions, args []string, fn func(h 
 	return errors.Join(errs...)
 }
 
-// stop stops rec's unit: systemd sends the stop signal, waits the
-// container's stop timeout and kills what is left. timeout, when set,
-// shortens that wait for this stop. A stopped container is success.
+// stop stops rec's unit: systemd runs the unit's ExecStop, which sends
+// the stop signal, waits the container's stop timeout and kills what is
+// left. timeout, when set, replaces that wait for this stop (Docker's
+// stop -t, -1 for ever): berth sends the signal and waits itself, then
+// stops the unit. A stopped container is success; one between restarts
+// is stopped for good and recorded as exited.
 func (h *host) stop(ctx context.Context, rec *machine.Container, timeout *int) error {
 	if !active(rec) {
 		return nil
@@ -191,15 +199,38 @@ func (h *host) stop(ctx context.Context, rec *machine.Container, timeout *int) e
 	if _, err := h.cs.Update(rec.ID, func(r *machine.Container) error { r.State.Stopping = true; return nil }); err != nil {
 		return err
 	}
-	if timeout != nil && *timeout >= 0 {
-		t := time.AfterFunc(time.Duration(*timeout)*time.Second, func() {
-			m.Kill(context.Background(), rec.Unit, "main", syscall.SIGKILL)
-		})
-		defer t.Stop()
+	if timeout != nil && rec.IsRunning() {
+		sig, err := machine.ParseSignal(rec.StopSignal)
+		if err != nil {
+			sig = syscall.SIGTERM
+		}
+		if err := m.Kill(ctx, rec.Unit, "main", sig); err == nil {
+			var deadline <-chan time.Time
+			if *timeout >= 0 {
+				deadline = time.After(time.Duration(*timeout) * time.Second)
+			}
+			h.cs.Watch(ctx, rec.ID, func(r *machine.Container, err error) bool {
+				select {
+				case <-deadline:
+					m.Kill(ctx, rec.Unit, "main", syscall.SIGKILL)
+					deadline = nil
+				default:
+				}
+				return err != nil || !r.IsRunning()
+			})
+		}
 	}
 	if err := m.Stop(ctx, rec.Unit); err != nil {
 		return fmt.Errorf("stop %s: %w", rec.Name, err)
 	}
+	// Stopped between two restarts, a unit goes down without its
+	// ExecStopPost: what it last exited with stays.
+	h.cs.Update(rec.ID, func(r *machine.Container) error {
+		if r.State.Status == machine.StatusRestarting {
+			r.State.Status = machine.StatusExited
+		}
+		return nil
+	})
 	return nil
 }
 
@@ -450,9 +481,10 @@ func newLogsCommand(g *globalOptions) *cobra.Command {
 				return journal.Read(c.Context(), q, emit)
 			}
 			// Docker's logs -f ends when the container stops. journald
-			// wakes followers at most every 250 ms, so the end is read
-			// once more, after the last entry seen, when the container
-			// has stopped (its cleanup synchronised the journal).
+			// wakes followers only now and then, so the end is read once
+			// more, after the last entry seen, when the container has
+			// stopped (its cleanup waited until journald had read its
+			// output to the end).
 			ctx, cancel := context.WithCancel(c.Context())
 			defer cancel()
 			q.Follow = true

@@ -77,7 +77,7 @@ func containerInit(c *cobra.Command, g *globalOptions, id string) error {
 	pid := proc.Pid
 	// machined registration talks D-Bus: in parallel with the rest.
 	registered := make(chan error, 1)
-	go func() { registered <- systemd.RegisterMachine(rec.Machine, id, pid, cfg.Rootfs) }()
+	go func() { registered <- systemd.RegisterMachine(rec.Machine, id, rec.Unit, pid, cfg.Rootfs) }()
 	pidStart, _ := machine.ProcStartTime(pid)
 	_, err = cs.Update(id, func(r *machine.Container) error {
 		if !r.State.UserStart {
@@ -156,7 +156,9 @@ func containerCleanup(g *globalOptions, id string) error {
 	}
 	streams := rec.State.LogStreams
 	ended(rec)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	// Well inside the unit's TimeoutStopSec (stop timeout + 5 s), which
+	// also bounds this command.
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	// Everything the container wrote is in the journal before the record
 	// that says it ended (journald has read its streams to the end), and

@@ -229,7 +229,7 @@ func (h *host) start(ctx context.Context, rec *machine.Container) error {
 		return engineError{err}
 	}
 	rec, err = h.cs.Update(rec.ID, func(r *machine.Container) error {
-		if r.IsRunning() {
+		if r.IsRunning() || r.State.Status == machine.StatusRestarting {
 			return errAlreadyRunning
 		}
 		r.State.UserStart, r.State.Stopping, r.State.Error, r.State.RestartCount = true, false, "", 0
@@ -392,6 +392,11 @@ func (h *host) startAttached(ctx context.Context, rec *machine.Container) error 
 	err := h.cs.Watch(ctx, rec.ID, func(r *machine.Container, err error) bool {
 		if err != nil {
 			return true // removed (--rm): its die record is in the journal
+		}
+		if r.State.Status == machine.StatusRunning && !r.IsRunning() {
+			// Gone without its cleanup's record (the cleanup was killed)
+			// once systemd has let go of the unit: refresh says so.
+			r = h.refresh(ctx, r)
 		}
 		final = r
 		s := r.State

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/berth/berth/internal/errdefs"
@@ -97,6 +98,9 @@ func Read(ctx context.Context, q Query, fn func(Entry) error) error {
 	defer kill()
 	cmd := exec.CommandContext(runCtx, path, args...)
 	cmd.WaitDelay = 5 * time.Second
+	// Its own process group: a Ctrl-C meant for the caller (which may
+	// pass it on to a container) must not end the reading.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	stdout, err := cmd.StdoutPipe()

@@ -163,6 +163,9 @@ func prepare(cfg *Config) (string, error) {
 			return "", fmt.Errorf("init: %w", err)
 		}
 	}
+	if err := clearInheritable(); err != nil {
+		return "", fmt.Errorf("init: %w", err)
+	}
 	if err := switchUser(p.User); err != nil {
 		return "", err
 	}

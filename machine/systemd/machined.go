@@ -1,9 +1,11 @@
 package systemd
 
 import (
+	"context"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"time"
 
 	godbus "github.com/godbus/dbus/v5"
 )
@@ -18,8 +20,13 @@ const machined = "org.freedesktop.machine1"
 // inside a unit (nspawn-register.c uses RegisterMachineWithNetwork in
 // that case too). A machine of that name left over from an earlier run
 // of the same unit (a restart under the restart policy) is unregistered
-// first. id is the container ID; its first 128 bits are the machine ID.
-func RegisterMachine(name, id string, leader int, rootDir string) error {
+// first; one that belongs to another unit is left alone, and that is an
+// error. id is the container ID; its first 128 bits are the machine ID.
+// unit is the container's unit. Every call is bounded by a timeout: a
+// hung machined must not hold the container's start.
+func RegisterMachine(name, id, unit string, leader int, rootDir string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
 	mid, err := hex.DecodeString(id[:32])
 	if err != nil {
 		return fmt.Errorf("register machine %s: %w", name, err)
@@ -37,13 +44,20 @@ func RegisterMachine(name, id string, leader int, rootDir string) error {
 	}
 	obj := conn.Object(machined, "/org/freedesktop/machine1")
 	register := func() error {
-		return obj.Call(machined+".Manager.RegisterMachineWithNetwork", 0,
+		return obj.CallWithContext(ctx, machined+".Manager.RegisterMachineWithNetwork", 0,
 			name, mid, "berth", "container", uint32(leader), rootDir, []int32{}).Err
 	}
 	err = register()
 	var de godbus.Error
 	if errors.As(err, &de) && de.Name == "org.freedesktop.machine1.MachineExists" {
-		if uerr := obj.Call(machined+".Manager.UnregisterMachine", 0, name).Err; uerr == nil {
+		var path godbus.ObjectPath
+		if gerr := obj.CallWithContext(ctx, machined+".Manager.GetMachine", 0, name).Store(&path); gerr == nil {
+			owner, _ := conn.Object(machined, path).GetProperty(machined + ".Machine.Unit")
+			if u, _ := owner.Value().(string); u != unit {
+				return fmt.Errorf("register machine %s: the name is taken by %s", name, u)
+			}
+		}
+		if uerr := obj.CallWithContext(ctx, machined+".Manager.UnregisterMachine", 0, name).Err; uerr == nil {
 			err = register()
 		}
 	}

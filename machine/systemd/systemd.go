@@ -172,6 +172,15 @@ func variant(v any) (godbus.Variant, error) {
 	switch x := v.(type) {
 	case string, bool, uint64, int32, uint32, []string, [][]byte:
 		return godbus.MakeVariant(x), nil
+	case machine.ExitStatusSet:
+		st := struct{ Statuses, Signals []int32 }{x.Statuses, x.Signals}
+		if st.Statuses == nil {
+			st.Statuses = []int32{}
+		}
+		if st.Signals == nil {
+			st.Signals = []int32{}
+		}
+		return godbus.MakeVariant(st), nil
 	case machine.ExecCommand:
 		return godbus.MakeVariant([]execTuple{{x.Path, x.Argv, x.IgnoreFailure}}), nil
 	case []machine.ExecCommand:

@@ -657,3 +657,25 @@ func TestRunHostileDevSymlink(t *testing.T) {
 		t.Errorf("run of the image with a /dev symlink: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
 }
+
+// TestRunRestartAlways: --restart always keeps restarting a failing
+// container past systemd's default start limit (5 in 10 s), and a stop
+// between two restarts leaves it exited with its last exit code.
+func TestRunRestartAlways(t *testing.T) {
+	busybox(t)
+	ok(t, "run", "-d", "--name", "it_always", "--restart", "always", "busybox", "sh", "-c", "exit 3")
+	defer run(t, "rm", "-f", "it_always")
+	waitFor(t, 20*time.Second, "more than 6 restarts", func() bool { return inspect(t, "it_always").RestartCount > 6 })
+	if s := unitProp(t, "berth-it_always.service", "ActiveState"); s != "active" && s != "activating" {
+		t.Errorf("after %d restarts the unit is %s", inspect(t, "it_always").RestartCount, s)
+	}
+	ok(t, "stop", "it_always")
+	time.Sleep(500 * time.Millisecond)
+	got := inspect(t, "it_always")
+	if got.State.Status != "exited" || got.State.ExitCode != 3 {
+		t.Errorf("after stop: %+v", got.State)
+	}
+	if s := unitProp(t, "berth-it_always.service", "LoadState"); s != "not-found" {
+		t.Errorf("the stopped container's unit is still %s", s)
+	}
+}
