@@ -133,16 +133,15 @@ func (c *Containers) cleanDebris() {
 		p := filepath.Join(c.dir, e.Name())
 		switch {
 		case strings.HasPrefix(e.Name(), ".tmp-"):
+			// A creator holds its lock from just after mkdir until the
+			// rename; between the two, and for a young directory in
+			// general, only age tells a live creator from a dead one.
+			if fi, err := os.Stat(p); err != nil || time.Since(fi.ModTime()) < time.Minute {
+				continue
+			}
 			l, ok, err := fsutil.TryLock(filepath.Join(p, "lock"))
 			if err == nil && !ok {
 				continue // its creator is alive
-			}
-			if err != nil {
-				// No lock file yet: a creator between mkdir and lock, or
-				// one that died there. Only the old ones are debris.
-				if fi, serr := os.Stat(p); serr != nil || time.Since(fi.ModTime()) < time.Minute {
-					continue
-				}
 			}
 			os.RemoveAll(p)
 			l.Unlock()

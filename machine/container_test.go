@@ -435,6 +435,12 @@ func TestOpenContainersCleansDebris(t *testing.T) {
 	touch(filepath.Join(crashed, "lock"))
 	touch(filepath.Join(crashed, "container.json"))
 	link("crashed", idCrashed)
+	// It died a while ago: young ones are left alone (see below).
+	for _, p := range []string{crashed, filepath.Join(crashed, "lock")} {
+		if err := os.Chtimes(p, time.Now().Add(-time.Hour), time.Now().Add(-time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+	}
 	// A creator that died long ago before its lock file existed, and
 	// one that is between mkdir and lock right now.
 	noLock := filepath.Join(cs.dir, ".tmp-"+idNoLock)
@@ -445,6 +451,11 @@ func TestOpenContainersCleansDebris(t *testing.T) {
 	}
 	noLockYet := filepath.Join(cs.dir, ".tmp-"+idNoLockYet)
 	mkdir(noLockYet)
+	// One that has made its lock file but not locked it yet (seen when
+	// 20 containers were created at once): young, so kept.
+	notLockedYet := filepath.Join(cs.dir, ".tmp-"+"8888aaaa"+"0123456789abcdef0123456789abcdef0123456789abcdef01234567")
+	mkdir(notLockedYet)
+	touch(filepath.Join(notLockedYet, "lock"))
 	// A name link to a container that does not exist at all.
 	link("dangling", idGone)
 	// A removal that a crash interrupted, with files in it.
@@ -473,6 +484,7 @@ func TestOpenContainersCleansDebris(t *testing.T) {
 		{crashed, false},
 		{noLock, false},
 		{noLockYet, true},
+		{notLockedYet, true},
 		{removing, false},
 		{filepath.Join(cs.dir, "names", "crashed"), false},
 		{filepath.Join(cs.dir, "names", "dangling"), false},
