@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/berth/berth/internal/errdefs"
 	"github.com/opencontainers/go-digest"
@@ -24,8 +25,12 @@ var (
 	pathComponent = `[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*`
 	domainPart    = `(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])`
 	domain        = domainPart + `(?:\.` + domainPart + `)*(?::[0-9]+)?`
-	nameRE        = regexp.MustCompile(`^(?:` + domain + `/)?` + pathComponent + `(?:/` + pathComponent + `)*$`)
-	tagRE         = regexp.MustCompile(`^[\w][\w.-]{0,127}$`)
+	// Compiled on first use: every berth process (the unit's init and
+	// cleanup too) would otherwise pay for them at start.
+	nameRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^(?:` + domain + `/)?` + pathComponent + `(?:/` + pathComponent + `)*$`)
+	})
+	tagRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[\w][\w.-]{0,127}$`) })
 )
 
 // ParseReference parses s. The error wraps errdefs.ErrInvalid and says
@@ -49,15 +54,15 @@ func ParseReference(s string) (Reference, error) {
 	// comes after it).
 	if i := strings.LastIndex(s, ":"); i >= 0 && !strings.Contains(s[i:], "/") {
 		r.Tag, s = s[i+1:], s[:i]
-		if !tagRE.MatchString(r.Tag) {
+		if !tagRE().MatchString(r.Tag) {
 			return bad("bad tag (letters, digits, _, . and -, at most 128)")
 		}
 	}
 	if len(s) > 255 {
 		return bad("name longer than 255 characters")
 	}
-	if !nameRE.MatchString(s) {
-		if strings.ToLower(s) != s && nameRE.MatchString(strings.ToLower(s)) {
+	if !nameRE().MatchString(s) {
+		if strings.ToLower(s) != s && nameRE().MatchString(strings.ToLower(s)) {
 			return bad("repository name must be lowercase")
 		}
 		return bad("bad repository name")

@@ -376,7 +376,7 @@ func (c *Containers) Lookup(ref string) (*Container, error) {
 			return rec, err
 		}
 	}
-	if name := strings.TrimPrefix(ref, "/"); validName.MatchString(name) {
+	if name := strings.TrimPrefix(ref, "/"); validName().MatchString(name) {
 		if id, err := os.Readlink(c.namePath(name)); err == nil && isID(id) {
 			if rec, err := c.Load(id); err == nil || !errdefs.IsNotFound(err) {
 				return rec, err

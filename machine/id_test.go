@@ -44,7 +44,7 @@ func TestGenerateName(t *testing.T) {
 		if !shape.MatchString(name) {
 			t.Fatalf("GenerateName() = %q, want adjective_surname", name)
 		}
-		if !validName.MatchString(name) {
+		if !validName().MatchString(name) {
 			t.Fatalf("GenerateName() = %q is not a valid container name", name)
 		}
 		taken[name] = true
@@ -59,7 +59,7 @@ func TestGenerateName(t *testing.T) {
 	// Everything taken: it still terminates with a valid name.
 	calls := 0
 	name = GenerateName(func(string) bool { calls++; return true })
-	if !validName.MatchString(name) || calls != 1000 {
+	if !validName().MatchString(name) || calls != 1000 {
 		t.Errorf("with everything taken, GenerateName() = %q after %d calls", name, calls)
 	}
 

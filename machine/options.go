@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 	"unicode"
@@ -325,7 +326,7 @@ func ParseEnvFile(r io.Reader, name string, lookup func(string) (string, bool)) 
 }
 
 // validName is Docker's container name rule.
-var validName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]+$`)
+var validName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]+$`) })
 
 // LabelPrefix starts the annotation keys berth reserves for itself.
 const LabelPrefix = "berth."
@@ -344,7 +345,7 @@ func (o *RunOptions) Validate() error {
 			errs = append(errs, err)
 		}
 	}
-	if o.Name != "" && !validName.MatchString(o.Name) {
+	if o.Name != "" && !validName().MatchString(o.Name) {
 		add(invalidf("Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", o.Name))
 	}
 	if o.Image == "" {
