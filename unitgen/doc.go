@@ -1,11 +1,32 @@
-// Package unitgen will turn berth's TOML service files into systemd
-// units: parse, validate (errors with file:line:column), and render, as
-// pure functions tested with golden files. The systemd generator and
-// `berth up` both call it.
+// Package unitgen owns berth's app files: the TOML format that describes
+// an app's services, networks and volumes (docs/services.md), its parsing
+// and validation into a model (Parse → *App), and, later, the rendering
+// of that model into systemd units. The systemd generator
+// (cmd/berth-generator) and `berth up` will both call it.
 //
-// It runs at early boot inside a generator, so it must not import
-// anything that talks to D-Bus, netlink or the image store: only the
-// standard library, the TOML parser and spec types.
+// Status: parsing and validation are done; units are not rendered yet.
 //
-// Status: skeleton; the services issue fills it in.
+// What it owns:
+//   - the format: every supported key is a named constant (keys.go), and
+//     any other key is an error naming the key, its table and the file;
+//   - the model (model.go): typed, validated values with defaults filled
+//     in, in file order, that a renderer can use without checking again;
+//   - the errors: *Error with file, line, column, message and hint; Parse
+//     collects every problem of a file, not just the first;
+//   - positions: BurntSushi/toml does not export the positions of keys,
+//     so position.go indexes them itself (its comment says how, and its
+//     limits).
+//
+// Like Podman's Quadlet, which is its model, conversion is a pure
+// function: Parse takes bytes and returns a model or errors, and does no
+// I/O (env files, build contexts and bind-mount sources are only named,
+// never read). Finding files, reading them, logging and writing units
+// belong to the callers.
+//
+// It runs at early boot inside a systemd generator, so it must import
+// only the standard library, github.com/BurntSushi/toml and
+// github.com/docker/go-units: nothing that talks to D-Bus or netlink, and
+// not machine, imagestore or netsetup. Where it needs rules that machine
+// also has (restart policies, memory sizes, signal names, host names), it
+// keeps its own small copy; internal/archtest checks the imports.
 package unitgen
