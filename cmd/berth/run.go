@@ -242,6 +242,14 @@ func (h *host) start(ctx context.Context, rec *machine.Container) error {
 		return engineError{err}
 	}
 	err = m.StartTransient(ctx, rec.Unit, machine.UnitProperties(rec, exe, root))
+	if errors.Is(err, errdefs.ErrAlreadyExists) {
+		// A unit file from `berth generate systemd` is the container's
+		// unit now: start that one.
+		if st, serr := m.Unit(ctx, rec.Unit); serr == nil && st.LoadState == "loaded" && !st.Transient &&
+			st.ActiveState != "active" && st.ActiveState != "activating" {
+			err = m.Start(ctx, rec.Unit)
+		}
+	}
 	if err == nil {
 		return nil
 	}

@@ -80,6 +80,16 @@ func (m *Manager) StartTransient(ctx context.Context, name string, props []machi
 	return wait(ctx, "start", name, ch)
 }
 
+// Start starts the unit name (one from a unit file) and waits for the
+// start job.
+func (m *Manager) Start(ctx context.Context, name string) error {
+	ch := make(chan string, 1)
+	if _, err := m.conn.StartUnitContext(ctx, name, "replace", ch); err != nil {
+		return fmt.Errorf("start %s: %w", name, err)
+	}
+	return wait(ctx, "start", name, ch)
+}
+
 // Stop stops unit name and waits for the stop job; a unit that is not
 // loaded is already stopped.
 func (m *Manager) Stop(ctx context.Context, name string) error {
@@ -128,6 +138,8 @@ type Status struct {
 	ExecMainCode, ExecMainStatus int32
 	ControlGroup, Slice          string
 	Delegate                     bool
+	// Transient is false for a unit loaded from a unit file.
+	Transient bool
 	MemoryMax, TasksMax          uint64
 	CPUQuotaPerSecUSec           uint64
 }
@@ -151,6 +163,7 @@ func (m *Manager) Unit(ctx context.Context, name string) (Status, error) {
 	st.ExecMainCode, _ = s["ExecMainCode"].(int32)
 	st.ExecMainStatus, _ = s["ExecMainStatus"].(int32)
 	st.Delegate, _ = s["Delegate"].(bool)
+	st.Transient, _ = u["Transient"].(bool)
 	st.MemoryMax, _ = s["MemoryMax"].(uint64)
 	st.TasksMax, _ = s["TasksMax"].(uint64)
 	st.CPUQuotaPerSecUSec, _ = s["CPUQuotaPerSecUSec"].(uint64)

@@ -1,0 +1,78 @@
+package machine
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestRenderUnitFile(t *testing.T) {
+	rec := unitRecord(RunOptions{Memory: 64 << 20, CPUs: 0.5, PidsLimit: 30, Restart: RestartPolicy{Name: RestartOnFailure, MaximumRetryCount: 2}})
+	text, err := RenderUnitFile(UnitProperties(rec, testExe, testStateRoot), []string{"multi-user.target"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"\n[Unit]\nDescription=berth container web (busybox:latest)\n",
+		"StartLimitBurst=3\n",
+		"StartLimitIntervalSec=infinity\n",
+		"\n[Service]\nType=notify\nNotifyAccess=all\n",
+		"ExecStart=/usr/bin/berth \"--root\" \"/var/lib/berth\" \"__init\" \"" + testID + "\"\n",
+		"ExecStop=/bin/sh \"-c\" \"p=$$MAINPID;",
+		"ExecStopPost=/usr/bin/berth \"--root\" \"/var/lib/berth\" \"__cleanup\" \"" + testID + "\"\n",
+		"Slice=machine.slice\n", "Delegate=yes\n", "KillMode=mixed\n", "KillSignal=15\n",
+		"TimeoutStopSec=15000000us\n", "SyslogLevel=notice\n",
+		"LogExtraFields=\"CONTAINER_ID=" + testID[:12] + "\" \"CONTAINER_ID_FULL=" + testID + "\" \"CONTAINER_NAME=web\"",
+		"LogRateLimitIntervalSec=0us\n",
+		"MemoryMax=67108864\n", "CPUQuota=50%\n", "TasksMax=30\n",
+		"Restart=on-failure\n", "RestartSec=100000us\n",
+		"RestartForceExitStatus=SIGHUP SIGINT SIGPIPE SIGTERM\n",
+		"\n[Install]\nWantedBy=multi-user.target\n",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("unit file lacks %q:\n%s", want, text)
+		}
+	}
+	if strings.Index(text, "[Unit]") > strings.Index(text, "[Service]") || strings.Index(text, "[Service]") > strings.Index(text, "[Install]") {
+		t.Errorf("sections out of order:\n%s", text)
+	}
+}
+
+// TestRenderUnitFileEscaping: '%' is doubled everywhere (specifiers),
+// command words and list entries are quoted with C escapes, and what
+// cannot be one line is refused.
+func TestRenderUnitFileEscaping(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		prop    Property
+		want    string
+		wantErr bool
+	}{
+		{"percent in a description", Property{"Description", `100% "real" \o/`}, `Description=100%% "real" \o/`, false},
+		{"newline in a description", Property{"Description", "two\nlines"}, "", true},
+		{"trailing backslash", Property{"Description", `ends in \`}, "", true},
+		{"command words", Property{"ExecStart", ExecCommand{Path: "/bin/echo", Argv: []string{"/bin/echo", `a "b"`, `c\d`, "e\nf", "50%", "$$HOME", "tab\there"}}},
+			`ExecStart=/bin/echo "a \"b\"" "c\\d" "e\nf" "50%%" "$$HOME" "tab\there"`, false},
+		{"ignore failure", Property{"ExecStopPost", ExecCommand{Path: "/bin/true", Argv: []string{"/bin/true"}, IgnoreFailure: true}}, `ExecStopPost=-/bin/true`, false},
+		{"argv[0] other than the path", Property{"ExecStart", ExecCommand{Path: "/bin/true", Argv: []string{"true"}}}, "", true},
+		{"fields with spaces and quotes", Property{"LogExtraFields", [][]byte{[]byte(`A=x y`), []byte(`B="q"`), []byte("C=100%")}},
+			`LogExtraFields="A=x y" "B=\"q\"" "C=100%%"`, false},
+		{"control character", Property{"LogExtraFields", [][]byte{[]byte("A=\x01")}}, `LogExtraFields="A=\x01"`, false},
+		{"unknown property", Property{"Bogus", "x"}, "", true},
+		{"wrong type", Property{"MemoryMax", "64M"}, "", true},
+	} {
+		text, err := RenderUnitFile([]Property{tc.prop}, nil)
+		if tc.wantErr {
+			if err == nil {
+				t.Errorf("%s: rendered %q, want an error", tc.name, text)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: %v", tc.name, err)
+			continue
+		}
+		if !strings.Contains(text, "\n"+tc.want+"\n") {
+			t.Errorf("%s: got\n%s\nwant the line %s", tc.name, text, tc.want)
+		}
+	}
+}
