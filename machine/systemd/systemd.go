@@ -139,9 +139,9 @@ type Status struct {
 	ControlGroup, Slice          string
 	Delegate                     bool
 	// Transient is false for a unit loaded from a unit file.
-	Transient bool
-	MemoryMax, TasksMax          uint64
-	CPUQuotaPerSecUSec           uint64
+	Transient           bool
+	MemoryMax, TasksMax uint64
+	CPUQuotaPerSecUSec  uint64
 }
 
 // Unit reads the status of unit name; LoadState "not-found" for a unit
