@@ -32,9 +32,10 @@ type Units interface {
 // NewContainer makes the record and the runtime spec of a new container
 // of img, whose unpacked layers are layerDirs (top first), with the
 // user's options. A name is generated when o has none; taken says which
-// names are in use. It only reads /etc/passwd and /etc/group from the
-// layers.
-func NewContainer(img imagestore.Image, layerDirs []string, o RunOptions, taken func(string) bool) (*Container, *specs.Spec, error) {
+// names are in use. volumePath gives the host directory of a named volume
+// (which the caller has made). It only reads /etc/passwd and /etc/group
+// from the layers.
+func NewContainer(img imagestore.Image, layerDirs []string, o RunOptions, taken func(string) bool, volumePath func(string) string) (*Container, *specs.Spec, error) {
 	if o.Name == "" {
 		o.Name = GenerateName(taken)
 	}
@@ -52,6 +53,7 @@ func NewContainer(img imagestore.Image, layerDirs []string, o RunOptions, taken 
 	if err != nil {
 		return nil, nil, err
 	}
+	spec.Mounts = append(spec.Mounts, SpecMounts(o.Mounts, volumePath)...)
 	if len(layerDirs) == 0 {
 		return nil, nil, fmt.Errorf("image %s has no layers: %w", o.Image, errdefs.ErrInvalid)
 	}
@@ -194,4 +196,33 @@ func DisplayStatus(s State, now time.Time, human func(time.Duration) string) str
 		return fmt.Sprintf("Exited (%d) %s ago", s.ExitCode, human(now.Sub(s.FinishedAt)))
 	}
 	return "Created"
+}
+
+// SpecMounts are the runtime spec's mounts for the container's own
+// mounts: recursive private binds of host paths and volume directories,
+// read-only where asked, and tmpfs with nosuid and nodev.
+func SpecMounts(ms []Mount, volumePath func(string) string) []specs.Mount {
+	var out []specs.Mount
+	for _, m := range ms {
+		sm := specs.Mount{Destination: m.Target}
+		switch m.Type {
+		case MountBind, MountVolume:
+			sm.Type, sm.Source = "bind", m.Source
+			if m.Type == MountVolume {
+				sm.Source = volumePath(m.Source)
+			}
+			sm.Options = []string{"rbind", "rprivate"}
+			if m.ReadOnly {
+				sm.Options = append(sm.Options, "ro")
+			}
+		case MountTmpfs:
+			sm.Type, sm.Source = "tmpfs", "tmpfs"
+			sm.Options = []string{"nosuid", "nodev"}
+			if m.Options != "" {
+				sm.Options = append(sm.Options, strings.Split(m.Options, ",")...)
+			}
+		}
+		out = append(out, sm)
+	}
+	return out
 }

@@ -317,7 +317,7 @@ func TestNewContainer(t *testing.T) {
 			var asked []string
 			taken := func(n string) bool { asked = append(asked, n); return len(asked) == 1 }
 			before := time.Now().UTC()
-			rec, spec, err := NewContainer(tc.img, tc.layers, tc.o, taken)
+			rec, spec, err := NewContainer(tc.img, tc.layers, tc.o, taken, volPath)
 			if tc.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.err) {
 					t.Fatalf("NewContainer: %v, want an error with %q", err, tc.err)
@@ -389,7 +389,7 @@ func TestNewContainer(t *testing.T) {
 func TestNewContainerNoLayersIsInvalid(t *testing.T) {
 	var img imagestore.Image
 	img.Config.Config.Cmd = []string{"sh"}
-	_, _, err := NewContainer(img, nil, RunOptions{Image: "busybox", Name: "web"}, nil)
+	_, _, err := NewContainer(img, nil, RunOptions{Image: "busybox", Name: "web"}, nil, volPath)
 	if !errors.Is(err, errdefs.ErrInvalid) {
 		t.Errorf("NewContainer without layers: %v, want ErrInvalid", err)
 	}
@@ -405,7 +405,7 @@ func TestNewContainerStopSignalName(t *testing.T) {
 		img.Config.Config = ocispec.ImageConfig{Cmd: []string{"sh"}}
 		seen := map[string]bool{}
 		for range 64 {
-			rec, _, err := NewContainer(img, layers, RunOptions{Image: "busybox", Name: "web", StopSignal: sig}, nil)
+			rec, _, err := NewContainer(img, layers, RunOptions{Image: "busybox", Name: "web", StopSignal: sig}, nil, volPath)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -419,3 +419,5 @@ func TestNewContainerStopSignalName(t *testing.T) {
 		}
 	}
 }
+
+func volPath(name string) string { return "/var/lib/berth/volumes/" + name + "/_data" }

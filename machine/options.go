@@ -75,6 +75,9 @@ type RunOptions struct {
 	// and recorded in the spec's annotations under their own names (see
 	// BuildSpec); keys starting with "berth." are reserved.
 	Labels map[string]string
+	// Mounts are -v and --tmpfs (ParseVolume, ParseTmpfs), mounted in
+	// this order over the image's root.
+	Mounts []Mount
 	// AutoRemove is --rm.
 	AutoRemove bool
 	// Detach is -d.
@@ -374,6 +377,7 @@ func (o *RunOptions) Validate() error {
 		_, err := ParseSignal(o.StopSignal)
 		add(err)
 	}
+	add(checkMounts(o.Mounts))
 	for _, k := range slices.Sorted(maps.Keys(o.Labels)) {
 		switch {
 		case strings.TrimSpace(k) == "":

@@ -128,7 +128,7 @@ func (h *host) inspectContainer(ctx context.Context, rec *machine.Container) con
 			"WorkDir":   filepath.Join(dir, "work"),
 			"MergedDir": filepath.Join(dir, "rootfs"),
 		}},
-		Mounts:          []any{},
+		Mounts:          inspectMounts(h, rec),
 		NetworkSettings: map[string]any{},
 		Config: inspectConfig{
 			User: o.User, Image: rec.Image, Labels: map[string]string{},
@@ -174,6 +174,40 @@ func (h *host) inspectContainer(ctx context.Context, rec *machine.Container) con
 	}
 	if o.Entrypoint != nil && *o.Entrypoint != "" {
 		out.Config.Entrypoint = []string{*o.Entrypoint}
+	}
+	return out
+}
+
+// inspectMount is one entry of Docker's Mounts.
+type inspectMount struct {
+	Type        string `json:"Type"`
+	Name        string `json:"Name,omitempty"`
+	Source      string `json:"Source"`
+	Destination string `json:"Destination"`
+	Driver      string `json:"Driver,omitempty"`
+	Mode        string `json:"Mode"`
+	RW          bool   `json:"RW"`
+	Propagation string `json:"Propagation"`
+}
+
+func inspectMounts(h *host, rec *machine.Container) []any {
+	out := []any{}
+	vols, _ := machine.OpenVolumes(h.g.root)
+	for _, m := range rec.Options.Mounts {
+		im := inspectMount{Type: m.Type, Source: m.Source, Destination: m.Target, RW: !m.ReadOnly, Mode: "rw", Propagation: "rprivate"}
+		if m.ReadOnly {
+			im.Mode = "ro"
+		}
+		switch m.Type {
+		case machine.MountVolume:
+			im.Name, im.Driver = m.Source, "local"
+			if vols != nil {
+				im.Source = vols.Path(m.Source)
+			}
+		case machine.MountTmpfs:
+			im.Mode, im.Propagation = m.Options, ""
+		}
+		out = append(out, im)
 	}
 	return out
 }

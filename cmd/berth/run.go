@@ -37,6 +37,8 @@ type runFlags struct {
 	o           machine.RunOptions
 	env         []string
 	envFiles    []string
+	volumes     []string
+	tmpfs       []string
 	labels      []string
 	memory      string
 	cpus        string
@@ -53,6 +55,8 @@ func addRunFlags(c *cobra.Command, f *runFlags) {
 	fl.StringVar(&f.o.Name, "name", "", "Assign a name to the container")
 	fl.StringArrayVarP(&f.env, "env", "e", nil, "Set environment variables")
 	fl.StringArrayVar(&f.envFiles, "env-file", nil, "Read in a file of environment variables")
+	fl.StringArrayVarP(&f.volumes, "volume", "v", nil, "Bind mount a host path or mount a named volume: SOURCE:TARGET[:ro|rw]")
+	fl.StringArrayVar(&f.tmpfs, "tmpfs", nil, "Mount a tmpfs: TARGET[:OPTIONS]")
 	fl.StringVarP(&f.o.WorkingDir, "workdir", "w", "", "Working directory inside the container")
 	fl.StringVarP(&f.o.User, "user", "u", "", "Username or UID (format: <name|uid>[:<group|gid>])")
 	fl.StringVarP(&f.o.Hostname, "hostname", "h", "", "Container host name")
@@ -124,6 +128,20 @@ func (f *runFlags) options(c *cobra.Command, args []string) (machine.RunOptions,
 		}
 		o.Env = append(o.Env, e)
 	}
+	for _, v := range f.volumes {
+		m, err := machine.ParseVolume(v)
+		if err != nil {
+			return o, usageError{err}
+		}
+		o.Mounts = append(o.Mounts, m)
+	}
+	for _, v := range f.tmpfs {
+		m, err := machine.ParseTmpfs(v)
+		if err != nil {
+			return o, usageError{err}
+		}
+		o.Mounts = append(o.Mounts, m)
+	}
 	if len(f.labels) > 0 {
 		o.Labels = map[string]string{}
 		for _, l := range f.labels {
@@ -192,8 +210,28 @@ func (h *host) create(ctx context.Context, o machine.RunOptions) (*machine.Conta
 			return nil, engineError{&machine.ConflictError{Name: o.Name, ID: other.ID}}
 		}
 	}
+	vols, err := machine.OpenVolumes(h.g.root)
+	if err != nil {
+		return nil, engineError{err}
+	}
+	// As Docker: a named volume is made on first use, and a missing
+	// host directory of a bind mount is made too.
+	for _, m := range o.Mounts {
+		switch m.Type {
+		case machine.MountVolume:
+			if _, _, err := vols.Create(m.Source, nil); err != nil {
+				return nil, engineError{err}
+			}
+		case machine.MountBind:
+			if _, err := os.Stat(m.Source); errors.Is(err, os.ErrNotExist) {
+				if err := os.MkdirAll(m.Source, 0o755); err != nil {
+					return nil, engineError{fmt.Errorf("bind mount source %s: %w", m.Source, err)}
+				}
+			}
+		}
+	}
 	dirs := machine.LayerDirs(img, s.LayerPath)
-	rec, spec, err := machine.NewContainer(img, dirs, o, h.cs.NameTaken)
+	rec, spec, err := machine.NewContainer(img, dirs, o, h.cs.NameTaken, vols.Path)
 	if err != nil {
 		return nil, engineError{err}
 	}

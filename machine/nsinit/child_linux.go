@@ -250,13 +250,18 @@ func mountOne(root string, m specs.Mount) error {
 		}
 		src = "cgroup2"
 	}
-	if err := os.MkdirAll(target, 0o755); err != nil {
+	flags, data := ParseMountOptions(m.Options)
+	if err := makeTarget(src, target, flags&unix.MS_BIND != 0); err != nil {
 		return fmt.Errorf("init: mount target %s: %w", m.Destination, err)
 	}
-	flags, data := ParseMountOptions(m.Options)
 	if flags&unix.MS_BIND != 0 {
 		if err := unix.Mount(src, target, "", flags&(unix.MS_BIND|unix.MS_REC), ""); err != nil {
 			return mountErr("bind", src, m.Destination, err)
+		}
+		if prop := propagation(m.Options); prop != 0 {
+			if err := unix.Mount("", target, "", prop, ""); err != nil {
+				return mountErr("set propagation of", "", m.Destination, err)
+			}
 		}
 		if flags&^(unix.MS_BIND|unix.MS_REC) != 0 {
 			if err := unix.Mount("", target, "", flags|unix.MS_REMOUNT, ""); err != nil {
@@ -269,6 +274,41 @@ func mountOne(root string, m specs.Mount) error {
 		return mountErr("mount "+typ, "", m.Destination, err)
 	}
 	return nil
+}
+
+// makeTarget makes the mount point: a directory, or for a bind mount of
+// a file an empty file (with its directories).
+func makeTarget(src, target string, bind bool) error {
+	if bind {
+		if fi, err := os.Stat(src); err == nil && !fi.IsDir() {
+			if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+				return err
+			}
+			f, err := os.OpenFile(target, os.O_CREATE|os.O_WRONLY, 0o644)
+			if err != nil {
+				return err
+			}
+			return f.Close()
+		}
+	}
+	return os.MkdirAll(target, 0o755)
+}
+
+// propagation is the mount(2) propagation flags of OCI options such as
+// "rprivate".
+func propagation(opts []string) uintptr {
+	flags := map[string]uintptr{
+		"private": unix.MS_PRIVATE, "rprivate": unix.MS_PRIVATE | unix.MS_REC,
+		"slave": unix.MS_SLAVE, "rslave": unix.MS_SLAVE | unix.MS_REC,
+		"shared": unix.MS_SHARED, "rshared": unix.MS_SHARED | unix.MS_REC,
+	}
+	var p uintptr
+	for _, o := range opts {
+		if f, ok := flags[o]; ok {
+			p = f
+		}
+	}
+	return p
 }
 
 // devices are the nodes of the minimal /dev, as runc's default list.

@@ -120,10 +120,15 @@ var mountFlags = map[string]struct {
 }
 
 // ParseMountOptions splits OCI mount options into mount(2) flags and the
-// comma-joined data string.
+// comma-joined data string; propagation options (rprivate…) are neither,
+// they are applied on their own.
 func ParseMountOptions(opts []string) (flags uintptr, data string) {
 	var rest []string
 	for _, o := range opts {
+		switch o {
+		case "private", "rprivate", "slave", "rslave", "shared", "rshared":
+			continue
+		}
 		if f, ok := mountFlags[o]; ok {
 			if f.clear {
 				flags &^= f.flag

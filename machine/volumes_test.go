@@ -1,0 +1,110 @@
+package machine
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+
+	"github.com/berth/berth/internal/errdefs"
+)
+
+func TestParseVolume(t *testing.T) {
+	for _, tc := range []struct {
+		spec    string
+		want    Mount
+		wantErr bool
+	}{
+		{"/srv/www:/usr/share/www:ro", Mount{Type: MountBind, Source: "/srv/www", Target: "/usr/share/www", ReadOnly: true}, false},
+		{"/srv//x/:/data/", Mount{Type: MountBind, Source: "/srv/x", Target: "/data"}, false},
+		{"pgdata:/var/lib/postgresql/data:rw", Mount{Type: MountVolume, Source: "pgdata", Target: "/var/lib/postgresql/data"}, false},
+		{"/data", Mount{}, true},         // anonymous: not yet
+		{"data:relative", Mount{}, true}, // target not absolute
+		{"data:/", Mount{}, true},        // over the root
+		{"data:/x:rwz", Mount{}, true},   // bad mode
+		{"a:b:c:d", Mount{}, true},       // too many parts
+		{"../up:/x", Mount{}, true},      // neither a path nor a name
+		{"my vol:/x", Mount{}, true},     // bad name
+		{"_hidden:/x", Mount{}, true},    // a name starts with a letter or digit
+	} {
+		got, err := ParseVolume(tc.spec)
+		if tc.wantErr {
+			if !errdefs.IsInvalid(err) {
+				t.Errorf("ParseVolume(%q) = %+v, %v; want an ErrInvalid", tc.spec, got, err)
+			}
+			continue
+		}
+		if err != nil || !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("ParseVolume(%q) = %+v, %v; want %+v", tc.spec, got, err, tc.want)
+		}
+	}
+}
+
+func TestParseTmpfs(t *testing.T) {
+	if m, err := ParseTmpfs("/run:size=64m,mode=1777"); err != nil || m.Target != "/run" || m.Options != "size=64m,mode=1777" || m.Type != MountTmpfs {
+		t.Errorf("ParseTmpfs = %+v, %v", m, err)
+	}
+	for _, bad := range []string{"run", "/", "/x:bogus=1"} {
+		if _, err := ParseTmpfs(bad); !errdefs.IsInvalid(err) {
+			t.Errorf("ParseTmpfs(%q): %v, want ErrInvalid", bad, err)
+		}
+	}
+}
+
+func TestMountsInSpec(t *testing.T) {
+	o := RunOptions{Image: "x", Mounts: []Mount{
+		{Type: MountBind, Source: "/srv", Target: "/srv", ReadOnly: true},
+		{Type: MountVolume, Source: "data", Target: "/data"},
+		{Type: MountTmpfs, Target: "/run", Options: "size=1m"},
+	}}
+	if err := o.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	got := SpecMounts(o.Mounts, volPath)
+	if len(got) != 3 || got[0].Source != "/srv" || got[0].Options[len(got[0].Options)-1] != "ro" ||
+		got[1].Source != volPath("data") || got[1].Type != "bind" || got[2].Type != "tmpfs" || got[2].Options[2] != "size=1m" {
+		t.Errorf("SpecMounts = %+v", got)
+	}
+	o.Mounts = append(o.Mounts, Mount{Type: MountTmpfs, Target: "/data"})
+	if err := o.Validate(); !errdefs.IsInvalid(err) {
+		t.Errorf("two mounts on /data: %v, want ErrInvalid", err)
+	}
+}
+
+func TestVolumes(t *testing.T) {
+	v, err := OpenVolumes(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	vol, created, err := v.Create("pgdata", map[string]string{"app": "shop"})
+	if err != nil || !created || vol.Mountpoint != v.Path("pgdata") || vol.Driver != "local" {
+		t.Fatalf("Create = %+v, %v, %v", vol, created, err)
+	}
+	if fi, err := os.Stat(v.Path("pgdata")); err != nil || !fi.IsDir() {
+		t.Fatalf("no data directory: %v", err)
+	}
+	os.WriteFile(filepath.Join(v.Path("pgdata"), "keep"), []byte("x"), 0o644)
+	if again, created, err := v.Create("pgdata", nil); err != nil || created || again.Labels["app"] != "shop" {
+		t.Errorf("second Create = %+v, %v, %v; want the existing volume", again, created, err)
+	}
+	if _, err := os.Stat(filepath.Join(v.Path("pgdata"), "keep")); err != nil {
+		t.Errorf("a second Create lost the data: %v", err)
+	}
+	v.Create("cache", nil)
+	if list, err := v.List(); err != nil || len(list) != 2 || list[0].Name != "cache" || list[1].Name != "pgdata" {
+		t.Errorf("List = %+v, %v", list, err)
+	}
+	if err := v.Remove("pgdata"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Get("pgdata"); !errors.Is(err, errdefs.ErrNotFound) {
+		t.Errorf("Get after Remove: %v", err)
+	}
+	if _, _, err := v.Create("../escape", nil); !errdefs.IsInvalid(err) {
+		t.Errorf("Create(../escape): %v, want ErrInvalid", err)
+	}
+	if err := v.Remove("nosuch"); !errors.Is(err, errdefs.ErrNotFound) {
+		t.Errorf("Remove(nosuch): %v", err)
+	}
+}
