@@ -36,10 +36,15 @@ type Units interface {
 // (which the caller has made). It only reads /etc/passwd and /etc/group
 // from the layers.
 func NewContainer(img imagestore.Image, layerDirs []string, o RunOptions, taken func(string) bool, volumePath func(string) string) (*Container, *specs.Spec, error) {
+	return NewContainerWithID(NewID(), img, layerDirs, o, taken, volumePath)
+}
+
+// NewContainerWithID is NewContainer with a given ID (64 hex digits):
+// an app's service has a stable one.
+func NewContainerWithID(id string, img imagestore.Image, layerDirs []string, o RunOptions, taken func(string) bool, volumePath func(string) string) (*Container, *specs.Spec, error) {
 	if o.Name == "" {
 		o.Name = GenerateName(taken)
 	}
-	id := NewID()
 	layers, err := OpenLayers(layerDirs)
 	if err != nil {
 		return nil, nil, fmt.Errorf("image %s: %w", o.Image, err)

@@ -3,6 +3,7 @@ package machine
 import (
 	"fmt"
 	"math"
+	"strings"
 	"time"
 )
 
@@ -10,22 +11,34 @@ import (
 // and machined's machines.
 const Slice = "machine.slice"
 
+// StopMarker is the file the unit's ExecStop leaves for its cleanup when
+// the container was stopped (systemctl stop, berth stop, a shutdown)
+// rather than ending on its own: a stopped container is not restarted.
+func StopMarker(root, id string) string { return root + "/containers/" + id + "/stopping" }
+
 // stopScript is the unit's ExecStop: a shell script (a Go process would
 // cost several times more, and it runs at every exit, since systemd runs
 // ExecStop even for a main process that has ended) that sends signal sig
 // to the main process, waits up to timeout (for ever when negative) for
 // it to be gone, then sends SIGKILL and waits until systemd has reaped it,
-// so that systemd records how it ended. systemd expands "$$" to "$" in
-// command lines, and sets $MAINPID, empty once the main process is gone.
-// Only numbers of berth's own go into the script.
-func stopScript(sig int, timeout time.Duration) string {
+// so that systemd records how it ended. A main process still there means
+// a stop was asked for: the script then leaves marker (StopMarker).
+// systemd expands "$$" to "$" in command lines, and sets $MAINPID, empty
+// once the main process is gone.
+func stopScript(sig int, timeout time.Duration, marker string) string {
 	ticks := -1 // 50 ms each
 	if timeout >= 0 {
 		ticks = int(timeout / (50 * time.Millisecond))
 	}
-	return fmt.Sprintf(`p=$$MAINPID; [ -n "$$p" ] || exit 0; kill -%d "$$p" 2>/dev/null || exit 0; n=0; `+
+	return fmt.Sprintf(`p=$$MAINPID; [ -n "$$p" ] || exit 0; : > %s; kill -%d "$$p" 2>/dev/null || exit 0; n=0; `+
 		`while [ -e "/proc/$$p" ]; do if [ "$$n" = %d ]; then kill -9 "$$p" 2>/dev/null; fi; n=$$((n+1)); sleep 0.05; done`,
-		sig, ticks)
+		shellQuote(marker), sig, ticks)
+}
+
+// shellQuote quotes s for sh in single quotes, with "$" doubled for
+// systemd's expansion.
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(strings.ReplaceAll(s, "'", `'\''`), "$", "$$") + "'"
 }
 
 // stopGrace is the unit's TimeoutStopSec for a container stop timeout
@@ -40,6 +53,12 @@ func stopGrace(d time.Duration) time.Duration {
 // restartDelay is how long systemd waits before a restart: Docker's first
 // back-off step.
 const restartDelay = 100 * time.Millisecond
+
+// crashLoopDelay is the wait before a restart that has no limit: systemd
+// 252 has no growing back-off (Docker doubles from 100 ms up to a
+// minute), so a container that keeps failing is tried twice a second,
+// for ever, rather than ten times.
+const crashLoopDelay = 500 * time.Millisecond
 
 // UnitProperties are the properties of rec's transient unit. exe is the
 // absolute path of the berth binary and root berth's state root: the
@@ -65,7 +84,8 @@ func UnitProperties(rec *Container, exe, root string) []Property {
 		{"Type", "notify"},
 		{"NotifyAccess", "all"},
 		{"ExecStart", ExecCommand{Path: exe, Argv: []string{exe, "--root", root, "__init", rec.ID}}},
-		{"ExecStop", ExecCommand{Path: "/bin/sh", Argv: []string{"/bin/sh", "-c", stopScript(mustSignal(rec.StopSignal), rec.StopTimeout)}}},
+		{"ExecStop", ExecCommand{Path: "/bin/sh", Argv: []string{"/bin/sh", "-c",
+			stopScript(mustSignal(rec.StopSignal), rec.StopTimeout, StopMarker(root, rec.ID))}}},
 		{"ExecStopPost", ExecCommand{Path: exe, Argv: []string{exe, "--root", root, "__cleanup", rec.ID}}},
 		{"Slice", Slice},
 		{"Delegate", true},
@@ -110,12 +130,16 @@ func UnitProperties(rec *Container, exe, root string) []Property {
 	}
 	switch o.Restart.Name {
 	case RestartAlways, RestartUnlessStopped:
-		props = append(props, Property{"Restart", "always"}, Property{"RestartUSec", usec(restartDelay)},
+		props = append(props, Property{"Restart", "always"}, Property{"RestartUSec", usec(crashLoopDelay)},
 			// Docker retries for ever; systemd's default start limit (5
 			// starts in 10 s) would give up after a second.
 			Property{"StartLimitIntervalUSec", uint64(0)})
 	case RestartOnFailure:
-		props = append(props, Property{"Restart", "on-failure"}, Property{"RestartUSec", usec(restartDelay)},
+		delay := restartDelay
+		if o.Restart.MaximumRetryCount == 0 {
+			delay = crashLoopDelay
+		}
+		props = append(props, Property{"Restart", "on-failure"}, Property{"RestartUSec", usec(delay)},
 			// For Docker any non-zero exit is a failure; systemd counts
 			// SIGHUP, SIGINT, SIGTERM and SIGPIPE as clean unless told.
 			Property{"RestartForceExitStatus", ExitStatusSet{Signals: []int32{1, 2, 13, 15}}})

@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"reflect"
 	"strconv"
 	"strings"
@@ -75,7 +76,7 @@ func TestUnitProperties(t *testing.T) {
 		"NotifyAccess":  "all",
 		"PIDFile":       nil,
 		"ExecStartPost": nil,
-		"ExecStop": ExecCommand{Path: "/bin/sh", Argv: []string{"/bin/sh", "-c", stopScript(15, DefaultStopTimeout)},
+		"ExecStop": ExecCommand{Path: "/bin/sh", Argv: []string{"/bin/sh", "-c", stopScript(15, DefaultStopTimeout, StopMarker(testStateRoot, testID))},
 			IgnoreFailure: false},
 		"ExecStart": ExecCommand{Path: testExe, Argv: []string{testExe, "--root", testStateRoot, "__init", testID},
 			IgnoreFailure: false},
@@ -198,7 +199,7 @@ func TestUnitPropertiesLimits(t *testing.T) {
 }
 
 func TestUnitPropertiesRestart(t *testing.T) {
-	delay := uint64(100000)
+	delay, loop := uint64(100000), uint64(500000)
 	for _, tc := range []struct {
 		policy RestartPolicy
 		want   map[string]any
@@ -207,12 +208,12 @@ func TestUnitPropertiesRestart(t *testing.T) {
 		{RestartPolicy{Name: RestartNo}, map[string]any{"Restart": nil, "RestartUSec": nil, "StartLimitBurst": nil}},
 		// Docker retries for ever: no start limit (interval 0).
 		{RestartPolicy{Name: RestartAlways}, map[string]any{
-			"Restart": "always", "RestartUSec": delay, "StartLimitBurst": nil, "StartLimitIntervalUSec": uint64(0)}},
+			"Restart": "always", "RestartUSec": loop, "StartLimitBurst": nil, "StartLimitIntervalUSec": uint64(0)}},
 		{RestartPolicy{Name: RestartUnlessStopped}, map[string]any{
-			"Restart": "always", "RestartUSec": delay, "StartLimitBurst": nil, "StartLimitIntervalUSec": uint64(0)}},
+			"Restart": "always", "RestartUSec": loop, "StartLimitBurst": nil, "StartLimitIntervalUSec": uint64(0)}},
 		// Any non-zero exit is a failure for Docker, SIGTERM too.
 		{RestartPolicy{Name: RestartOnFailure}, map[string]any{
-			"Restart": "on-failure", "RestartUSec": delay, "StartLimitBurst": nil, "StartLimitIntervalUSec": uint64(0),
+			"Restart": "on-failure", "RestartUSec": loop, "StartLimitBurst": nil, "StartLimitIntervalUSec": uint64(0),
 			"RestartForceExitStatus": ExitStatusSet{Signals: []int32{1, 2, 13, 15}}}},
 		{RestartPolicy{Name: RestartOnFailure, MaximumRetryCount: 3}, map[string]any{
 			"Restart": "on-failure", "RestartUSec": delay,
@@ -299,7 +300,8 @@ func TestStopScript(t *testing.T) {
 			reaped := make(chan error, 1)
 			go func() { reaped <- target.Wait() }()
 			time.Sleep(100 * time.Millisecond)
-			script := strings.ReplaceAll(stopScript(15, tc.timeout), "$$", "$")
+			marker := filepath.Join(t.TempDir(), "it's $stopping")
+			script := strings.ReplaceAll(stopScript(15, tc.timeout, marker), "$$", "$")
 			stop := exec.Command("/bin/sh", "-c", script)
 			stop.Env = append(os.Environ(), "MAINPID="+strconv.Itoa(target.Process.Pid))
 			start := time.Now()
@@ -319,12 +321,21 @@ func TestStopScript(t *testing.T) {
 			if got := ee.Sys().(syscall.WaitStatus).Signal(); (got == syscall.SIGKILL) != tc.killed {
 				t.Errorf("target ended by %v; killed by SIGKILL wanted: %v", got, tc.killed)
 			}
+			// A stop of a running process leaves the marker (a path
+			// with a quote and a "$" in it, quoted for sh and systemd).
+			if _, err := os.Stat(marker); err != nil {
+				t.Errorf("no stop marker: %v", err)
+			}
 		})
 	}
 	// No main process any more: nothing to do.
-	stop := exec.Command("/bin/sh", "-c", strings.ReplaceAll(stopScript(15, time.Second), "$$", "$"))
+	marker := filepath.Join(t.TempDir(), "stopping")
+	stop := exec.Command("/bin/sh", "-c", strings.ReplaceAll(stopScript(15, time.Second, marker), "$$", "$"))
 	stop.Env = append(os.Environ(), "MAINPID=")
 	if out, err := stop.CombinedOutput(); err != nil {
 		t.Errorf("stop script without a main process: %v: %s", err, out)
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Error("a container that ended on its own got a stop marker")
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/berth/berth/internal/errdefs"
 	"github.com/berth/berth/machine"
 	"github.com/berth/berth/machine/journal"
 	"github.com/berth/berth/machine/nsinit"
@@ -134,6 +135,10 @@ func containerCleanup(g *globalOptions, id string) error {
 		return err
 	}
 	st := machine.ExitStatus{Result: os.Getenv("SERVICE_RESULT"), Code: os.Getenv("EXIT_CODE"), Status: os.Getenv("EXIT_STATUS")}
+	// A stop was asked for (the unit's ExecStop left its marker): no
+	// restart follows, whatever the policy.
+	root, _ := filepath.Abs(g.root)
+	stopped := os.Remove(machine.StopMarker(root, id)) == nil
 	// ended applies the exit to a record; it runs twice: once to write
 	// the die record, once under the lock to save it.
 	ended := func(r *machine.Container) {
@@ -141,7 +146,7 @@ func containerCleanup(g *globalOptions, id string) error {
 		if r.State.Error != "" && r.State.Status != machine.StatusRunning {
 			code = r.State.ExitCode // the start failed; __init chose the code
 		}
-		restarting := r.State.Error == "" &&
+		restarting := r.State.Error == "" && !stopped &&
 			machine.WillRestart(r.Options.Restart, code, r.State.RestartCount, r.State.Stopping)
 		r.State.Status = machine.StatusExited
 		if restarting {
@@ -151,6 +156,9 @@ func containerCleanup(g *globalOptions, id string) error {
 		r.State.OOMKilled = code == 137 && machine.OOMKills() > 0
 	}
 	rec, err := cs.Load(id)
+	if errdefs.IsNotFound(err) {
+		return nil // never made (an app's ExecStartPre failed) or removed
+	}
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/berth/berth/imagestore"
@@ -60,7 +61,7 @@ func newRootCommand() *cobra.Command {
 	root.AddCommand(newImageCommand(g), newImagesCommand(g), newRmiCommand(g), newImportCommand(g), newVersionCommand(),
 		newRunCommand(g), newCreateCommand(g), newStartCommand(g), newStopCommand(g), newRestartCommand(g),
 		newKillCommand(g), newRmCommand(g), newPsCommand(g), newLogsCommand(g), newInspectCommand(g),
-		newWaitCommand(g), newGenerateCommand(g), newVolumeCommand(g), newInitCommand(g), newCleanupCommand(g))
+		newWaitCommand(g), newGenerateCommand(g), newVolumeCommand(g), newUpCommand(g), newDownCommand(g), newPrepareCommand(g), newInitCommand(g), newCleanupCommand(g))
 	return root
 }
 
@@ -68,6 +69,10 @@ func main() {
 	// The container's PID 1 before exec: no CLI, no flags (see nsinit).
 	if len(os.Args) == 2 && os.Args[1] == "__nsinit" {
 		nsinit.Child()
+	}
+	// Installed as /usr/lib/systemd/system-generators/berth-generator.
+	if filepath.Base(os.Args[0]) == "berth-generator" {
+		os.Exit(runGenerator(os.Args[1:]))
 	}
 	os.Exit(execute(os.Args[1:], os.Stdout, os.Stderr))
 }

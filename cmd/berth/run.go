@@ -194,6 +194,12 @@ func (h *host) close() {
 // create makes the container of o: image lookup, spec, state. It fails
 // before anything is written when the image, the name or a flag is bad.
 func (h *host) create(ctx context.Context, o machine.RunOptions) (*machine.Container, error) {
+	return h.createWithID(ctx, o, machine.NewID(), "")
+}
+
+// createWithID is create with a given ID and, when unit is not empty,
+// a unit of the container's own (an app's service).
+func (h *host) createWithID(ctx context.Context, o machine.RunOptions, id, unit string) (*machine.Container, error) {
 	s, err := h.g.openStore(h.cmd)
 	if err != nil {
 		return nil, engineError{err}
@@ -231,9 +237,12 @@ func (h *host) create(ctx context.Context, o machine.RunOptions) (*machine.Conta
 		}
 	}
 	dirs := machine.LayerDirs(img, s.LayerPath)
-	rec, spec, err := machine.NewContainer(img, dirs, o, h.cs.NameTaken, vols.Path)
+	rec, spec, err := machine.NewContainerWithID(id, img, dirs, o, h.cs.NameTaken, vols.Path)
 	if err != nil {
 		return nil, engineError{err}
+	}
+	if unit != "" {
+		rec.Unit = unit
 	}
 	if err := h.cs.Create(rec, spec); err != nil {
 		return nil, engineError{err}

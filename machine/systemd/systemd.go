@@ -80,6 +80,14 @@ func (m *Manager) StartTransient(ctx context.Context, name string, props []machi
 	return wait(ctx, "start", name, ch)
 }
 
+// Reload makes systemd read unit files again (systemctl daemon-reload).
+func (m *Manager) Reload(ctx context.Context) error {
+	if err := m.conn.ReloadContext(ctx); err != nil {
+		return fmt.Errorf("daemon-reload: %w", err)
+	}
+	return nil
+}
+
 // Start starts the unit name (one from a unit file) and waits for the
 // start job.
 func (m *Manager) Start(ctx context.Context, name string) error {

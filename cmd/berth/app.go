@@ -1,0 +1,271 @@
+package main
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/berth/berth/internal/errdefs"
+	"github.com/berth/berth/machine"
+	"github.com/berth/berth/unitgen"
+)
+
+// Apps: TOML files (unitgen) become systemd units whose services are
+// berth containers. The unit of service S of app A is A-S.service; its
+// container is called A-S and has a stable ID derived from A and S, so
+// that the unit can name it before it exists. The unit's ExecStartPre
+// (`berth __prepare FILE S`) makes or refreshes the container from the
+// file; the rest of the unit is the container's own (UnitProperties).
+
+// appContainerID is the stable container ID of service svc of app.
+func appContainerID(app, svc string) string {
+	for salt := 0; ; salt++ {
+		sum := sha256.Sum256([]byte(fmt.Sprintf("berth-app\x00%s\x00%s\x00%d", app, svc, salt)))
+		id := hex.EncodeToString(sum[:])
+		if strings.Trim(id[:12], "0123456789") != "" { // never an all-digit short ID
+			return id
+		}
+	}
+}
+
+// appUnit is the unit of service svc of app.
+func appUnit(app, svc string) string { return app + "-" + svc + ".service" }
+
+// unsupported lists what an app asks for that berth cannot run yet.
+func unsupported(s *unitgen.Service) []string {
+	var why []string
+	if s.Build != nil {
+		why = append(why, "build (image builds come with the build issue)")
+	}
+	if len(s.Ports) > 0 {
+		why = append(why, "ports (networking comes with the networking issue)")
+	}
+	for _, n := range s.Networks {
+		if n.Name != "default" || len(n.Aliases) > 0 {
+			why = append(why, "networks (networking comes with the networking issue)")
+			break
+		}
+	}
+	if s.Healthcheck != nil {
+		why = append(why, "healthcheck")
+	}
+	for _, d := range s.DependsOn {
+		if d.Condition == unitgen.ConditionHealthy {
+			why = append(why, `depends_on condition "healthy"`)
+			break
+		}
+	}
+	if len(s.Devices) > 0 || len(s.CapAdd) > 0 || len(s.CapDrop) > 0 || s.ReadOnly {
+		why = append(why, "devices, cap_add, cap_drop and read_only (they come with the security issue)")
+	}
+	if s.Replicas > 1 {
+		why = append(why, "replicas")
+	}
+	return why
+}
+
+// serviceOptions are the run options of service s of app: what `berth
+// run` would be given. Named volumes are the app's, prefixed with its
+// name as Compose does.
+func serviceOptions(app *unitgen.App, s *unitgen.Service) (machine.RunOptions, error) {
+	if why := unsupported(s); len(why) > 0 {
+		return machine.RunOptions{}, fmt.Errorf("%s: service %s: not supported yet: %s: %w", app.File, s.Name, strings.Join(why, "; "), errdefs.ErrInvalid)
+	}
+	o := machine.RunOptions{
+		Name:       app.Name + "-" + s.Name,
+		Image:      s.Image,
+		Cmd:        s.Command,
+		WorkingDir: s.Workdir,
+		User:       s.User,
+		Hostname:   s.Hostname,
+		Memory:     s.Memory,
+		CPUs:       s.CPUs,
+		PidsLimit:  s.PidsLimit,
+		StopSignal: s.StopSignal,
+		Labels:     map[string]string{},
+		Restart:    machine.RestartPolicy{Name: s.Restart.Name, MaximumRetryCount: s.Restart.MaxRetries},
+	}
+	if o.Restart.Name == "" {
+		o.Restart.Name = machine.RestartNo
+	}
+	if s.Entrypoint != nil {
+		e := strings.Join(s.Entrypoint, " ")
+		if len(s.Entrypoint) > 1 {
+			// berth's --entrypoint is one word, as Docker's: the rest
+			// goes before the command.
+			e = s.Entrypoint[0]
+			o.Cmd = append(append([]string(nil), s.Entrypoint[1:]...), o.Cmd...)
+		}
+		o.Entrypoint = &e
+	}
+	t := int(s.StopTimeout.Seconds())
+	o.StopTimeout = &t
+	for _, f := range s.EnvFiles {
+		r, err := os.Open(f)
+		if err != nil {
+			return o, fmt.Errorf("%s: service %s: env_file: %w", app.File, s.Name, err)
+		}
+		env, err := machine.ParseEnvFile(r, f, nil)
+		r.Close()
+		if err != nil {
+			return o, err
+		}
+		o.Env = append(o.Env, env...)
+	}
+	keys := make([]string, 0, len(s.Environment))
+	for k := range s.Environment {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		o.Env = append(o.Env, k+"="+s.Environment[k])
+	}
+	for k, v := range s.Labels {
+		o.Labels[k] = v
+	}
+	o.Labels["io.berth.app"] = app.Name
+	o.Labels["io.berth.service"] = s.Name
+	for _, m := range s.Mounts {
+		switch m.Type {
+		case unitgen.MountBind:
+			o.Mounts = append(o.Mounts, machine.Mount{Type: machine.MountBind, Source: m.Source, Target: m.Target, ReadOnly: m.ReadOnly})
+		case unitgen.MountVolume:
+			o.Mounts = append(o.Mounts, machine.Mount{Type: machine.MountVolume, Source: app.Name + "-" + m.Source, Target: m.Target, ReadOnly: m.ReadOnly})
+		case unitgen.MountTmpfs:
+			var opts []string
+			if m.TmpfsSize > 0 {
+				opts = append(opts, fmt.Sprintf("size=%d", m.TmpfsSize))
+			}
+			if m.TmpfsMode != 0 {
+				opts = append(opts, fmt.Sprintf("mode=%o", m.TmpfsMode))
+			}
+			opts = append(opts, m.TmpfsFlags...)
+			o.Mounts = append(o.Mounts, machine.Mount{Type: machine.MountTmpfs, Target: m.Target, Options: strings.Join(opts, ",")})
+		}
+	}
+	return o, nil
+}
+
+// appRecord is the record the unit of service s is rendered from: the
+// one `berth __prepare` makes, less what needs the image.
+func appRecord(app *unitgen.App, s *unitgen.Service, o machine.RunOptions) *machine.Container {
+	sig := o.StopSignal
+	if sig == "" {
+		sig = "SIGTERM"
+	}
+	return &machine.Container{
+		ID:          appContainerID(app.Name, s.Name),
+		Name:        o.Name,
+		Image:       o.Image,
+		Options:     o,
+		StopSignal:  sig,
+		StopTimeout: machine.StopTimeoutOf(o),
+		Unit:        appUnit(app.Name, s.Name),
+		Machine:     machine.MachineName(o.Name),
+	}
+}
+
+// renderedUnit is one unit file of an app.
+type renderedUnit struct {
+	Name, Text string
+	WantedBy   []string
+}
+
+// renderApp renders the units of app, read from file (an absolute
+// path): one per service.
+func renderApp(app *unitgen.App, file, exe, root string) ([]renderedUnit, error) {
+	var out []renderedUnit
+	var errs []error
+	for _, s := range app.Services {
+		o, err := serviceOptions(app, s)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		rec := appRecord(app, s, o)
+		props := machine.UnitProperties(rec, exe, root)
+		// The app's unit stays loaded while it is enabled: not collected.
+		for i := range props {
+			if props[i].Name == "CollectMode" {
+				props = append(props[:i], props[i+1:]...)
+				break
+			}
+		}
+		for i := range props {
+			if props[i].Name == "Description" {
+				props[i].Value = fmt.Sprintf("berth app %s: service %s (%s)", app.Name, s.Name, s.Image)
+			}
+		}
+		text, err := machine.RenderUnitFile(props, nil)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: service %s: %w", app.File, s.Name, err))
+			continue
+		}
+		var unit, service []string
+		unit = append(unit, "SourcePath="+file)
+		for _, d := range s.DependsOn {
+			dep := appUnit(app.Name, d.Service)
+			unit = append(unit, "Requires="+dep, "After="+dep)
+		}
+		service = append(service, "ExecStartPre="+exe+" "+quoteArgs("--root", root, "__prepare", file, s.Name))
+		var install []string
+		for _, d := range s.Systemd {
+			for _, v := range d.Values {
+				line := d.Key + "=" + v
+				switch d.Section {
+				case unitgen.SectionUnit:
+					unit = append(unit, line)
+				case unitgen.SectionService:
+					service = append(service, line)
+				case unitgen.SectionInstall:
+					install = append(install, line)
+				}
+			}
+		}
+		text = strings.Replace(text, "[Unit]\n", "[Unit]\n"+strings.Join(unit, "\n")+"\n", 1)
+		text = strings.Replace(text, "[Service]\n", "[Service]\n"+strings.Join(service, "\n")+"\n", 1)
+		wanted := app.Install.WantedBy
+		if len(wanted) > 0 || len(install) > 0 {
+			text += "\n[Install]\n"
+			for _, w := range wanted {
+				text += "WantedBy=" + w + "\n"
+			}
+			for _, l := range install {
+				text += l + "\n"
+			}
+		}
+		out = append(out, renderedUnit{Name: rec.Unit, Text: text, WantedBy: wanted})
+	}
+	return out, errors.Join(errs...)
+}
+
+// quoteArgs quotes words for a unit file's command line.
+func quoteArgs(words ...string) string {
+	q := make([]string, len(words))
+	for i, w := range words {
+		q[i] = `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`, "%", "%%").Replace(w) + `"`
+	}
+	return strings.Join(q, " ")
+}
+
+// readApp reads and parses an app file.
+func readApp(file string) (*unitgen.App, string, error) {
+	abs, err := filepath.Abs(file)
+	if err != nil {
+		return nil, "", err
+	}
+	data, err := os.ReadFile(abs)
+	if err != nil {
+		return nil, "", err
+	}
+	app, err := unitgen.Parse(abs, data)
+	if err != nil {
+		return nil, "", err
+	}
+	return app, abs, nil
+}

@@ -1,0 +1,139 @@
+package integration
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+const appTOML = `
+[service.db]
+image = "busybox"
+command = ["sh", "-c", "trap 'exit 0' TERM; while :; do date >> /data/log; sleep 0.2; done"]
+volumes = ["dbdata:/data"]
+restart = "always"
+
+[service.web]
+image = "busybox"
+command = "httpd -f -p 8080 -h /var/www"
+depends_on = ["db"]
+memory = "64m"
+stop_timeout = 1
+
+[volume.dbdata]
+`
+
+// TestAppGenerator drops an app into /etc/berth with berth installed as a
+// systemd generator: daemon-reload makes its units, starting web starts
+// db first, the volume keeps db's data, killing db restarts it, and a
+// broken file beside it is skipped without harm.
+func TestAppGenerator(t *testing.T) {
+	busybox(t)
+	gen := "/etc/systemd/system-generators/berth-generator"
+	os.MkdirAll(filepath.Dir(gen), 0o755)
+	os.MkdirAll("/etc/berth", 0o755)
+	if err := os.Symlink(binary(t, "BERTH_BIN"), gen); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile("/etc/berth/itapp.toml", []byte(appTOML), 0o644)
+	os.WriteFile("/etc/berth/broken.toml", []byte("[service.x]\nimage = 42\n"), 0o644)
+	defer func() {
+		sh(t, "systemctl stop itapp-web.service itapp-db.service || true")
+		os.Remove(gen)
+		os.Remove("/etc/berth/itapp.toml")
+		os.Remove("/etc/berth/broken.toml")
+		sh(t, "systemctl daemon-reload")
+		run(t, "rm", "-f", "itapp-web", "itapp-db")
+		run(t, "volume", "rm", "itapp-dbdata")
+	}()
+	sh(t, "systemctl daemon-reload")
+	if st := sh(t, "systemctl list-unit-files --no-legend 'itapp-*'"); !strings.Contains(st, "itapp-db.service") || !strings.Contains(st, "itapp-web.service") {
+		t.Fatalf("the generator made no units for the app: %q", st)
+	}
+	if out := sh(t, "systemd-analyze verify /run/systemd/generator/itapp-web.service /run/systemd/generator/itapp-db.service 2>&1 || true"); out != "" {
+		t.Errorf("systemd-analyze verify: %s", out)
+	}
+	if l, err := os.Readlink("/run/systemd/generator/multi-user.target.wants/itapp-web.service"); err != nil || l != "../itapp-web.service" {
+		t.Errorf("no WantedBy link for the app: %q, %v", l, err)
+	}
+	sh(t, "systemctl start itapp-web.service")
+	for _, u := range []string{"itapp-db.service", "itapp-web.service"} {
+		if s := unitProp(t, u, "ActiveState"); s != "active" {
+			t.Fatalf("%s is %s", u, s)
+		}
+	}
+	dbUp := unitProp(t, "itapp-db.service", "ActiveEnterTimestampMonotonic")
+	webUp := unitProp(t, "itapp-web.service", "ActiveEnterTimestampMonotonic")
+	if dbUp >= webUp && len(dbUp) == len(webUp) {
+		t.Errorf("web became active (%s) before db (%s)", webUp, dbUp)
+	}
+	if ps := ok(t, "ps", "--format", "{{.Names}} {{.Status}}"); !strings.Contains(ps, "itapp-db Up") || !strings.Contains(ps, "itapp-web Up") {
+		t.Errorf("ps: %q", ps)
+	}
+	if got := unitProp(t, "itapp-web.service", "MemoryMax"); got != "67108864" {
+		t.Errorf("web MemoryMax %s", got)
+	}
+	// restart = "always": killing db's process brings it back.
+	pid := unitProp(t, "itapp-db.service", "MainPID")
+	sh(t, "kill -9 "+pid)
+	waitFor(t, 10*time.Second, "db to run again", func() bool {
+		p := unitProp(t, "itapp-db.service", "MainPID")
+		return p != pid && p != "0" && unitProp(t, "itapp-db.service", "ActiveState") == "active"
+	})
+	log := filepath.Join(strings.TrimSpace(ok(t, "volume", "inspect", "-f", "{{.Mountpoint}}", "itapp-dbdata")), "log")
+	if b, err := os.ReadFile(log); err != nil || strings.Count(string(b), "\n") < 2 {
+		t.Errorf("db's data in its volume: %q, %v", b, err)
+	}
+	sh(t, "systemctl stop itapp-web.service itapp-db.service")
+	if ps := ok(t, "ps", "-a", "--format", "{{.Names}} {{.Status}}"); !strings.Contains(ps, "itapp-web Exited") || !strings.Contains(ps, "itapp-db Exited") {
+		t.Errorf("ps -a after systemctl stop: %q", ps)
+	}
+	// Run by hand, the generator says what it skipped and why, and
+	// still writes the good app.
+	outDir := t.TempDir()
+	msg := sh(t, gen+" "+outDir+" "+outDir+" "+outDir+" 2>&1")
+	if !strings.Contains(msg, "skipped /etc/berth/broken.toml") || !strings.Contains(msg, "broken.toml:2:9") {
+		t.Errorf("generator output: %q", msg)
+	}
+	if _, err := os.Stat(filepath.Join(outDir, "itapp-web.service")); err != nil {
+		t.Errorf("the good app was not generated beside the broken one: %v", err)
+	}
+}
+
+// TestAppUpDown runs the same app from a file anywhere with berth up and
+// takes it down again, volumes too.
+func TestAppUpDown(t *testing.T) {
+	busybox(t)
+	dir := t.TempDir()
+	file := filepath.Join(dir, "upapp.toml")
+	os.WriteFile(file, []byte(appTOML), 0o644)
+	out := ok(t, "up", "-f", file)
+	if !strings.Contains(out, "upapp-db.service") || !strings.Contains(out, "upapp-web.service") {
+		t.Errorf("up printed %q", out)
+	}
+	for _, u := range []string{"upapp-db.service", "upapp-web.service"} {
+		if s := unitProp(t, u, "ActiveState"); s != "active" {
+			t.Errorf("%s is %s after up", u, s)
+		}
+	}
+	ok(t, "down", "-v", "-f", file)
+	for _, u := range []string{"upapp-db.service", "upapp-web.service"} {
+		if s := unitProp(t, u, "LoadState"); s != "not-found" {
+			t.Errorf("%s is %s after down", u, s)
+		}
+	}
+	if r := run(t, "inspect", "upapp-db"); r.code == 0 {
+		t.Error("the app's container is left after down")
+	}
+	if r := run(t, "volume", "inspect", "upapp-dbdata"); r.code == 0 {
+		t.Error("the app's volume is left after down -v")
+	}
+	// A file berth cannot run yet is refused before anything starts.
+	bad := filepath.Join(dir, "ports.toml")
+	os.WriteFile(bad, []byte("[service.web]\nimage = \"busybox\"\nports = [\"8080:80\"]\n"), 0o644)
+	if r := run(t, "up", "-f", bad); r.code != 125 || !strings.Contains(r.stderr, "not supported yet: ports") {
+		t.Errorf("up of an app with ports: exit %d, %q", r.code, r.stderr)
+	}
+}
