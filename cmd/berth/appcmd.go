@@ -268,4 +268,3 @@ func generateApp(file, out, exe, root string) error {
 	}
 	return nil
 }
-
