@@ -75,6 +75,13 @@ type RunOptions struct {
 	// and recorded in the spec's annotations under their own names (see
 	// BuildSpec); keys starting with "berth." are reserved.
 	Labels map[string]string
+	// CapAdd and CapDrop are --cap-add and --cap-drop: capability names
+	// with or without "CAP_", or "ALL".
+	CapAdd, CapDrop []string
+	// ReadOnly is --read-only: the root filesystem is mounted read-only.
+	ReadOnly bool
+	// NoNewPrivileges is --security-opt no-new-privileges.
+	NoNewPrivileges bool
 	// Mounts are -v and --tmpfs (ParseVolume, ParseTmpfs), mounted in
 	// this order over the image's root.
 	Mounts []Mount
@@ -378,6 +385,11 @@ func (o *RunOptions) Validate() error {
 		add(err)
 	}
 	add(checkMounts(o.Mounts))
+	for _, c := range append(append([]string(nil), o.CapAdd...), o.CapDrop...) {
+		if _, err := NormalizeCapability(c); err != nil {
+			add(err)
+		}
+	}
 	for _, k := range slices.Sorted(maps.Keys(o.Labels)) {
 		switch {
 		case strings.TrimSpace(k) == "":

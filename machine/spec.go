@@ -5,6 +5,7 @@ import (
 	"maps"
 	"math"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/berth/berth/imagestore"
@@ -38,6 +39,72 @@ var DefaultCapabilities = []string{
 	"CAP_SYS_CHROOT",
 	"CAP_KILL",
 	"CAP_AUDIT_WRITE",
+}
+
+// AllCapabilities are the capabilities Linux knows (capabilities(7)),
+// in number order.
+var AllCapabilities = []string{
+	"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
+	"CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE",
+	"CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_IPC_LOCK", "CAP_IPC_OWNER",
+	"CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE", "CAP_SYS_PACCT",
+	"CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE", "CAP_SYS_RESOURCE", "CAP_SYS_TIME",
+	"CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE", "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL",
+	"CAP_SETFCAP", "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM",
+	"CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
+}
+
+// NormalizeCapability spells a capability as the spec does
+// ("net_admin" → "CAP_NET_ADMIN"); "ALL" stays "ALL".
+func NormalizeCapability(c string) (string, error) {
+	u := strings.ToUpper(strings.TrimSpace(c))
+	if u == "ALL" {
+		return u, nil
+	}
+	if !strings.HasPrefix(u, "CAP_") {
+		u = "CAP_" + u
+	}
+	if !slices.Contains(AllCapabilities, u) {
+		return "", invalidf("invalid capability: %s", c)
+	}
+	return u, nil
+}
+
+// capabilities are Docker's defaults with --cap-drop removed, then
+// --cap-add added, as Docker applies them ("ALL" in either).
+func capabilities(add, drop []string) []string {
+	if len(add) == 0 && len(drop) == 0 {
+		return append([]string(nil), DefaultCapabilities...)
+	}
+	set := map[string]bool{}
+	for _, c := range DefaultCapabilities {
+		set[c] = true
+	}
+	for _, c := range drop {
+		n, _ := NormalizeCapability(c)
+		if n == "ALL" {
+			clear(set)
+		}
+		delete(set, n)
+	}
+	for _, c := range add {
+		n, _ := NormalizeCapability(c)
+		if n == "ALL" {
+			for _, a := range AllCapabilities {
+				set[a] = true
+			}
+		}
+		if n != "" && n != "ALL" {
+			set[n] = true
+		}
+	}
+	var out []string
+	for _, c := range AllCapabilities {
+		if set[c] {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // CPUPeriod is the CFS period, in microseconds, that --cpus is expressed
@@ -115,7 +182,7 @@ func BuildSpec(img ocispec.ImageConfig, o RunOptions, id string, root fs.FS) (*s
 		env = append(env, "HOME="+user.Home)
 	}
 
-	caps := append([]string(nil), DefaultCapabilities...)
+	caps := capabilities(o.CapAdd, o.CapDrop)
 	s := &specs.Spec{
 		Version: specs.Version,
 		Process: &specs.Process{
@@ -134,12 +201,11 @@ func BuildSpec(img ocispec.ImageConfig, o RunOptions, id string, root fs.FS) (*s
 				Permitted: caps,
 			},
 			Rlimits: []specs.POSIXRlimit{{Type: "RLIMIT_NOFILE", Hard: DefaultNofile, Soft: DefaultNofile}},
-			// TODO(security issue: capabilities, seccomp and
-			// no-new-privileges): Docker's default is false; keep it until
-			// that issue decides berth's default profile.
-			NoNewPrivileges: false,
+			// Docker's default is false; --security-opt
+			// no-new-privileges sets it.
+			NoNewPrivileges: o.NoNewPrivileges,
 		},
-		Root:        &specs.Root{Path: "rootfs", Readonly: false},
+		Root:        &specs.Root{Path: "rootfs", Readonly: o.ReadOnly},
 		Hostname:    hostname,
 		Mounts:      defaultMounts(),
 		Annotations: annotations(img, o),

@@ -10,6 +10,7 @@ import (
 	"testing/fstest"
 
 	"github.com/berth/berth/imagestore"
+	"github.com/berth/berth/internal/errdefs"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -295,5 +296,51 @@ func TestBuildSpecRefuses(t *testing.T) {
 	} {
 		_, err := BuildSpec(img, tc.o, tc.id, nil)
 		wantErr(t, tc.name, err, tc.err)
+	}
+}
+
+func TestBuildSpecSecurityOptions(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		add, drop   []string
+		has, hasNot []string
+		count       int
+		wantErr     bool
+	}{
+		{"drop one", nil, []string{"net_raw"}, nil, []string{"CAP_NET_RAW"}, 13, false},
+		{"add one", []string{"NET_ADMIN"}, nil, []string{"CAP_NET_ADMIN", "CAP_CHOWN"}, nil, 15, false},
+		{"drop all", nil, []string{"ALL"}, nil, []string{"CAP_CHOWN"}, 0, false},
+		{"drop all, add one", []string{"CAP_KILL"}, []string{"all"}, []string{"CAP_KILL"}, []string{"CAP_CHOWN"}, 1, false},
+		{"add all", []string{"ALL"}, nil, []string{"CAP_SYS_ADMIN"}, nil, len(AllCapabilities), false},
+		{"unknown", []string{"CAP_NOPE"}, nil, nil, nil, 0, true},
+	} {
+		o := RunOptions{Image: "busybox", Cmd: []string{"true"}, CapAdd: tc.add, CapDrop: tc.drop, ReadOnly: true, NoNewPrivileges: true}
+		s, err := BuildSpec(ocispec.ImageConfig{}, o, testID, nil)
+		if tc.wantErr {
+			if !errdefs.IsInvalid(err) {
+				t.Errorf("%s: %v, want ErrInvalid", tc.name, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		b := s.Process.Capabilities.Bounding
+		if len(b) != tc.count {
+			t.Errorf("%s: %d capabilities %v, want %d", tc.name, len(b), b, tc.count)
+		}
+		for _, c := range tc.has {
+			if !slices.Contains(b, c) {
+				t.Errorf("%s: %s missing from %v", tc.name, c, b)
+			}
+		}
+		for _, c := range tc.hasNot {
+			if slices.Contains(b, c) {
+				t.Errorf("%s: %s present in %v", tc.name, c, b)
+			}
+		}
+		if !s.Root.Readonly || !s.Process.NoNewPrivileges {
+			t.Errorf("%s: read-only %v, no_new_privs %v", tc.name, s.Root.Readonly, s.Process.NoNewPrivileges)
+		}
 	}
 }

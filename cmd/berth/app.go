@@ -60,8 +60,8 @@ func unsupported(s *unitgen.Service) []string {
 			break
 		}
 	}
-	if len(s.Devices) > 0 || len(s.CapAdd) > 0 || len(s.CapDrop) > 0 || s.ReadOnly {
-		why = append(why, "devices, cap_add, cap_drop and read_only (they come with the security issue)")
+	if len(s.Devices) > 0 {
+		why = append(why, "devices (they come with the security issue)")
 	}
 	if s.Replicas > 1 {
 		why = append(why, "replicas")
@@ -87,6 +87,9 @@ func serviceOptions(app *unitgen.App, s *unitgen.Service) (machine.RunOptions, e
 		CPUs:       s.CPUs,
 		PidsLimit:  s.PidsLimit,
 		StopSignal: s.StopSignal,
+		CapAdd:     s.CapAdd,
+		CapDrop:    s.CapDrop,
+		ReadOnly:   s.ReadOnly,
 		Labels:     map[string]string{},
 		Restart:    machine.RestartPolicy{Name: s.Restart.Name, MaximumRetryCount: s.Restart.MaxRetries},
 	}

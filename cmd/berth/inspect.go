@@ -114,13 +114,14 @@ func (h *host) inspectContainer(ctx context.Context, rec *machine.Container) con
 		Driver:       "overlay",
 		Platform:     "linux",
 		HostConfig: inspectHostConfig{
-			Memory:        o.Memory,
-			NanoCpus:      int64(o.CPUs * 1e9),
-			RestartPolicy: inspectRestart{Name: o.Restart.Name, MaximumRetryCount: o.Restart.MaximumRetryCount},
-			AutoRemove:    o.AutoRemove,
-			NetworkMode:   "none",
-			CapAdd:        []string{},
-			CapDrop:       []string{},
+			Memory:         o.Memory,
+			NanoCpus:       int64(o.CPUs * 1e9),
+			RestartPolicy:  inspectRestart{Name: o.Restart.Name, MaximumRetryCount: o.Restart.MaximumRetryCount},
+			AutoRemove:     o.AutoRemove,
+			NetworkMode:    "none",
+			CapAdd:         append([]string{}, o.CapAdd...),
+			CapDrop:        append([]string{}, o.CapDrop...),
+			ReadonlyRootfs: o.ReadOnly,
 		},
 		GraphDriver: inspectDriver{Name: "overlay", Data: map[string]string{
 			"LowerDir":  strings.Join(rec.LowerDirs, ":"),
@@ -158,9 +159,6 @@ func (h *host) inspectContainer(ctx context.Context, rec *machine.Container) con
 		out.Config.Cmd = p.Args
 		if o.Entrypoint != nil || len(o.Cmd) > 0 {
 			out.Config.Cmd = o.Cmd
-		}
-		if spec.Root != nil {
-			out.HostConfig.ReadonlyRootfs = spec.Root.Readonly
 		}
 		for k, v := range spec.Annotations {
 			if !strings.HasPrefix(k, machine.LabelPrefix) {

@@ -39,6 +39,9 @@ type runFlags struct {
 	envFiles    []string
 	volumes     []string
 	tmpfs       []string
+	capAdd      []string
+	capDrop     []string
+	securityOpt []string
 	labels      []string
 	memory      string
 	cpus        string
@@ -57,6 +60,10 @@ func addRunFlags(c *cobra.Command, f *runFlags) {
 	fl.StringArrayVar(&f.envFiles, "env-file", nil, "Read in a file of environment variables")
 	fl.StringArrayVarP(&f.volumes, "volume", "v", nil, "Bind mount a host path or mount a named volume: SOURCE:TARGET[:ro|rw]")
 	fl.StringArrayVar(&f.tmpfs, "tmpfs", nil, "Mount a tmpfs: TARGET[:OPTIONS]")
+	fl.StringArrayVar(&f.capAdd, "cap-add", nil, "Add Linux capabilities (or ALL)")
+	fl.StringArrayVar(&f.capDrop, "cap-drop", nil, "Drop Linux capabilities (or ALL)")
+	fl.BoolVar(&f.o.ReadOnly, "read-only", false, "Mount the container's root filesystem as read only")
+	fl.StringArrayVar(&f.securityOpt, "security-opt", nil, "Security options: no-new-privileges[=true|false]")
 	fl.StringVarP(&f.o.WorkingDir, "workdir", "w", "", "Working directory inside the container")
 	fl.StringVarP(&f.o.User, "user", "u", "", "Username or UID (format: <name|uid>[:<group|gid>])")
 	fl.StringVarP(&f.o.Hostname, "hostname", "h", "", "Container host name")
@@ -127,6 +134,21 @@ func (f *runFlags) options(c *cobra.Command, args []string) (machine.RunOptions,
 			}
 		}
 		o.Env = append(o.Env, e)
+	}
+	o.CapAdd, o.CapDrop = f.capAdd, f.capDrop
+	for _, so := range f.securityOpt {
+		k, v, found := strings.Cut(so, "=")
+		if !found {
+			k, v, _ = strings.Cut(so, ":") // Docker's older spelling
+		}
+		switch {
+		case k == "no-new-privileges" && (v == "" || v == "true"):
+			o.NoNewPrivileges = true
+		case k == "no-new-privileges" && v == "false":
+			o.NoNewPrivileges = false
+		default:
+			return o, usageError{fmt.Errorf("invalid --security-opt %q: berth knows no-new-privileges[=true|false] (seccomp, apparmor and label come later)", so)}
+		}
 	}
 	for _, v := range f.volumes {
 		m, err := machine.ParseVolume(v)

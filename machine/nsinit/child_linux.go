@@ -144,11 +144,6 @@ func prepare(cfg *Config) (string, error) {
 	if err := pivotRoot(root); err != nil {
 		return "", err
 	}
-	if s.Root != nil && s.Root.Readonly {
-		if err := unix.Mount("", "/", "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY, ""); err != nil {
-			return "", mountErr("remount read-only", "", "/", err)
-		}
-	}
 	p := s.Process
 	for _, r := range p.Rlimits {
 		if err := setRlimit(r); err != nil {
@@ -157,6 +152,12 @@ func prepare(cfg *Config) (string, error) {
 	}
 	if err := os.MkdirAll(p.Cwd, 0o755); err != nil {
 		return "", fmt.Errorf("init: working directory %s: %w", p.Cwd, err)
+	}
+	// Read-only only now: the working directory may have had to be made.
+	if s.Root != nil && s.Root.Readonly {
+		if err := unix.Mount("", "/", "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY, ""); err != nil {
+			return "", mountErr("remount read-only", "", "/", err)
+		}
 	}
 	if p.Capabilities != nil {
 		if err := dropBounding(p.Capabilities.Bounding); err != nil {

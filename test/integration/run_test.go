@@ -680,3 +680,35 @@ func TestRunRestartAlways(t *testing.T) {
 		t.Errorf("the stopped container's unit is still %s", s)
 	}
 }
+
+// TestRunSecurityOptions: --cap-drop, --cap-add, --read-only and
+// --security-opt no-new-privileges reach the container's process.
+func TestRunSecurityOptions(t *testing.T) {
+	busybox(t)
+	status := func(args ...string) string {
+		return ok(t, append(append([]string{"run", "--rm"}, args...), "busybox", "grep", "-E", "^(CapBnd|CapEff|NoNewPrivs)", "/proc/self/status")...)
+	}
+	if out := status("--cap-drop", "ALL"); !strings.Contains(out, "CapBnd:\t0000000000000000") {
+		t.Errorf("--cap-drop ALL: %q", out)
+	}
+	// Docker's default set plus NET_ADMIN (bit 12): 0xa80425fb | 0x1000.
+	if out := status("--cap-add", "NET_ADMIN"); !strings.Contains(out, "CapBnd:\t00000000a80435fb") {
+		t.Errorf("--cap-add NET_ADMIN: %q", out)
+	}
+	if out := status("--security-opt", "no-new-privileges"); !strings.Contains(out, "NoNewPrivs:\t1") {
+		t.Errorf("--security-opt no-new-privileges: %q", out)
+	}
+	if out := status(); !strings.Contains(out, "NoNewPrivs:\t0") {
+		t.Errorf("default no_new_privs: %q", out)
+	}
+	// --read-only: the root cannot be written, a tmpfs can; a missing
+	// working directory is still made.
+	r := run(t, "run", "--rm", "--read-only", "--tmpfs", "/scratch", "-w", "/new/dir", "busybox", "sh", "-c",
+		"touch /root/x 2>&1; touch /scratch/ok && echo scratch ok; pwd")
+	if !strings.Contains(r.stdout, "Read-only file system") || !strings.Contains(r.stdout, "scratch ok") || !strings.Contains(r.stdout, "/new/dir") {
+		t.Errorf("--read-only: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	if r := run(t, "run", "--rm", "--cap-add", "NOPE", "busybox", "true"); r.code != 125 || !strings.Contains(r.stderr, "invalid capability") {
+		t.Errorf("--cap-add NOPE: exit %d, %q", r.code, r.stderr)
+	}
+}
