@@ -87,6 +87,7 @@ func commandOf(rec *machine.Container, spec []string, trunc bool) string {
 func newPsCommand(g *globalOptions) *cobra.Command {
 	var all, quiet, noTrunc bool
 	var format string
+	var filters []string
 	c := &cobra.Command{
 		Use:     "ps [OPTIONS]",
 		Aliases: []string{"list"},
@@ -102,6 +103,10 @@ func newPsCommand(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			match, err := psFilter(filters)
+			if err != nil {
+				return usageError{err}
+			}
 			table := "{{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}"
 			if quiet {
 				format = "{{.ID}}"
@@ -114,7 +119,11 @@ func newPsCommand(g *globalOptions) *cobra.Command {
 			now := time.Now()
 			for _, rec := range recs {
 				rec = h.refresh(c.Context(), rec)
-				if !all && !active(rec) {
+				// As Docker: stopped containers need -a, or a status filter.
+				if !all && !active(rec) && !hasStatusFilter(filters) {
+					continue
+				}
+				if !match(rec) {
 					continue
 				}
 				id := rec.ID
@@ -153,6 +162,7 @@ func newPsCommand(g *globalOptions) *cobra.Command {
 		},
 	}
 	c.Flags().BoolVarP(&all, "all", "a", false, "Show all containers (default shows just running)")
+	c.Flags().StringArrayVarP(&filters, "filter", "f", nil, "Filter output: status=, name=, id=, label=KEY[=VALUE], ancestor=IMAGE")
 	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "Only display container IDs")
 	c.Flags().BoolVar(&noTrunc, "no-trunc", false, "Don't truncate output")
 	c.Flags().StringVar(&format, "format", "", "Format output: table, json, 'table TEMPLATE' or a Go template")
@@ -607,4 +617,137 @@ func printInspect(c *cobra.Command, objs []any, format string) error {
 		}
 	}
 	return nil
+}
+
+// psFilter is Docker's ps --filter: the same key given twice matches
+// either value, different keys must all match.
+func psFilter(filters []string) (func(*machine.Container) bool, error) {
+	byKey := map[string][]string{}
+	for _, f := range filters {
+		k, v, ok := strings.Cut(f, "=")
+		if !ok {
+			return nil, fmt.Errorf("bad format of filter (expected name=value): %s", f)
+		}
+		switch k {
+		case "status", "name", "id", "label", "ancestor":
+		default:
+			return nil, fmt.Errorf("invalid filter '%s'", k)
+		}
+		if k == "status" {
+			switch v {
+			case "created", "running", "restarting", "exited":
+			default:
+				return nil, fmt.Errorf("invalid filter 'status=%s'", v)
+			}
+		}
+		byKey[k] = append(byKey[k], v)
+	}
+	one := func(rec *machine.Container, k, v string) bool {
+		switch k {
+		case "status":
+			st := rec.State.Status
+			if st == machine.StatusRunning && !rec.IsRunning() {
+				st = machine.StatusExited
+			}
+			return st == v
+		case "name":
+			return strings.Contains(rec.Name, strings.TrimPrefix(v, "/"))
+		case "id":
+			return strings.HasPrefix(rec.ID, v)
+		case "label":
+			lk, lv, hasValue := strings.Cut(v, "=")
+			got, ok := rec.Options.Labels[lk]
+			return ok && (!hasValue || got == lv)
+		case "ancestor":
+			return rec.Image == v || strings.HasPrefix(strings.TrimPrefix(rec.ImageID, "sha256:"), strings.TrimPrefix(v, "sha256:"))
+		}
+		return false
+	}
+	return func(rec *machine.Container) bool {
+		for k, vs := range byKey {
+			hit := false
+			for _, v := range vs {
+				hit = hit || one(rec, k, v)
+			}
+			if !hit {
+				return false
+			}
+		}
+		return true
+	}, nil
+}
+
+func newContainerPruneCommand(g *globalOptions) *cobra.Command {
+	var force bool
+	c := &cobra.Command{
+		Use:   "prune [OPTIONS]",
+		Short: "Remove all stopped containers",
+		Args:  exactArgs(0),
+		RunE: func(c *cobra.Command, args []string) error {
+			if !force && !confirm(c, "WARNING! This will remove all stopped containers.") {
+				return nil
+			}
+			h, err := g.host(c)
+			if err != nil {
+				return err
+			}
+			defer h.close()
+			recs, err := h.cs.List()
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(c.OutOrStdout(), "Deleted Containers:")
+			var errs []error
+			for _, rec := range recs {
+				rec = h.refresh(c.Context(), rec)
+				if active(rec) {
+					continue
+				}
+				if err := h.cs.Remove(rec.ID); err != nil && !errdefs.IsNotFound(err) {
+					errs = append(errs, err)
+					continue
+				}
+				fmt.Fprintln(c.OutOrStdout(), rec.ID)
+			}
+			return errors.Join(errs...)
+		},
+	}
+	c.Flags().BoolVarP(&force, "force", "f", false, "Do not prompt for confirmation")
+	return c
+}
+
+// confirm asks Docker's question on stderr and reads the answer.
+func confirm(c *cobra.Command, warning string) bool {
+	fmt.Fprintf(c.ErrOrStderr(), "%s\nAre you sure you want to continue? [y/N] ", warning)
+	var answer string
+	fmt.Fscanln(c.InOrStdin(), &answer)
+	return strings.EqualFold(answer, "y") || strings.EqualFold(answer, "yes")
+}
+
+// newContainerCommand is Docker's `container` group: the same commands
+// under their management names.
+func newContainerCommand(g *globalOptions) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "container",
+		Short: "Manage containers",
+		Args:  exactArgs(0),
+		RunE:  func(c *cobra.Command, args []string) error { return c.Help() },
+	}
+	ls := newPsCommand(g)
+	ls.Use, ls.Aliases = "ls [OPTIONS]", []string{"list", "ps"}
+	inspect := newInspectCommand(g)
+	inspect.Flags().Set("type", "container")
+	c.AddCommand(ls, newRunCommand(g), newCreateCommand(g), newStartCommand(g), newStopCommand(g),
+		newRestartCommand(g), newKillCommand(g), newRmCommand(g), newLogsCommand(g), inspect,
+		newWaitCommand(g), newContainerPruneCommand(g))
+	return c
+}
+
+func hasStatusFilter(filters []string) bool {
+	for _, f := range filters {
+		if strings.HasPrefix(f, "status=") {
+			return true
+		}
+	}
+	return false
 }

@@ -347,3 +347,42 @@ func TestRunInteractiveNotYet(t *testing.T) {
 		}
 	}
 }
+
+func TestPsFilter(t *testing.T) {
+	rec := &machine.Container{ID: strings.Repeat("ab", 32), Name: "shop-web", Image: "busybox", ImageID: "sha256:" + strings.Repeat("cd", 32),
+		Options: machine.RunOptions{Labels: map[string]string{"tier": "web", "io.berth.app": "shop"}},
+		State:   machine.State{Status: machine.StatusExited}}
+	for _, tc := range []struct {
+		filters []string
+		want    bool
+	}{
+		{nil, true},
+		{[]string{"status=exited"}, true},
+		{[]string{"status=running"}, false},
+		{[]string{"status=running", "status=exited"}, true}, // same key: either
+		{[]string{"name=web"}, true},
+		{[]string{"name=/shop-web"}, true},
+		{[]string{"name=db"}, false},
+		{[]string{"id=abab"}, true},
+		{[]string{"label=tier"}, true},
+		{[]string{"label=tier=web"}, true},
+		{[]string{"label=tier=db"}, false},
+		{[]string{"label=tier=web", "name=db"}, false}, // different keys: all
+		{[]string{"ancestor=busybox"}, true},
+		{[]string{"ancestor=cdcd"}, true},
+		{[]string{"ancestor=nginx"}, false},
+	} {
+		match, err := psFilter(tc.filters)
+		if err != nil {
+			t.Fatalf("%v: %v", tc.filters, err)
+		}
+		if got := match(rec); got != tc.want {
+			t.Errorf("%v: %v, want %v", tc.filters, got, tc.want)
+		}
+	}
+	for _, bad := range []string{"status", "status=sleeping", "color=red"} {
+		if _, err := psFilter([]string{bad}); err == nil {
+			t.Errorf("filter %q accepted", bad)
+		}
+	}
+}

@@ -157,6 +157,62 @@ func newVolumeCommand(g *globalOptions) *cobra.Command {
 		},
 	}
 	rm.Flags().BoolVarP(&force, "force", "f", false, "Do not error on a volume that does not exist")
-	c.AddCommand(create, ls, inspect, rm)
+	var pruneAll, pruneForce bool
+	prune := &cobra.Command{
+		Use:   "prune [OPTIONS]",
+		Short: "Remove unused volumes (with -a: named ones too; berth has no anonymous volumes yet)",
+		Args:  exactArgs(0),
+		RunE: func(c *cobra.Command, args []string) error {
+			if !pruneAll {
+				// Docker (since 23.0) prunes only anonymous volumes
+				// without --all; berth has none.
+				fmt.Fprintln(c.OutOrStdout(), "Total reclaimed space: 0B")
+				return nil
+			}
+			if !pruneForce && !confirm(c, "WARNING! This will remove all local volumes not used by at least one container.") {
+				return nil
+			}
+			vols, err := machine.OpenVolumes(g.root)
+			if err != nil {
+				return err
+			}
+			cs, err := machine.OpenContainers(g.root)
+			if err != nil {
+				return err
+			}
+			recs, err := cs.List()
+			if err != nil {
+				return err
+			}
+			used := map[string]bool{}
+			for _, r := range recs {
+				for _, m := range r.Options.Mounts {
+					if m.Type == machine.MountVolume {
+						used[m.Source] = true
+					}
+				}
+			}
+			list, err := vols.List()
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(c.OutOrStdout(), "Deleted Volumes:")
+			var errs []error
+			for _, v := range list {
+				if used[v.Name] {
+					continue
+				}
+				if err := vols.Remove(v.Name); err != nil {
+					errs = append(errs, err)
+					continue
+				}
+				fmt.Fprintln(c.OutOrStdout(), v.Name)
+			}
+			return errors.Join(errs...)
+		},
+	}
+	prune.Flags().BoolVarP(&pruneAll, "all", "a", false, "Remove all unused volumes, not just anonymous ones")
+	prune.Flags().BoolVarP(&pruneForce, "force", "f", false, "Do not prompt for confirmation")
+	c.AddCommand(create, ls, inspect, rm, prune)
 	return c
 }

@@ -712,3 +712,35 @@ func TestRunSecurityOptions(t *testing.T) {
 		t.Errorf("--cap-add NOPE: exit %d, %q", r.code, r.stderr)
 	}
 }
+
+// TestPruneAndFilter: ps --filter, container prune and volume prune -a
+// remove exactly what is not in use.
+func TestPruneAndFilter(t *testing.T) {
+	busybox(t)
+	ok(t, "run", "-d", "--name", "it_keep", "-l", "it=prune", "-v", "it-pv-used:/d", "busybox", "sleep", "1000")
+	defer run(t, "rm", "-f", "it_keep")
+	ok(t, "run", "--name", "it_gone", "-l", "it=prune", "busybox", "true")
+	ok(t, "volume", "create", "it-pv-unused")
+	if out := ok(t, "ps", "--filter", "label=it=prune", "--format", "{{.Names}}"); out != "it_keep\n" {
+		t.Errorf("ps --filter label (running only): %q", out)
+	}
+	if out := ok(t, "ps", "--filter", "status=exited", "--filter", "label=it=prune", "--format", "{{.Names}}"); out != "it_gone\n" {
+		t.Errorf("ps --filter status=exited: %q", out)
+	}
+	out := ok(t, "container", "prune", "-f")
+	if !strings.Contains(out, "Deleted Containers:") || strings.Contains(out, inspect(t, "it_keep").ID) {
+		t.Errorf("container prune: %q", out)
+	}
+	if r := run(t, "inspect", "it_gone"); r.code == 0 {
+		t.Error("a stopped container survived container prune")
+	}
+	out = ok(t, "volume", "prune", "-a", "-f")
+	if !strings.Contains(out, "it-pv-unused") || strings.Contains(out, "it-pv-used") {
+		t.Errorf("volume prune -a: %q", out)
+	}
+	if ls := ok(t, "volume", "ls", "-q"); !strings.Contains(ls, "it-pv-used") || strings.Contains(ls, "it-pv-unused") {
+		t.Errorf("volume ls after prune: %q", ls)
+	}
+	ok(t, "rm", "-f", "it_keep")
+	ok(t, "volume", "rm", "it-pv-used")
+}
