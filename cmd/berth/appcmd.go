@@ -65,7 +65,7 @@ func prepareService(c *cobra.Command, g *globalOptions, file, svc string) error 
 		if ierr == nil && old.ImageID == img.ID.String() && reflect.DeepEqual(old.Options, o) && old.Unit == want.Unit {
 			return nil
 		}
-		if err := h.cs.Remove(id); err != nil {
+		if err := h.destroy(old); err != nil {
 			return fmt.Errorf("replace the container of %s: %w", want.Unit, err)
 		}
 	}
@@ -180,8 +180,10 @@ func newDownCommand(g *globalOptions) *cobra.Command {
 					errs = append(errs, err)
 				}
 				os.Remove(filepath.Join(runtimeUnitDir, unit))
-				if err := h.cs.Remove(appContainerID(app.Name, s.Name)); err != nil && !errdefs.IsNotFound(err) {
-					errs = append(errs, err)
+				if rec, err := h.cs.Load(appContainerID(app.Name, s.Name)); err == nil {
+					if err := h.destroy(rec); err != nil {
+						errs = append(errs, err)
+					}
 				}
 				fmt.Fprintln(c.OutOrStdout(), unit)
 			}

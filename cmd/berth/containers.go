@@ -53,6 +53,19 @@ func (h *host) refresh(ctx context.Context, rec *machine.Container) *machine.Con
 	return fixed
 }
 
+// destroy removes container rec's state and records the destroy event;
+// a container already gone is no error.
+func (h *host) destroy(rec *machine.Container) error {
+	err := h.cs.Remove(rec.ID)
+	if err == nil {
+		emit("destroy", containerFields(rec)...)
+	}
+	if errdefs.IsNotFound(err) {
+		return nil
+	}
+	return err
+}
+
 // active reports whether the container runs or is between restarts.
 func active(rec *machine.Container) bool {
 	return rec.IsRunning() || rec.State.Status == machine.StatusRestarting
@@ -233,6 +246,7 @@ func (h *host) stop(ctx context.Context, rec *machine.Container, timeout *int) e
 	if err := m.Stop(ctx, rec.Unit); err != nil {
 		return fmt.Errorf("stop %s: %w", rec.Name, err)
 	}
+	emit("stop", containerFields(rec)...)
 	// Stopped between two restarts, a unit goes down without its
 	// ExecStopPost: what it last exited with stays.
 	h.cs.Update(rec.ID, func(r *machine.Container) error {
@@ -306,7 +320,11 @@ func newKillCommand(g *globalOptions) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				return m.Kill(c.Context(), rec.Unit, "main", sig)
+				if err := m.Kill(c.Context(), rec.Unit, "main", sig); err != nil {
+					return err
+				}
+				emit("kill", append(containerFields(rec), journal.Field{Name: "BERTH_SIGNAL", Value: strconv.Itoa(int(sig))})...)
+				return nil
 			})
 		},
 	}
@@ -354,10 +372,7 @@ func (h *host) remove(ctx context.Context, rec *machine.Container, force bool) e
 			return err
 		}
 	}
-	if err := h.cs.Remove(rec.ID); err != nil && !errdefs.IsNotFound(err) {
-		return err
-	}
-	return nil
+	return h.destroy(rec)
 }
 
 func newWaitCommand(g *globalOptions) *cobra.Command {
@@ -703,7 +718,7 @@ func newContainerPruneCommand(g *globalOptions) *cobra.Command {
 				if active(rec) {
 					continue
 				}
-				if err := h.cs.Remove(rec.ID); err != nil && !errdefs.IsNotFound(err) {
+				if err := h.destroy(rec); err != nil {
 					errs = append(errs, err)
 					continue
 				}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/berth/berth/imagestore"
 	"github.com/berth/berth/machine"
+	"github.com/berth/berth/machine/journal"
 	"github.com/docker/go-units"
 	"github.com/opencontainers/go-digest"
 	"github.com/spf13/cobra"
@@ -98,6 +99,8 @@ func newImportCommand(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			emit("import", journal.Field{Name: "BERTH_IMAGE_ID", Value: img.ID.String()},
+				journal.Field{Name: "BERTH_IMAGE_REF", Value: strings.Join(img.Names, ",")})
 			fmt.Fprintln(c.OutOrStdout(), img.ID)
 			return nil
 		},
@@ -227,9 +230,11 @@ func newRmiCommand(g *globalOptions) *cobra.Command {
 				}
 				for _, n := range res.Untagged {
 					fmt.Fprintf(c.OutOrStdout(), "Untagged: %s\n", n)
+					emit("untag", journal.Field{Name: "BERTH_IMAGE_REF", Value: n})
 				}
 				for _, d := range res.Deleted {
 					fmt.Fprintf(c.OutOrStdout(), "Deleted: %s\n", d)
+					emit("delete", journal.Field{Name: "BERTH_IMAGE_ID", Value: d.String()})
 				}
 			}
 			return failed

@@ -103,6 +103,7 @@ func containerInit(c *cobra.Command, g *globalOptions, id string) error {
 	if err := proc.Resume(); err != nil {
 		return exitWith(nsinit.ExitSetup, err)
 	}
+	emit("start", containerFields(rec)...)
 	return nil
 }
 
@@ -215,7 +216,11 @@ func containerCleanup(g *globalOptions, id string) error {
 	}
 	// A start that failed is removed by the client, which reports it.
 	if rec.Options.AutoRemove && rec.State.Status == machine.StatusExited && rec.State.Error == "" {
-		return cs.Remove(id)
+		if err := cs.Remove(id); err != nil {
+			return err
+		}
+		emit("destroy", containerFields(rec)...)
+		return nil
 	}
 	return nil
 }

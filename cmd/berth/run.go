@@ -269,6 +269,7 @@ func (h *host) createWithID(ctx context.Context, o machine.RunOptions, id, unit 
 	if err := h.cs.Create(rec, spec); err != nil {
 		return nil, engineError{err}
 	}
+	emit("create", containerFields(rec)...)
 	return rec, nil
 }
 
@@ -396,7 +397,7 @@ func runContainer(c *cobra.Command, g *globalOptions, o machine.RunOptions, deta
 // its cleanup leaves that to the client, which still needs the error.
 func (h *host) removeAfterFailedStart(rec *machine.Container) {
 	if rec.Options.AutoRemove {
-		h.cs.Remove(rec.ID)
+		h.destroy(rec)
 	}
 }
 
@@ -508,6 +509,9 @@ const followDelay = 100 * time.Millisecond
 // the newline journald split on is given back unless the line ended
 // without one.
 func writeEntry(e journal.Entry, stdout, stderr io.Writer) {
+	if e.Fields["BERTH_EVENT"] != "" {
+		return // berth's own records
+	}
 	w := stdout
 	switch e.Priority {
 	case 3:

@@ -33,6 +33,7 @@ type Entry struct {
 type Query struct {
 	Matches []string  // "FIELD=value", or "+" for OR; passed to journalctl as they are (same field = OR, different fields = AND)
 	Since   time.Time // zero: from the start; else --since=@<seconds>.<microseconds>
+	Until   time.Time // zero: no end; else --until=@<seconds>.<microseconds>
 	Tail    int       // >0: only the last Tail entries (journalctl -n Tail); 0: all, also when following
 	Follow  bool      // keep reading new entries (journalctl -f) until ctx ends or fn returns an error
 	Unit    string    // optional: journalctl -u UNIT (ORed specially by journalctl, see journalctl(1))
@@ -57,6 +58,13 @@ func (q Query) args() ([]string, error) {
 			return nil, fmt.Errorf("since %s is before 1970: %w", q.Since, errdefs.ErrInvalid)
 		}
 		a = append(a, fmt.Sprintf("--since=@%d.%06d", us/1e6, us%1e6))
+	}
+	if !q.Until.IsZero() {
+		us := q.Until.UnixMicro()
+		if us < 0 {
+			return nil, fmt.Errorf("until %s is before 1970: %w", q.Until, errdefs.ErrInvalid)
+		}
+		a = append(a, fmt.Sprintf("--until=@%d.%06d", us/1e6, us%1e6))
 	}
 	if q.AfterCursor != "" {
 		a = append(a, "--after-cursor="+q.AfterCursor)

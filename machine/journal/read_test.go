@@ -108,6 +108,7 @@ func TestQueryArgs(t *testing.T) {
 		{"matches", Query{Matches: []string{"A=1", "+", "B=2"}}, base + " -- A=1 + B=2", false},
 		{"since", Query{Since: since}, base + fmt.Sprintf(" --since=@%d.006007", since.Unix()), false},
 		{"since, whole second", Query{Since: time.Unix(1700000000, 0)}, base + " --since=@1700000000.000000", false},
+		{"until", Query{Until: time.Unix(1700000000, 5000)}, base + " --until=@1700000000.000005", false},
 		{"after cursor", Query{AfterCursor: "s=1;i=2", Since: time.Unix(1700000000, 0)}, base + " --after-cursor=s=1;i=2", false},
 		{"tail", Query{Tail: 5}, base + " --lines=5", false},
 		{"follow from the start", Query{Follow: true}, base + " --no-tail --follow", false},

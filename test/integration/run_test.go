@@ -744,3 +744,42 @@ func TestPruneAndFilter(t *testing.T) {
 	ok(t, "rm", "-f", "it_keep")
 	ok(t, "volume", "rm", "it-pv-used")
 }
+
+// TestEvents: berth events reads back, from the journal, what happened to
+// a container, in Docker's actions and JSON shape.
+func TestEvents(t *testing.T) {
+	busybox(t)
+	since := time.Now().Add(-time.Second)
+	if r := run(t, "run", "--rm", "--name", "it_ev", "busybox", "sh", "-c", "exit 3"); r.code != 3 || r.stdout != "" {
+		t.Fatalf("run: exit %d, stdout %q (events must not show as output)", r.code, r.stdout)
+	}
+	ok(t, "run", "-d", "--name", "it_ev2", "busybox", "sleep", "100")
+	ok(t, "kill", "it_ev2")
+	ok(t, "rm", "-f", "it_ev2")
+	time.Sleep(500 * time.Millisecond)
+	until := time.Now()
+	window := []string{"--since", strconv.FormatFloat(float64(since.UnixMicro())/1e6, 'f', 6, 64),
+		"--until", strconv.FormatFloat(float64(until.UnixMicro())/1e6, 'f', 6, 64)}
+	out := ok(t, append([]string{"events", "--format", "json", "--filter", "container=it_ev"}, window...)...)
+	var actions []string
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var ev struct {
+			Type, Action string
+			Actor        struct{ Attributes map[string]string }
+		}
+		if err := json.Unmarshal([]byte(line), &ev); err != nil {
+			t.Fatalf("events line %q: %v", line, err)
+		}
+		actions = append(actions, ev.Action)
+		if ev.Action == "die" && ev.Actor.Attributes["exitCode"] != "3" {
+			t.Errorf("die event: %+v", ev)
+		}
+	}
+	if strings.Join(actions, " ") != "create start die destroy" {
+		t.Errorf("events of it_ev: %v", actions)
+	}
+	plain := ok(t, append([]string{"events", "--filter", "container=it_ev2", "--filter", "event=kill"}, window...)...)
+	if !strings.Contains(plain, "container kill ") || !strings.Contains(plain, "name=it_ev2") || !strings.Contains(plain, "signal=9") {
+		t.Errorf("kill event line: %q", plain)
+	}
+}

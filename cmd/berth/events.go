@@ -1,0 +1,204 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/berth/berth/machine"
+	"github.com/berth/berth/machine/journal"
+	"github.com/spf13/cobra"
+)
+
+// Events are journal records with BERTH_EVENT=ACTION (Docker's event
+// actions), written by the command that did the thing: create, destroy,
+// kill and stop by the CLI; start by the unit's __init; die by its
+// __cleanup; import, untag and delete of images by the CLI. `berth
+// events` reads them back from the journal.
+var containerActions = []string{"create", "start", "die", "kill", "stop", "destroy"}
+var imageActions = []string{"import", "untag", "delete"}
+
+// emit writes one event. A journal that cannot take it costs the user
+// nothing but the event: a warning, never a failed command.
+func emit(action string, fields ...journal.Field) {
+	fs := append([]journal.Field{
+		{Name: "BERTH_EVENT", Value: action},
+		// notice, as berth's other records: logs and run show only the
+		// container's own output (info and err).
+		{Name: "PRIORITY", Value: "5"},
+		{Name: "SYSLOG_IDENTIFIER", Value: "berth"},
+	}, fields...)
+	msg := action
+	for _, f := range fields {
+		if f.Name == "CONTAINER_NAME" || f.Name == "BERTH_IMAGE_REF" {
+			msg += " " + f.Value
+		}
+	}
+	fs = append(fs, journal.Field{Name: "MESSAGE", Value: msg})
+	if err := journal.Send(fs...); err != nil && !errors.Is(err, os.ErrNotExist) {
+		fmt.Fprintf(os.Stderr, "berth: warning: event %s: %v\n", action, err)
+	}
+}
+
+// containerFields name a container in an event as its log lines do.
+func containerFields(rec *machine.Container) []journal.Field {
+	return []journal.Field{
+		{Name: "CONTAINER_ID", Value: machine.ShortID(rec.ID)},
+		{Name: "CONTAINER_ID_FULL", Value: rec.ID},
+		{Name: "CONTAINER_NAME", Value: rec.Name},
+		{Name: "IMAGE_NAME", Value: rec.Image},
+		{Name: "OBJECT_SYSTEMD_UNIT", Value: rec.Unit},
+	}
+}
+
+// eventJSON is Docker's event message (events --format json).
+type eventJSON struct {
+	Status   string     `json:"status,omitempty"`
+	ID       string     `json:"id,omitempty"`
+	From     string     `json:"from,omitempty"`
+	Type     string     `json:"Type"`
+	Action   string     `json:"Action"`
+	Actor    eventActor `json:"Actor"`
+	Scope    string     `json:"scope"`
+	Time     int64      `json:"time"`
+	TimeNano int64      `json:"timeNano"`
+}
+
+type eventActor struct {
+	ID         string            `json:"ID"`
+	Attributes map[string]string `json:"Attributes"`
+}
+
+func toEvent(e journal.Entry) eventJSON {
+	action := e.Fields["BERTH_EVENT"]
+	ev := eventJSON{Type: "container", Action: action, Scope: "local", Time: e.Time.Unix(), TimeNano: e.Time.UnixNano(),
+		Actor: eventActor{Attributes: map[string]string{}}}
+	if id := e.Fields["CONTAINER_ID_FULL"]; id != "" {
+		ev.Actor.ID, ev.ID, ev.Status, ev.From = id, id, action, e.Fields["IMAGE_NAME"]
+		ev.Actor.Attributes["name"] = e.Fields["CONTAINER_NAME"]
+		ev.Actor.Attributes["image"] = e.Fields["IMAGE_NAME"]
+		if c := e.Fields["EXIT_CODE"]; c != "" && action == "die" {
+			ev.Actor.Attributes["exitCode"] = c
+		}
+		if sig := e.Fields["BERTH_SIGNAL"]; sig != "" {
+			ev.Actor.Attributes["signal"] = sig
+		}
+	} else {
+		ev.Type = "image"
+		ev.Actor.ID, ev.ID, ev.Status = e.Fields["BERTH_IMAGE_ID"], e.Fields["BERTH_IMAGE_ID"], action
+		ev.Actor.Attributes["name"] = e.Fields["BERTH_IMAGE_REF"]
+	}
+	return ev
+}
+
+// eventLine is Docker's plain events line.
+func eventLine(ev eventJSON) string {
+	keys := make([]string, 0, len(ev.Actor.Attributes))
+	for k := range ev.Actor.Attributes {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var attrs []string
+	for _, k := range keys {
+		attrs = append(attrs, k+"="+ev.Actor.Attributes[k])
+	}
+	return fmt.Sprintf("%s %s %s %s (%s)", time.Unix(0, ev.TimeNano).UTC().Format("2006-01-02T15:04:05.000000000Z07:00"),
+		ev.Type, ev.Action, ev.Actor.ID, strings.Join(attrs, ", "))
+}
+
+func newEventsCommand(g *globalOptions) *cobra.Command {
+	var since, until, format string
+	var filters []string
+	c := &cobra.Command{
+		Use:   "events [OPTIONS]",
+		Short: "Get real time events from berth (from the journal)",
+		Args:  exactArgs(0),
+		RunE: func(c *cobra.Command, args []string) error {
+			now := time.Now()
+			q := journal.Query{Follow: true, Since: now}
+			if since != "" {
+				t, err := parseSince(since, now)
+				if err != nil {
+					return usageError{err}
+				}
+				q.Since = t
+			}
+			if until != "" {
+				t, err := parseSince(until, now)
+				if err != nil {
+					return usageError{fmt.Errorf("invalid --until: %w", err)}
+				}
+				q.Until, q.Follow = t, false
+			}
+			want := map[string][]string{}
+			for _, f := range filters {
+				k, v, ok := strings.Cut(f, "=")
+				if !ok || (k != "type" && k != "event" && k != "container" && k != "image") {
+					return usageError{fmt.Errorf("invalid filter %q: want type=, event=, container= or image=", f)}
+				}
+				want[k] = append(want[k], v)
+			}
+			for _, a := range append(append([]string(nil), containerActions...), imageActions...) {
+				q.Matches = append(q.Matches, "BERTH_EVENT="+a)
+			}
+			if format != "" && format != "json" {
+				return usageError{fmt.Errorf("invalid --format %q: json or none", format)}
+			}
+			ctx := c.Context()
+			if q.Follow {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithCancel(ctx)
+				defer cancel()
+			}
+			err := journal.Read(ctx, q, func(e journal.Entry) error {
+				ev := toEvent(e)
+				if !eventMatches(ev, want) {
+					return nil
+				}
+				if format == "json" {
+					b, _ := json.Marshal(ev)
+					fmt.Fprintf(c.OutOrStdout(), "%s\n", b)
+				} else {
+					fmt.Fprintln(c.OutOrStdout(), eventLine(ev))
+				}
+				return nil
+			})
+			if errors.Is(err, context.Canceled) {
+				return nil
+			}
+			return err
+		},
+	}
+	c.Flags().StringVar(&since, "since", "", "Show events since timestamp or relative time (10m)")
+	c.Flags().StringVar(&until, "until", "", "Stream events until this timestamp or relative time")
+	c.Flags().StringArrayVarP(&filters, "filter", "f", nil, "Filter output: type=, event=, container=, image=")
+	c.Flags().StringVar(&format, "format", "", "json: one JSON object a line")
+	return c
+}
+
+func eventMatches(ev eventJSON, want map[string][]string) bool {
+	for k, vs := range want {
+		hit := false
+		for _, v := range vs {
+			switch k {
+			case "type":
+				hit = hit || ev.Type == v
+			case "event":
+				hit = hit || ev.Action == v
+			case "container":
+				hit = hit || (ev.Type == "container" && (ev.Actor.Attributes["name"] == v || strings.HasPrefix(ev.Actor.ID, v)))
+			case "image":
+				hit = hit || ev.Actor.Attributes["image"] == v || (ev.Type == "image" && ev.Actor.Attributes["name"] == v)
+			}
+		}
+		if !hit {
+			return false
+		}
+	}
+	return true
+}
