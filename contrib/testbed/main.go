@@ -138,6 +138,14 @@ func up(name string, binds []string) error {
 	if err != nil {
 		return err
 	}
+	// Checked here too, so that the reason reaches the caller (the
+	// supervisor's own check only reaches its log).
+	for _, b := range append([]string{repoDir()}, binds...) {
+		src, _, _ := strings.Cut(b, ":")
+		if err := safeBind(src); src != "" && err != nil {
+			return err
+		}
+	}
 	if os.Geteuid() != 0 {
 		return errors.New("the testbed needs root")
 	}
@@ -513,9 +521,16 @@ func boot(name string, binds []string) error {
 		"--private-network", "--capability=all", "-M", name, "--console=passive",
 		"--bind=" + varlib + ":/var/lib/berth"}
 	if repo := repoDir(); repo != "" {
+		if err := safeBind(repo); err != nil {
+			return err
+		}
 		args = append(args, "--bind="+repo)
 	}
 	for _, b := range binds {
+		src, _, _ := strings.Cut(b, ":")
+		if err := safeBind(src); err != nil {
+			return err
+		}
 		args = append(args, "--bind="+b)
 	}
 	args = append(args, "-b", "systemd.unit=berth-testbed.target")
@@ -536,6 +551,33 @@ var maskedUnits = []string{
 	"postgresql.service", "postgresql@.service",
 	"apt-daily.timer", "apt-daily-upgrade.timer", "man-db.timer", "dpkg-db-backup.timer",
 	"e2scrub_all.timer", "fstrim.timer", "logrotate.timer", "systemd-timesyncd.service",
+	// It ages out old files in /var/tmp, where CI clones the repository
+	// that the testbed binds.
+	"systemd-tmpfiles-clean.timer",
+}
+
+// safeBind refuses to bind a host directory that systemd in the testbed
+// would clean or that is the host's system: systemd-tmpfiles empties
+// /tmp at boot (Debian's tmp.conf: "D /tmp"), and through a bind that is
+// the host's /tmp. (It happened once, from a testbed started in /tmp.)
+func safeBind(dir string) error {
+	d := filepath.Clean(dir)
+	if !filepath.IsAbs(d) {
+		if abs, err := filepath.Abs(d); err == nil {
+			d = abs
+		}
+	}
+	for _, bad := range []string{"/tmp", "/run", "/dev", "/proc", "/sys"} {
+		if d == bad || strings.HasPrefix(d, bad+"/") {
+			return fmt.Errorf("refusing to bind %s into the testbed: systemd there cleans or owns %s; start the testbed from a git work tree elsewhere, or set TESTBED_REPO", dir, bad)
+		}
+	}
+	for _, bad := range []string{"/", "/etc", "/usr", "/var", "/var/lib", "/boot", "/home", "/root"} {
+		if d == bad {
+			return fmt.Errorf("refusing to bind %s into the testbed: a system directory; start the testbed from a git work tree, or set TESTBED_REPO", dir)
+		}
+	}
+	return nil
 }
 
 // testbedTarget is the unit systemd boots into: the base system plus
