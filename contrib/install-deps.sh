@@ -7,7 +7,10 @@ pkgs=(
   busybox-static     # the offline test images (contrib/images)
   dbus               # the system bus inside the testbed
   util-linux         # nsenter, mount
+  docker-registry    # a registry on 127.0.0.1 for the pull tests (test/integration)
   git make
+  squashfs-tools     # mksquashfs: make sysext (packaging/)
+  help2man           # berth(1) from berth --help: make install (packaging/)
 )
 missing=()
 for p in "${pkgs[@]}"; do
@@ -18,6 +21,11 @@ if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Debian enables a registry on :5000 for every address; the tests start
+  # their own on 127.0.0.1 inside the testbed, so the host's stays off.
+  if [[ " ${missing[*]} " == *" docker-registry "* ]] && [ -d /run/systemd/system ]; then
+    systemctl disable --now docker-registry.service >/dev/null 2>&1 || true
+  fi
 fi
 if ! command -v go >/dev/null; then
   if [ -x /usr/local/go/bin/go ]; then

@@ -15,9 +15,25 @@
 //     flocked by its writer. Open removes those nobody holds: the debris
 //     of a crash or kill -9. Deletions of layers rename into tmp first.
 //
+// Pull fetches an image from a registry (OCI distribution, through
+// go-containerregistry's remote package): the name is resolved as
+// Docker does (busybox is docker.io/library/busybox:latest) and stored
+// in Docker's short form, an index yields the image for this machine's
+// platform, and the manifest and config are stored as the registry sent
+// them, so the image keeps the registry's digests. Layers are read once
+// each, a few at a time: the compressed blob (gzip, zstd or plain tar)
+// is stored, hashed and unpacked in the same pass, and the blob's digest
+// and the uncompressed diff ID must both match before anything becomes
+// visible. A layer whose chain ID is unpacked already is not fetched. All
+// layers wait in locked temporary directories until every one is
+// verified; only then are they renamed into place and the name set, so a
+// failed pull leaves the store as it was. Plain HTTP is allowed only for
+// registries on loopback or when asked for (PullOptions.Insecure).
+//
 // The store never calls mount(2): stacking layers with overlayfs is the
 // caller's business (it gets the layer directories from LayerPath).
-// It imports only the standard library, the OCI spec packages,
-// imagestore/layer and berth's internal errdefs and fsutil; never
-// machine, netsetup, unitgen or cmd.
+// It imports the standard library, the OCI spec packages,
+// imagestore/layer, berth's internal errdefs and fsutil,
+// klauspost/compress (gzip, zstd) and go-containerregistry (pull only);
+// never machine, netsetup, unitgen or cmd.
 package imagestore

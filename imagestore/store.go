@@ -3,7 +3,6 @@ package imagestore
 import (
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"context"
 	_ "crypto/sha256" // registers sha256 for go-digest
 	"encoding/json"
@@ -21,6 +20,8 @@ import (
 	"github.com/berth/berth/imagestore/layer"
 	"github.com/berth/berth/internal/errdefs"
 	"github.com/berth/berth/internal/fsutil"
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
 	"github.com/opencontainers/go-digest"
 	specs "github.com/opencontainers/image-spec/specs-go"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -201,8 +202,8 @@ type ImportOptions struct {
 	Config *ocispec.ImageConfig
 }
 
-// Import makes a one-layer image from a root filesystem tarball (plain or
-// gzip-compressed), tags it ref (or leaves it untagged when ref is the
+// Import makes a one-layer image from a root filesystem tarball (plain,
+// gzip- or zstd-compressed), tags it ref (or leaves it untagged when ref is the
 // zero Reference), and returns it. The layer is stored as
 // an uncompressed tar blob and unpacked once, in the same pass. If ref
 // named another image before, that image stays in the store, untagged.
@@ -282,64 +283,183 @@ func hasPath(env []string) bool {
 	return false
 }
 
-// ingestLayer reads a layer tarball (gzip or plain) once: the
+// ingestLayer reads a layer tarball (gzip, zstd or plain) once: the
 // uncompressed stream is written to a temporary blob, hashed and unpacked
 // into a temporary directory at the same time. Both are then renamed
 // into place under the diff ID (for a bottom layer also its chain ID).
 // Content that is already present is kept and the new copy dropped.
 func (s *Store) ingestLayer(ctx context.Context, r io.Reader) (digest.Digest, int64, error) {
-	br := bufio.NewReaderSize(r, 1<<20)
-	var src io.Reader = br
-	if magic, _ := br.Peek(2); bytes.Equal(magic, []byte{0x1f, 0x8b}) {
-		zr, err := gzip.NewReader(br)
-		if err != nil {
-			return "", 0, fmt.Errorf("read gzip: %v: %w", err, errdefs.ErrInvalid)
-		}
-		defer zr.Close()
-		src = zr
+	st, err := s.stageLayer(ctx, r, stageOptions{blob: blobUncompressed, unpack: true})
+	if err != nil {
+		return "", 0, err
 	}
+	defer st.discard()
+	if err := st.commit(s, st.diffID); err != nil {
+		return "", 0, err
+	}
+	return st.diffID, st.uncompressedSize, nil
+}
+
+// blobKind says which stream stageLayer keeps as the layer's blob.
+type blobKind int
+
+const (
+	blobNone         blobKind = iota // keep no blob (it is in the store already)
+	blobRaw                          // the stream as read (a registry's compressed blob)
+	blobUncompressed                 // the uncompressed tar (berth image import)
+)
+
+type stageOptions struct {
+	blob   blobKind
+	unpack bool // unpack the tar into the staged tree
+}
+
+// stagedLayer is a layer read once and verified by its caller, waiting
+// in a locked temporary directory to be renamed into the store: the tree
+// only becomes visible complete, never half unpacked.
+type stagedLayer struct {
+	work string
+	lock *fsutil.Lock
+	blob string // the blob file in work; "" for blobNone
+	tree string // the unpacked tree in work; "" when not unpacked
+
+	rawDigest        digest.Digest // of the stream as read
+	rawSize          int64
+	diffID           digest.Digest // of the uncompressed tar
+	uncompressedSize int64
+	blobDigest       digest.Digest // what commit names the blob
+}
+
+// stageLayer reads a layer stream (gzip, zstd or plain tar, told apart
+// by their magic numbers) to its end exactly once. It hashes the raw and
+// the uncompressed stream, keeps the blob opts.blob asks for and, with
+// opts.unpack, unpacks the tar, all in the same pass. The result is
+// fsynced but not yet visible: the caller checks the digests and calls
+// commit, and always discard.
+func (s *Store) stageLayer(ctx context.Context, r io.Reader, opts stageOptions) (_ *stagedLayer, err error) {
 	work, lock, err := s.tempDir("ingest-")
 	if err != nil {
-		return "", 0, err
+		return nil, err
 	}
-	defer func() { os.RemoveAll(work); lock.Unlock() }()
-
-	blob, err := os.Create(filepath.Join(work, "blob"))
+	st := &stagedLayer{work: work, lock: lock}
+	defer func() {
+		if err != nil {
+			st.discard()
+		}
+	}()
+	var blob *os.File
+	if opts.blob != blobNone {
+		if blob, err = os.Create(filepath.Join(work, "blob")); err != nil {
+			return nil, err
+		}
+		defer blob.Close()
+		st.blob = blob.Name()
+	}
+	rawHash, rawCount := digest.Canonical.Digester(), &countWriter{}
+	rawSinks := []io.Writer{rawHash.Hash(), rawCount}
+	if opts.blob == blobRaw {
+		rawSinks = append(rawSinks, blob)
+	}
+	br := bufio.NewReaderSize(io.TeeReader(r, io.MultiWriter(rawSinks...)), 1<<20)
+	src, closeSrc, err := decompress(br)
 	if err != nil {
-		return "", 0, err
+		return nil, err
 	}
-	defer blob.Close()
-	tree := filepath.Join(work, "tree")
-	if err := os.Mkdir(tree, 0o755); err != nil {
-		return "", 0, err
+	defer closeSrc()
+	diffHash, diffCount := digest.Canonical.Digester(), &countWriter{}
+	sinks := []io.Writer{diffHash.Hash(), diffCount}
+	if opts.blob == blobUncompressed {
+		sinks = append(sinks, blob)
 	}
-	dg := digest.Canonical.Digester()
-	counter := &countWriter{}
-	tee := io.TeeReader(src, io.MultiWriter(blob, dg.Hash(), counter))
-	if _, err := layer.Unpack(ctx, tee, tree, layer.Options{Privileged: s.privileged, Warn: s.warn}); err != nil {
-		return "", 0, err
+	tee := io.TeeReader(src, io.MultiWriter(sinks...))
+	if opts.unpack {
+		st.tree = filepath.Join(work, "tree")
+		if err := os.Mkdir(st.tree, 0o755); err != nil {
+			return nil, err
+		}
+		if _, err := layer.Unpack(ctx, tee, st.tree, layer.Options{Privileged: s.privileged, Warn: s.warn}); err != nil {
+			return nil, err
+		}
+	} else if _, err := io.Copy(io.Discard, tee); err != nil {
+		return nil, fmt.Errorf("read layer: %w", err)
 	}
-	diffID := dg.Digest()
-	if err := blob.Sync(); err != nil {
-		return "", 0, err
+	// Unpack read the tar to its end; the raw stream may have more (a
+	// decompressor stops at its end marker). Read it all so that the raw
+	// digest covers every byte and a verifying reader sees EOF.
+	if _, err := io.Copy(io.Discard, br); err != nil {
+		return nil, fmt.Errorf("read layer: %w", err)
 	}
-	// One syncfs makes the whole unpacked tree durable before it becomes
-	// visible under its final name.
-	if err := syncfs(tree); err != nil {
-		return "", 0, err
+	st.rawDigest, st.rawSize = rawHash.Digest(), rawCount.n
+	st.diffID, st.uncompressedSize = diffHash.Digest(), diffCount.n
+	st.blobDigest = st.rawDigest
+	if opts.blob == blobUncompressed {
+		st.blobDigest = st.diffID
 	}
-	if err := renameNew(blob.Name(), s.blobPath(diffID)); err != nil {
-		return "", 0, fmt.Errorf("store layer blob %s: %w", diffID, err)
-	}
-	if err := renameNew(tree, s.LayerPath(diffID)); err != nil {
-		return "", 0, fmt.Errorf("store layer %s: %w", diffID, err)
-	}
-	for _, d := range []string{filepath.Dir(s.blobPath(diffID)), filepath.Dir(s.LayerPath(diffID))} {
-		if err := fsutil.SyncDir(d); err != nil {
-			return "", 0, err
+	if blob != nil {
+		if err := blob.Sync(); err != nil {
+			return nil, err
 		}
 	}
-	return diffID, counter.n, nil
+	if st.tree != "" {
+		// One syncfs makes the whole unpacked tree durable before it
+		// becomes visible under its final name.
+		if err := syncfs(st.tree); err != nil {
+			return nil, err
+		}
+	}
+	return st, nil
+}
+
+// decompress returns the uncompressed stream of a layer: gzip and zstd
+// are recognised by their magic numbers, anything else is read as a tar.
+func decompress(br *bufio.Reader) (io.Reader, func(), error) {
+	magic, _ := br.Peek(4)
+	switch {
+	case bytes.HasPrefix(magic, []byte{0x1f, 0x8b}):
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, nil, fmt.Errorf("read gzip: %v: %w", err, errdefs.ErrInvalid)
+		}
+		return zr, func() { zr.Close() }, nil
+	case bytes.Equal(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}):
+		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1))
+		if err != nil {
+			return nil, nil, fmt.Errorf("read zstd: %v: %w", err, errdefs.ErrInvalid)
+		}
+		return zr, zr.Close, nil
+	}
+	return br, func() {}, nil
+}
+
+// commit renames the staged blob and tree into the store, the tree under
+// chain ID chain. Content already there (another writer got there first)
+// is kept.
+func (st *stagedLayer) commit(s *Store, chain digest.Digest) error {
+	var dirs []string
+	if st.blob != "" {
+		if err := renameNew(st.blob, s.blobPath(st.blobDigest)); err != nil {
+			return fmt.Errorf("store layer blob %s: %w", st.blobDigest, err)
+		}
+		dirs = append(dirs, filepath.Dir(s.blobPath(st.blobDigest)))
+	}
+	if st.tree != "" {
+		if err := renameNew(st.tree, s.LayerPath(chain)); err != nil {
+			return fmt.Errorf("store layer %s: %w", chain, err)
+		}
+		dirs = append(dirs, filepath.Dir(s.LayerPath(chain)))
+	}
+	for _, d := range dirs {
+		if err := fsutil.SyncDir(d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// discard removes what commit did not move and releases the directory.
+func (st *stagedLayer) discard() {
+	os.RemoveAll(st.work)
+	st.lock.Unlock()
 }
 
 // renameNew renames from to a content-addressed path to; when to exists
