@@ -11,8 +11,21 @@ TESTBED_NAME ?= berth-it
 PREFIX     ?= /usr
 DESTDIR    ?=
 UNIT_PKGS   = $$($(GO) list ./... | grep -v /test/integration)
+# Packaging (packaging/README.md): mtimes in the sysext and the deb, the
+# deb's version (Debian-valid, from VERSION), its maintainer.
+# Each is computed once (:=), so a commit made during a build cannot
+# give the binary, the sysext and the deb different versions.
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+PKG_VERSION       := $(VERSION)
+PKG_EPOCH         := $(SOURCE_DATE_EPOCH)
+DEB_VERSION       ?= $(shell packaging/deb-version.sh $(PKG_VERSION))
+PKG_DEB_VERSION   := $(DEB_VERSION)
+DEB_MAINTAINER    ?= berth developers <berth@users.noreply.github.com>
+MAN_NAME          := containers built into systemd
+PKG_WORK          := $(BIN)/pkg
+PKG_CGO_ENABLED   ?= 0
 
-.PHONY: all deps build images test test-unit test-integration bench bench-deps demo install lint clean
+.PHONY: all deps build images test test-unit test-integration bench bench-deps demo install sysext deb packaging-test lint clean
 
 all: build
 
@@ -27,8 +40,8 @@ build:
 images: deps
 	$(GO) run ./contrib/images -o $(BIN)/images
 
-# All tiers: unit (no root needed) and integration (root, in the testbed).
-test: lint test-unit test-integration
+# All tiers: unit (no root needed), integration and packaging (root, in the testbed).
+test: lint test-unit test-integration packaging-test
 
 # Unit tests: pure logic; the few that need root say so and skip without it.
 test-unit:
@@ -65,10 +78,72 @@ bench-deps:
 demo: deps build images
 	contrib/demo/demo.sh
 
+# Lays out berth under $(DESTDIR)$(PREFIX) (packaging/README.md): the
+# binary, the generator link, tmpfiles.d, shell completions and berth(1)
+# (from `berth --help` with help2man; skipped with a warning without it).
 install: build
 	install -D -m 0755 $(BIN)/berth $(DESTDIR)$(PREFIX)/bin/berth
 	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system-generators
 	ln -sf ../../../bin/berth $(DESTDIR)$(PREFIX)/lib/systemd/system-generators/berth-generator
+	install -D -m 0644 packaging/berth.tmpfiles $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/berth.conf
+	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions \
+	  $(DESTDIR)$(PREFIX)/share/zsh/vendor-completions $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
+	$(BIN)/berth completion bash > $(DESTDIR)$(PREFIX)/share/bash-completion/completions/berth
+	$(BIN)/berth completion zsh > $(DESTDIR)$(PREFIX)/share/zsh/vendor-completions/_berth
+	$(BIN)/berth completion fish > $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/berth.fish
+	chmod 0644 $(DESTDIR)$(PREFIX)/share/bash-completion/completions/berth \
+	  $(DESTDIR)$(PREFIX)/share/zsh/vendor-completions/_berth $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/berth.fish
+	@set -eo pipefail; if command -v help2man >/dev/null; then \
+	  install -d $(DESTDIR)$(PREFIX)/share/man/man1; \
+	  echo "help2man $(BIN)/berth | gzip > $(DESTDIR)$(PREFIX)/share/man/man1/berth.1.gz"; \
+	  SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) help2man -N -n "$(MAN_NAME)" $(BIN)/berth \
+	    | gzip -9n > $(DESTDIR)$(PREFIX)/share/man/man1/berth.1.gz; \
+	  chmod 0644 $(DESTDIR)$(PREFIX)/share/man/man1/berth.1.gz; \
+	else echo "install: help2man is missing (make deps): no man page" >&2; fi
+
+# --- Packages (packaging/README.md). Both need root only for deps. The
+# binary in them is built static (CGO_ENABLED=0) into $(PKG_WORK)/bin, so
+# the sysext runs on any host whatever its libc, and bin/berth is left
+# as `make build` made it.
+# The sysext: bin/berth.raw, a squashfs of the install tree for
+# /var/lib/extensions on Flatcar, Fedora CoreOS or any systemd >= 252.
+sysext: deps
+	rm -rf $(PKG_WORK)/sysext
+	CGO_ENABLED=$(PKG_CGO_ENABLED) $(MAKE) --no-print-directory install BIN=$(PKG_WORK)/bin VERSION=$(PKG_VERSION) SOURCE_DATE_EPOCH=$(PKG_EPOCH) DESTDIR=$(PKG_WORK)/sysext PREFIX=/usr
+	install -D -m 0644 packaging/extension-release.berth \
+	  $(PKG_WORK)/sysext/usr/lib/extension-release.d/extension-release.berth
+	rm -f $(BIN)/berth.raw
+	mksquashfs $(PKG_WORK)/sysext $(BIN)/berth.raw -noappend -quiet -all-root \
+	  -all-time $(PKG_EPOCH) -mkfs-time $(PKG_EPOCH) >/dev/null
+	@echo "sysext: $(BIN)/berth.raw ($(PKG_VERSION))"
+
+# The Debian package: bin/berth_$(PKG_DEB_VERSION)_amd64.deb, built with dpkg-deb.
+deb: deps
+	rm -rf $(PKG_WORK)/deb $(BIN)/berth_*_amd64.deb
+	CGO_ENABLED=$(PKG_CGO_ENABLED) $(MAKE) --no-print-directory install BIN=$(PKG_WORK)/bin VERSION=$(PKG_VERSION) SOURCE_DATE_EPOCH=$(PKG_EPOCH) DESTDIR=$(PKG_WORK)/deb PREFIX=/usr
+	install -d -m 0755 $(PKG_WORK)/deb/DEBIAN
+	install -m 0755 packaging/deb/postinst packaging/deb/postrm $(PKG_WORK)/deb/DEBIAN/
+	sed -e 's|@VERSION@|$(PKG_DEB_VERSION)|' -e 's|@MAINTAINER@|$(DEB_MAINTAINER)|' \
+	  -e "s|@SIZE@|$$(du -sk --apparent-size --exclude=DEBIAN $(PKG_WORK)/deb | cut -f1)|" \
+	  packaging/deb/control.in > $(PKG_WORK)/deb/DEBIAN/control
+	cd $(PKG_WORK)/deb && find usr -type f -print0 | LC_ALL=C sort -z | xargs -0 md5sum > DEBIAN/md5sums
+	chmod 0644 $(PKG_WORK)/deb/DEBIAN/control $(PKG_WORK)/deb/DEBIAN/md5sums
+	SOURCE_DATE_EPOCH=$(PKG_EPOCH) dpkg-deb --root-owner-group -Zxz --build \
+	  $(PKG_WORK)/deb $(BIN)/berth_$(PKG_DEB_VERSION)_amd64.deb
+
+# Both packages tested inside the testbed (root): the sysext merges and
+# unmerges, the deb installs, works and is removed and purged
+# (packaging/test.sh). The testbed gets the host's loop devices, which
+# systemd-sysext needs; the check after it looks at this testbed only,
+# since other testbeds may be running.
+PKG_TESTBED ?= $(TESTBED_NAME)-pkg
+packaging-test: build sysext deb
+	$(TESTBED) run $(foreach l,$(wildcard /dev/loop-control /dev/loop[0-9]*),--bind $(l)) $(PKG_TESTBED) -- \
+	  packaging/test.sh $(BIN)/berth.raw $(BIN)/berth_$(PKG_DEB_VERSION)_amd64.deb $(PKG_VERSION) $(PKG_DEB_VERSION)
+	@if $(TESTBED) leftovers 2>&1 | grep -F -e '/$(PKG_TESTBED)' -e '-$(PKG_TESTBED)' -e ' $(PKG_TESTBED) '; then \
+	  echo "packaging-test: testbed $(PKG_TESTBED) left the above behind" >&2; exit 1; fi
+	@if losetup -l -n -O BACK-FILE | grep -F 'extensions/berth.raw'; then \
+	  echo "packaging-test: a loop device still holds berth.raw" >&2; exit 1; fi
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
