@@ -567,12 +567,13 @@ func safeBind(dir string) error {
 			d = abs
 		}
 	}
-	for _, bad := range []string{"/tmp", "/run", "/dev", "/proc", "/sys"} {
+	for _, bad := range []string{"/tmp", "/run", "/proc", "/sys"} {
 		if d == bad || strings.HasPrefix(d, bad+"/") {
 			return fmt.Errorf("refusing to bind %s into the testbed: systemd there cleans or owns %s; start the testbed from a git work tree elsewhere, or set TESTBED_REPO", dir, bad)
 		}
 	}
-	for _, bad := range []string{"/", "/etc", "/usr", "/var", "/var/lib", "/boot", "/home", "/root"} {
+	// Device nodes (/dev/loop0) may be bound; /dev itself not.
+	for _, bad := range []string{"/", "/dev", "/etc", "/usr", "/var", "/var/lib", "/boot", "/home", "/root"} {
 		if d == bad {
 			return fmt.Errorf("refusing to bind %s into the testbed: a system directory; start the testbed from a git work tree, or set TESTBED_REPO", dir)
 		}
