@@ -76,3 +76,30 @@ func TestRenderUnitFileEscaping(t *testing.T) {
 		}
 	}
 }
+
+func TestUnitFileRawAndLists(t *testing.T) {
+	text, err := UnitFile{
+		Props: []Property{{"SourcePath", "/etc/berth/a.toml"}, {"Requires", []string{"a-db.service", "a-x.service"}},
+			{"ExecStartPre", ExecCommand{Path: "/usr/bin/berth", Argv: []string{"/usr/bin/berth", "__prepare", "/etc/berth/a b.toml", "web"}}}},
+		WantedBy: []string{"multi-user.target"},
+		Raw:      map[string][]string{"Unit": {"Documentation=https://example.com/%n"}, "Install": {"Alias=web.service"}},
+	}.Render()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"[Unit]\nSourcePath=/etc/berth/a.toml\nRequires=a-db.service a-x.service\nDocumentation=https://example.com/%n\n",
+		`ExecStartPre=/usr/bin/berth "__prepare" "/etc/berth/a b.toml" "web"`,
+		"[Install]\nWantedBy=multi-user.target\nAlias=web.service\n",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("unit file lacks %q:\n%s", want, text)
+		}
+	}
+	if _, err := (UnitFile{Raw: map[string][]string{"Unit": {"A=1\nB=2"}}}).Render(); err == nil {
+		t.Error("a raw line with a newline was written")
+	}
+	if _, err := (UnitFile{Props: []Property{{"Requires", []string{"a b.service"}}}}).Render(); err == nil {
+		t.Error("a unit name with a space was written")
+	}
+}

@@ -204,56 +204,32 @@ func renderApp(app *unitgen.App, file, exe, root string) ([]renderedUnit, error)
 				props[i].Value = fmt.Sprintf("berth app %s: service %s (%s)", app.Name, s.Name, s.Image)
 			}
 		}
-		text, err := machine.RenderUnitFile(props, nil)
+		props = append(props,
+			machine.Property{Name: "SourcePath", Value: file},
+			machine.Property{Name: "ExecStartPre", Value: machine.ExecCommand{Path: exe, Argv: []string{exe, "--root", root, "__prepare", file, s.Name}}})
+		var deps []string
+		for _, d := range s.DependsOn {
+			deps = append(deps, appUnit(app.Name, d.Service))
+		}
+		if len(deps) > 0 {
+			props = append(props, machine.Property{Name: "Requires", Value: deps},
+				machine.Property{Name: "After", Value: append([]string(nil), deps...)})
+		}
+		raw := map[string][]string{}
+		for _, d := range s.Systemd {
+			for _, v := range d.Values {
+				raw[d.Section] = append(raw[d.Section], d.Key+"="+v)
+			}
+		}
+		wanted := app.Install.WantedBy
+		text, err := machine.UnitFile{Props: props, WantedBy: wanted, Raw: raw}.Render()
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: service %s: %w", app.File, s.Name, err))
 			continue
 		}
-		var unit, service []string
-		unit = append(unit, "SourcePath="+file)
-		for _, d := range s.DependsOn {
-			dep := appUnit(app.Name, d.Service)
-			unit = append(unit, "Requires="+dep, "After="+dep)
-		}
-		service = append(service, "ExecStartPre="+exe+" "+quoteArgs("--root", root, "__prepare", file, s.Name))
-		var install []string
-		for _, d := range s.Systemd {
-			for _, v := range d.Values {
-				line := d.Key + "=" + v
-				switch d.Section {
-				case unitgen.SectionUnit:
-					unit = append(unit, line)
-				case unitgen.SectionService:
-					service = append(service, line)
-				case unitgen.SectionInstall:
-					install = append(install, line)
-				}
-			}
-		}
-		text = strings.Replace(text, "[Unit]\n", "[Unit]\n"+strings.Join(unit, "\n")+"\n", 1)
-		text = strings.Replace(text, "[Service]\n", "[Service]\n"+strings.Join(service, "\n")+"\n", 1)
-		wanted := app.Install.WantedBy
-		if len(wanted) > 0 || len(install) > 0 {
-			text += "\n[Install]\n"
-			for _, w := range wanted {
-				text += "WantedBy=" + w + "\n"
-			}
-			for _, l := range install {
-				text += l + "\n"
-			}
-		}
 		out = append(out, renderedUnit{Name: rec.Unit, Text: text, WantedBy: wanted})
 	}
 	return out, errors.Join(errs...)
-}
-
-// quoteArgs quotes words for a unit file's command line.
-func quoteArgs(words ...string) string {
-	q := make([]string, len(words))
-	for i, w := range words {
-		q[i] = `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`, "%", "%%").Replace(w) + `"`
-	}
-	return strings.Join(q, " ")
 }
 
 // readApp reads and parses an app file.
