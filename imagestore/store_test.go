@@ -363,3 +363,34 @@ func TestRemoveInUse(t *testing.T) {
 		})
 	}
 }
+
+func TestTag(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	img, err := s.Import(ctx, bytes.NewReader(rootfs(t, "t")), mustRef(t, "orig:1"), ImportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Tag(ctx, "orig:1", "registry.example:5000/team/copy:2"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Get(ctx, "registry.example:5000/team/copy:2")
+	if err != nil || got.ID != img.ID {
+		t.Fatalf("Get(the new tag) = %v, %v", got.ID, err)
+	}
+	if got, _ := s.Get(ctx, "orig:1"); len(got.Names) != 2 {
+		t.Errorf("names after tag: %v", got.Names)
+	}
+	for _, bad := range [][2]string{{"nosuch", "x:1"}, {"orig:1", "Bad Name"}, {"orig:1", "x@sha256:" + strings.Repeat("a", 64)}} {
+		if err := s.Tag(ctx, bad[0], bad[1]); err == nil {
+			t.Errorf("Tag(%q, %q) succeeded", bad[0], bad[1])
+		}
+	}
+	// Untagging the old name keeps the image under the new one.
+	if _, err := s.Remove(ctx, "orig:1", false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Get(ctx, "registry.example:5000/team/copy:2"); err != nil {
+		t.Errorf("the new tag went with the old one: %v", err)
+	}
+}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -60,7 +59,7 @@ func newImageCommand(g *globalOptions) *cobra.Command {
 	ls.Use, ls.Aliases = "ls [OPTIONS]", []string{"list"}
 	rm := newRmiCommand(g)
 	rm.Use, rm.Aliases = "rm [OPTIONS] IMAGE [IMAGE...]", []string{"remove"}
-	c.AddCommand(newImportCommand(g), ls, rm, newImageInspectCommand(g))
+	c.AddCommand(newImportCommand(g), ls, rm, newImageInspectCommand(g), newTagCommand(g), newPushCommand(g), newPullCommand(g))
 	return c
 }
 
@@ -276,7 +275,7 @@ func newImageInspectCommand(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var out []imageInspect
+			var out []any
 			for _, a := range args {
 				img, err := s.Get(c.Context(), a)
 				if err != nil {
@@ -284,24 +283,9 @@ func newImageInspectCommand(g *globalOptions) *cobra.Command {
 				}
 				out = append(out, inspectImage(s, img))
 			}
-			if format == "" || format == "json" {
-				b, err := json.MarshalIndent(out, "", "    ")
-				if err != nil {
-					return err
-				}
-				fmt.Fprintf(c.OutOrStdout(), "%s\n", b)
-				return nil
-			}
-			f, err := newFormatter(c.OutOrStdout(), format, "", nil)
-			if err != nil {
-				return err
-			}
-			for _, o := range out {
-				if err := f.row(o); err != nil {
-					return err
-				}
-			}
-			return f.flush()
+			// Templates see Docker's JSON names ({{.Id}}), as for
+			// containers.
+			return printInspect(c, out, format)
 		},
 	}
 	c.Flags().StringVarP(&format, "format", "f", "", "format the output with a Go template, or json")
