@@ -11,6 +11,7 @@ pkgs=(
   git make
   squashfs-tools     # mksquashfs: make sysext (packaging/)
   help2man           # berth(1) from berth --help: make install (packaging/)
+  nftables           # nft, to read rule sets back in the netsetup root test
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -1,0 +1,265 @@
+package link
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"runtime"
+
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
+
+	"github.com/berth/berth/internal/errdefs"
+)
+
+// HostIfName returns the host side name of a container's veth:
+// "vb" and the first 8 hex digits of its ID.
+func HostIfName(containerID string) string {
+	if len(containerID) > 8 {
+		containerID = containerID[:8]
+	}
+	return "vb" + containerID
+}
+
+func ipnet(p netip.Prefix) *net.IPNet {
+	return &net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}
+}
+
+func notFound(err error) bool {
+	var nf netlink.LinkNotFoundError
+	return errors.As(err, &nf)
+}
+
+// EnsureBridge makes the bridge name exist with the address gateway (for
+// example 10.88.0.1/16) and up. Idempotent; a link of that name that is
+// not a bridge is an ErrConflict. A bridge it created is deleted again if
+// a later step fails.
+func EnsureBridge(name string, gateway netip.Prefix) (err error) {
+	if !gateway.Addr().Is4() {
+		return fmt.Errorf("bridge %s: gateway %s must be IPv4: %w", name, gateway, errdefs.ErrInvalid)
+	}
+	l, err := netlink.LinkByName(name)
+	switch {
+	case notFound(err):
+		br := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: name}}
+		if err := netlink.LinkAdd(br); err != nil && !errors.Is(err, unix.EEXIST) {
+			return fmt.Errorf("create bridge %s: %w", name, err)
+		}
+		if l, err = netlink.LinkByName(name); err != nil {
+			return fmt.Errorf("bridge %s: %w", name, err)
+		}
+		created := l
+		defer func() {
+			if err != nil {
+				netlink.LinkDel(created)
+			}
+		}()
+	case err != nil:
+		return fmt.Errorf("bridge %s: %w", name, err)
+	}
+	if _, ok := l.(*netlink.Bridge); !ok {
+		return fmt.Errorf("link %s exists and is a %s, not a bridge: %w", name, l.Type(), errdefs.ErrConflict)
+	}
+	addrs, err := netlink.AddrList(l, netlink.FAMILY_V4)
+	if err != nil {
+		return fmt.Errorf("bridge %s: list addresses: %w", name, err)
+	}
+	have := false
+	for _, a := range addrs {
+		if p, ok := netip.AddrFromSlice(a.IP); ok {
+			ones, _ := a.Mask.Size()
+			have = have || netip.PrefixFrom(p.Unmap(), ones) == gateway
+		}
+	}
+	if !have {
+		if err := netlink.AddrAdd(l, &netlink.Addr{IPNet: ipnet(gateway)}); err != nil {
+			return fmt.Errorf("bridge %s: add address %s: %w", name, gateway, err)
+		}
+	}
+	if err := netlink.LinkSetUp(l); err != nil {
+		return fmt.Errorf("bridge %s: up: %w", name, err)
+	}
+	return nil
+}
+
+// DeleteBridge deletes the bridge; a missing one is not an error.
+func DeleteBridge(name string) error {
+	l, err := netlink.LinkByName(name)
+	if notFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("bridge %s: %w", name, err)
+	}
+	if err := netlink.LinkDel(l); err != nil {
+		return fmt.Errorf("delete bridge %s: %w", name, err)
+	}
+	return nil
+}
+
+// AttachContainer connects the network namespace at netnsPath (for
+// example /proc/PID/ns/net) to bridge: a veth pair whose host side
+// HostIfName(containerID) is a port of bridge and up, and whose peer is
+// moved into the namespace, renamed ifName, given addr, set up, with a
+// default route via gateway; lo is set up too. It returns the host side's
+// name. On failure nothing is left: deleting the host side deletes the
+// peer wherever it is.
+func AttachContainer(bridge, containerID, netnsPath, ifName string, addr netip.Prefix, gateway netip.Addr) (hostIf string, err error) {
+	if len(containerID) < 8 {
+		return "", fmt.Errorf("container ID %q: too short: %w", containerID, errdefs.ErrInvalid)
+	}
+	if !addr.Addr().Is4() || !gateway.Is4() {
+		return "", fmt.Errorf("attach %s: address %s and gateway %s must be IPv4: %w", containerID, addr, gateway, errdefs.ErrInvalid)
+	}
+	br, err := netlink.LinkByName(bridge)
+	if err != nil {
+		return "", fmt.Errorf("attach %s: bridge %s: %w", containerID, bridge, err)
+	}
+	target, err := netns.GetFromPath(netnsPath)
+	if err != nil {
+		return "", fmt.Errorf("attach %s: open %s: %w", containerID, netnsPath, err)
+	}
+	defer target.Close()
+
+	hostIf = HostIfName(containerID)
+	peer := "vp" + containerID[:8] // a temporary name, unique in the host namespace
+	veth := &netlink.Veth{
+		LinkAttrs: netlink.LinkAttrs{Name: hostIf, MTU: br.Attrs().MTU},
+		PeerName:  peer,
+	}
+	if err := netlink.LinkAdd(veth); err != nil {
+		return "", fmt.Errorf("attach %s: create veth %s: %w", containerID, hostIf, err)
+	}
+	success := false
+	defer func() {
+		if !success {
+			if l, err := netlink.LinkByName(hostIf); err == nil {
+				netlink.LinkDel(l)
+			}
+		}
+	}()
+	host, err := netlink.LinkByName(hostIf)
+	if err != nil {
+		return "", fmt.Errorf("attach %s: %w", containerID, err)
+	}
+	if err := netlink.LinkSetMaster(host, br); err != nil {
+		return "", fmt.Errorf("attach %s: %s into bridge %s: %w", containerID, hostIf, bridge, err)
+	}
+	if err := netlink.LinkSetUp(host); err != nil {
+		return "", fmt.Errorf("attach %s: %s up: %w", containerID, hostIf, err)
+	}
+	p, err := netlink.LinkByName(peer)
+	if err != nil {
+		return "", fmt.Errorf("attach %s: %w", containerID, err)
+	}
+	if err := netlink.LinkSetNsFd(p, int(target)); err != nil {
+		return "", fmt.Errorf("attach %s: move %s into %s: %w", containerID, peer, netnsPath, err)
+	}
+	err = Do(target, func() error {
+		l, err := netlink.LinkByName(peer)
+		if err != nil {
+			return err
+		}
+		if err := netlink.LinkSetName(l, ifName); err != nil {
+			return fmt.Errorf("rename %s to %s: %w", peer, ifName, err)
+		}
+		if err := netlink.AddrAdd(l, &netlink.Addr{IPNet: ipnet(addr)}); err != nil {
+			return fmt.Errorf("%s: add address %s: %w", ifName, addr, err)
+		}
+		if err := netlink.LinkSetUp(l); err != nil {
+			return fmt.Errorf("%s up: %w", ifName, err)
+		}
+		lo, err := netlink.LinkByName("lo")
+		if err != nil {
+			return err
+		}
+		if err := netlink.LinkSetUp(lo); err != nil {
+			return fmt.Errorf("lo up: %w", err)
+		}
+		route := &netlink.Route{LinkIndex: l.Attrs().Index, Gw: gateway.AsSlice(), Dst: ipnet(netip.MustParsePrefix("0.0.0.0/0"))}
+		if err := netlink.RouteAdd(route); err != nil {
+			return fmt.Errorf("default route via %s: %w", gateway, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("attach %s: in %s: %w", containerID, netnsPath, err)
+	}
+	success = true
+	return hostIf, nil
+}
+
+// DetachContainer deletes the host side of a container's veth, and with
+// it the peer in the container. A missing link is not an error (the
+// kernel deletes the pair itself when the namespace dies).
+func DetachContainer(hostIf string) error {
+	l, err := netlink.LinkByName(hostIf)
+	if notFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("detach %s: %w", hostIf, err)
+	}
+	if _, ok := l.(*netlink.Veth); !ok {
+		return fmt.Errorf("detach %s: a %s, not a veth: %w", hostIf, l.Type(), errdefs.ErrConflict)
+	}
+	if err := netlink.LinkDel(l); err != nil && !notFound(err) {
+		return fmt.Errorf("detach %s: %w", hostIf, err)
+	}
+	return nil
+}
+
+// Do runs f in the network namespace ns on a goroutine of its own that
+// locks its OS thread and never unlocks it: when the goroutine ends, the
+// runtime ends the thread, so no thread in a foreign namespace is ever
+// reused. ns stays open for the caller to close. Goroutines that f starts
+// do not run in ns.
+func Do(ns netns.NsHandle, f func() error) error {
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		// No UnlockOSThread: the thread dies with this goroutine.
+		if err := netns.Set(ns); err != nil {
+			errc <- fmt.Errorf("enter network namespace: %w", err)
+			return
+		}
+		errc <- f()
+	}()
+	return <-errc
+}
+
+// EnableForwarding sets net.ipv4.ip_forward=1 in the caller's network
+// namespace. It turns on IPv4 routing between every interface of that
+// namespace (it also resets the per-interface forwarding settings to 1),
+// not only berth's bridges: what berth forwards is then restricted by its
+// forward chains (netsetup/nat), and the host's own firewall still
+// applies. It does not touch IPv6.
+func EnableForwarding() error {
+	return writeSysctl("/proc/sys/net/ipv4/ip_forward")
+}
+
+// EnableRouteLocalnet sets net.ipv4.conf.<bridge>.route_localnet=1: the
+// kernel then routes packets with a 127.0.0.0/8 source out of the bridge,
+// which a published port reached on 127.0.0.1 needs (the output chain
+// DNATs it to the container, postrouting masquerades the loopback
+// source). It affects that bridge only.
+func EnableRouteLocalnet(bridge string) error {
+	if bridge == "" || filepath.Base(bridge) != bridge || bridge == ".." {
+		return fmt.Errorf("bridge name %q: %w", bridge, errdefs.ErrInvalid)
+	}
+	return writeSysctl(filepath.Join("/proc/sys/net/ipv4/conf", bridge, "route_localnet"))
+}
+
+func writeSysctl(path string) error {
+	if b, err := os.ReadFile(path); err == nil && string(b) == "1\n" {
+		return nil
+	}
+	if err := os.WriteFile(path, []byte("1"), 0o644); err != nil {
+		return fmt.Errorf("sysctl %s: %w", path, err)
+	}
+	return nil
+}
