@@ -76,6 +76,9 @@ type State struct {
 	// LogStreams are journald's ends of the running container's stdout
 	// and stderr (see nsinit.Result).
 	LogStreams []uint64 `json:"LogStreams,omitempty"`
+	// IPAddress is the container's address on its network while it
+	// runs (the lease is released when it ends).
+	IPAddress string `json:"IPAddress,omitempty"`
 	// Stopping is set by `berth stop`: a container stopped by the user
 	// is not restarted, as in Docker.
 	Stopping bool `json:"Stopping,omitempty"`

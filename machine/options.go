@@ -82,6 +82,10 @@ type RunOptions struct {
 	ReadOnly bool
 	// NoNewPrivileges is --security-opt no-new-privileges.
 	NoNewPrivileges bool
+	// Network is --network: NetworkBridge ("" too) or NetworkNone.
+	Network string
+	// Publish are -p.
+	Publish []PortMapping
 	// Mounts are -v and --tmpfs (ParseVolume, ParseTmpfs), mounted in
 	// this order over the image's root.
 	Mounts []Mount
@@ -385,6 +389,15 @@ func (o *RunOptions) Validate() error {
 		add(err)
 	}
 	add(checkMounts(o.Mounts))
+	switch o.Network {
+	case "", NetworkBridge:
+	case NetworkNone:
+		if len(o.Publish) > 0 {
+			add(invalidf("conflicting options: port publishing and the container's network mode"))
+		}
+	default:
+		add(invalidf("network %s not found (berth has %q and %q so far)", o.Network, NetworkBridge, NetworkNone))
+	}
 	for _, c := range append(append([]string(nil), o.CapAdd...), o.CapDrop...) {
 		if _, err := NormalizeCapability(c); err != nil {
 			add(err)

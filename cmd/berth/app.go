@@ -42,12 +42,15 @@ func unsupported(s *unitgen.Service) []string {
 	if s.Build != nil {
 		why = append(why, "build (image builds come with the build issue)")
 	}
-	if len(s.Ports) > 0 {
-		why = append(why, "ports (networking comes with the networking issue)")
+	for _, p := range s.Ports {
+		if p.HostStart == 0 {
+			why = append(why, "ports without a host port (berth does not pick one yet)")
+			break
+		}
 	}
 	for _, n := range s.Networks {
 		if n.Name != "default" || len(n.Aliases) > 0 {
-			why = append(why, "networks (networking comes with the networking issue)")
+			why = append(why, "networks other than the default one, and aliases (user networks come with the networking issue)")
 			break
 		}
 	}
@@ -108,6 +111,10 @@ func serviceOptions(app *unitgen.App, s *unitgen.Service) (machine.RunOptions, e
 	}
 	t := int(s.StopTimeout.Seconds())
 	o.StopTimeout = &t
+	for _, p := range s.Ports {
+		o.Publish = append(o.Publish, machine.PortMapping{HostIP: p.HostIP, HostPort: p.HostStart, ContainerPort: p.ContainerStart,
+			Count: p.HostEnd - p.HostStart + 1, Proto: p.Protocol})
+	}
 	for _, f := range s.EnvFiles {
 		r, err := os.Open(f)
 		if err != nil {

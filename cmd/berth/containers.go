@@ -164,6 +164,7 @@ func newPsCommand(g *globalOptions) *cobra.Command {
 					State:      state,
 					Status:     machine.DisplayStatus(rec.State, now, units.HumanDuration),
 					Names:      rec.Name,
+					Ports:      portsOf(rec),
 					Labels:     strings.Join(labels, ","),
 					Size:       "0B",
 				})
@@ -765,4 +766,45 @@ func hasStatusFilter(filters []string) bool {
 		}
 	}
 	return false
+}
+
+// portsOf is the PORTS column: the published ports of a running
+// container, as Docker prints them.
+func portsOf(rec *machine.Container) string {
+	if !rec.IsRunning() {
+		return ""
+	}
+	var ps []string
+	for _, p := range rec.Options.Publish {
+		ps = append(ps, p.String())
+	}
+	return strings.Join(ps, ", ")
+}
+
+func newPortCommand(g *globalOptions) *cobra.Command {
+	return &cobra.Command{
+		Use:   "port CONTAINER",
+		Short: "List port mappings of a container",
+		Args:  exactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			h, err := g.host(c)
+			if err != nil {
+				return err
+			}
+			rec, err := h.cs.Lookup(args[0])
+			if err != nil {
+				return err
+			}
+			for _, p := range rec.Options.Publish {
+				ip := p.HostIP
+				if ip == "" {
+					ip = "0.0.0.0"
+				}
+				for i := uint16(0); i < max(p.Count, 1); i++ {
+					fmt.Fprintf(c.OutOrStdout(), "%d/%s -> %s:%d\n", p.ContainerPort+i, p.Proto, ip, p.HostPort+i)
+				}
+			}
+			return nil
+		},
+	}
 }

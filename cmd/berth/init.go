@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -63,6 +64,19 @@ func containerInit(c *cobra.Command, g *globalOptions, id string) error {
 	if err != nil {
 		return exitWith(nsinit.ExitSetup, err)
 	}
+	root, _ := filepath.Abs(g.root)
+	var addr netip.Addr
+	if onBridge(rec) {
+		if addr, err = allocateAddress(root, rec); err != nil {
+			cs.Update(id, func(r *machine.Container) error {
+				r.State.Error, r.State.ExitCode, r.State.UserStart = err.Error(), nsinit.ExitSetup, false
+				return nil
+			})
+			return exitWith(nsinit.ExitSetup, err)
+		}
+		cfg.Address = addr.String()
+	}
+	cfg.ResolvConf = hostResolvConf()
 	proc, err := nsinit.Start(cfg, exe, []string{"berth", "__nsinit"})
 	if err != nil {
 		code := nsinit.ExitSetup
@@ -76,6 +90,18 @@ func containerInit(c *cobra.Command, g *globalOptions, id string) error {
 		return exitWith(code, err)
 	}
 	pid := proc.Pid
+	if addr.IsValid() {
+		// The child waits on its pipe: it dies with this process if the
+		// network cannot be set up.
+		if err := connect(root, rec, pid, addr); err != nil {
+			disconnect(root, rec)
+			cs.Update(id, func(r *machine.Container) error {
+				r.State.Error, r.State.ExitCode, r.State.UserStart = err.Error(), nsinit.ExitSetup, false
+				return nil
+			})
+			return exitWith(nsinit.ExitSetup, err)
+		}
+	}
 	// machined registration talks D-Bus: in parallel with the rest.
 	registered := make(chan error, 1)
 	go func() { registered <- systemd.RegisterMachine(rec.Machine, id, rec.Unit, pid, cfg.Rootfs) }()
@@ -87,6 +113,10 @@ func containerInit(c *cobra.Command, g *globalOptions, id string) error {
 		r.State.Status, r.State.Pid, r.State.PidStart = machine.StatusRunning, pid, pidStart
 		r.State.StartedAt, r.State.Error, r.State.UserStart = time.Now().UTC(), "", false
 		r.State.LogStreams = proc.LogStreams
+		r.State.IPAddress = ""
+		if addr.IsValid() {
+			r.State.IPAddress = addr.String()
+		}
 		return nil
 	})
 	if err != nil {
@@ -153,7 +183,7 @@ func containerCleanup(g *globalOptions, id string) error {
 		if restarting {
 			r.State.Status = machine.StatusRestarting
 		}
-		r.State.ExitCode, r.State.Pid, r.State.PidStart, r.State.LogStreams = code, 0, 0, nil
+		r.State.ExitCode, r.State.Pid, r.State.PidStart, r.State.LogStreams, r.State.IPAddress = code, 0, 0, nil, ""
 		r.State.OOMKilled = code == 137 && machine.OOMKills() > 0
 	}
 	rec, err := cs.Load(id)
@@ -164,6 +194,11 @@ func containerCleanup(g *globalOptions, id string) error {
 		return err
 	}
 	streams := rec.State.LogStreams
+	if onBridge(rec) {
+		if err := disconnect(root, rec); err != nil {
+			fmt.Fprintf(os.Stderr, "berth: warning: %v\n", err)
+		}
+	}
 	ended(rec)
 	// Well inside the unit's TimeoutStopSec (stop timeout + 5 s), which
 	// also bounds this command.

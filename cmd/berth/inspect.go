@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"time"
@@ -130,7 +131,7 @@ func (h *host) inspectContainer(ctx context.Context, rec *machine.Container) con
 			"MergedDir": filepath.Join(dir, "rootfs"),
 		}},
 		Mounts:          inspectMounts(h, rec),
-		NetworkSettings: map[string]any{},
+		NetworkSettings: networkSettings(rec),
 		Config: inspectConfig{
 			User: o.User, Image: rec.Image, Labels: map[string]string{},
 			StopSignal: rec.StopSignal, StopTimeout: o.StopTimeout,
@@ -208,4 +209,35 @@ func inspectMounts(h *host, rec *machine.Container) []any {
 		out = append(out, im)
 	}
 	return out
+}
+
+func networkMode(rec *machine.Container) string {
+	if rec.Options.Network == "" {
+		return machine.NetworkBridge
+	}
+	return rec.Options.Network
+}
+
+// networkSettings is Docker's NetworkSettings, where it maps.
+func networkSettings(rec *machine.Container) map[string]any {
+	ns := map[string]any{"IPAddress": "", "Gateway": "", "IPPrefixLen": 0, "Ports": map[string]any{}}
+	if rec.IsRunning() && rec.State.IPAddress != "" {
+		ns["IPAddress"] = rec.State.IPAddress
+		ns["IPPrefixLen"] = machine.DefaultSubnet.Bits()
+		ns["Gateway"] = machine.DefaultSubnet.Addr().Next().String()
+		ns["Bridge"] = machine.DefaultBridge
+	}
+	ports := map[string]any{}
+	for _, p := range rec.Options.Publish {
+		ip := p.HostIP
+		if ip == "" {
+			ip = "0.0.0.0"
+		}
+		for i := uint16(0); i < max(p.Count, 1); i++ {
+			key := fmt.Sprintf("%d/%s", p.ContainerPort+i, p.Proto)
+			ports[key] = []map[string]string{{"HostIp": ip, "HostPort": fmt.Sprint(p.HostPort + i)}}
+		}
+	}
+	ns["Ports"] = ports
+	return ns
 }

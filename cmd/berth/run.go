@@ -39,6 +39,7 @@ type runFlags struct {
 	envFiles    []string
 	volumes     []string
 	tmpfs       []string
+	publish     []string
 	capAdd      []string
 	capDrop     []string
 	securityOpt []string
@@ -60,6 +61,8 @@ func addRunFlags(c *cobra.Command, f *runFlags) {
 	fl.StringArrayVar(&f.envFiles, "env-file", nil, "Read in a file of environment variables")
 	fl.StringArrayVarP(&f.volumes, "volume", "v", nil, "Bind mount a host path or mount a named volume: SOURCE:TARGET[:ro|rw]")
 	fl.StringArrayVar(&f.tmpfs, "tmpfs", nil, "Mount a tmpfs: TARGET[:OPTIONS]")
+	fl.StringArrayVarP(&f.publish, "publish", "p", nil, "Publish a container's port(s) to the host: [IP:]HOST:CONTAINER[/tcp|udp]")
+	fl.StringVar(&f.o.Network, "network", "bridge", "Connect the container to a network: bridge (berth0) or none")
 	fl.StringArrayVar(&f.capAdd, "cap-add", nil, "Add Linux capabilities (or ALL)")
 	fl.StringArrayVar(&f.capDrop, "cap-drop", nil, "Drop Linux capabilities (or ALL)")
 	fl.BoolVar(&f.o.ReadOnly, "read-only", false, "Mount the container's root filesystem as read only")
@@ -136,6 +139,13 @@ func (f *runFlags) options(c *cobra.Command, args []string) (machine.RunOptions,
 		o.Env = append(o.Env, e)
 	}
 	o.CapAdd, o.CapDrop = f.capAdd, f.capDrop
+	for _, p := range f.publish {
+		pm, err := machine.ParsePublish(p)
+		if err != nil {
+			return o, usageError{err}
+		}
+		o.Publish = append(o.Publish, pm)
+	}
 	for _, so := range f.securityOpt {
 		k, v, found := strings.Cut(so, "=")
 		if !found {

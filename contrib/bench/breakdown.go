@@ -41,7 +41,7 @@ type breakdown struct {
 func (b *bench) breakdowns(ctx context.Context, n int) ([]*breakdown, error) {
 	bds := []*breakdown{
 		{label: "systemd-run (floor)", argv: []string{"systemd-run", "-P", "-q", "--unit=NAME", "true"}},
-		{label: "berth run", argv: []string{b.berth, "run", "--rm", "--name", "NAME", "busybox", "true"}},
+		{label: "berth run", argv: []string{b.berth, "run", "--rm", "--network", "none", "--name", "NAME", "busybox", "true"}},
 	}
 	since := time.Now()
 	type span struct{ start, end time.Time }

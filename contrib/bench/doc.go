@@ -9,8 +9,8 @@
 // order rotates every round) so that drift hits all of them alike:
 //
 //	systemd-run -P -q true                      the floor: a transient unit, no container
-//	berth run --rm busybox true                 attached: waits for exit, output through the journal
-//	berth run -d --rm busybox true              detached: returns once the unit is started
+//	berth run --rm --network none busybox true  attached: waits for exit, output through the journal
+//	berth run -d --rm --network none busybox true  detached: returns once the unit is started
 //	podman run --rm --runtime crun --network none localhost/busybox true
 //	crun run --bundle DIR ID                    an unpacked bundle, no image store, no unit
 //

@@ -241,8 +241,8 @@ func (b *bench) setup(ctx context.Context, berthBin string) (*environment, error
 		})
 	}
 	b.floor = &command{label: "systemd-run (floor)", argv: []string{"systemd-run", "-P", "-q", "true"}}
-	b.berthRun = &command{label: "berth run", argv: []string{b.berth, "run", "--rm", "busybox", "true"}, settle: berthSettle}
-	berthDetach := &command{label: "berth run -d", argv: []string{b.berth, "run", "-d", "--rm", "busybox", "true"}, settle: berthSettle}
+	b.berthRun = &command{label: "berth run", argv: []string{b.berth, "run", "--rm", "--network", "none", "busybox", "true"}, settle: berthSettle}
+	berthDetach := &command{label: "berth run -d", argv: []string{b.berth, "run", "-d", "--rm", "--network", "none", "busybox", "true"}, settle: berthSettle}
 	b.podmanRun = &command{label: "podman run", argv: []string{"podman", "run", "--rm", "--runtime", "crun", "--network", "none", "localhost/busybox", "true"}, settle: podmanSettle}
 	crunRun := &command{label: "crun run", argv: []string{"crun", "run", "--bundle", bundle, crunID}}
 	b.commands = []*command{b.floor, b.berthRun, berthDetach, b.podmanRun, crunRun}

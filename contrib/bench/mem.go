@@ -154,7 +154,7 @@ func (b *bench) memory(ctx context.Context) ([]idle, error) {
 }
 
 func (b *bench) berthIdle(ctx context.Context) (idle, error) {
-	argv := []string{b.berth, "run", "-d", "--name", idleName, "busybox", "sleep", "1000"}
+	argv := []string{b.berth, "run", "-d", "--network", "none", "--name", idleName, "busybox", "sleep", "1000"}
 	res := idle{Engine: "berth", Command: argv}
 	if _, err := quiet(ctx, argv...); err != nil {
 		return res, err

@@ -1,13 +1,12 @@
 #!/usr/bin/env bash
 # The demo (make demo): boots the testbed (this host's systemd in
 # systemd-nspawn), imports the offline busybox image, and runs an app of
-# three containers with berth: a web server, a worker that writes to the
-# journal, and a one-shot job in the foreground. Each container is a
-# systemd unit: the demo shows them with systemctl, machinectl and
-# berth ps, fetches the page the web container serves, stops one with
-# systemctl, and removes everything. Published ports and TOML apps come
-# with the networking and services issues; until then the page is
-# fetched inside the web container's own network namespace.
+# three containers with berth: a web server on a published port, a worker
+# that writes to the journal, and a one-shot job in the foreground. Each
+# container is a systemd unit on berth's bridge network: the demo shows
+# them with systemctl, machinectl and berth ps, fetches the page from the
+# published port on 127.0.0.1, stops one with systemctl, and removes
+# everything.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bin=$PWD/bin
@@ -30,9 +29,9 @@ tb "$bin/berth" run --rm --hostname demo busybox sh -c \
 echo "exit code: $?"
 set -e
 
-step "two detached containers: a web server and a worker, with limits"
-tb "$bin/berth" run -d --name web -m 64m --cpus 0.5 --pids-limit 50 --restart on-failure:3 \
-  busybox httpd -f -v -p 8080 -h /var/www
+step "two detached containers: a web server on published port 8080, and a worker"
+tb "$bin/berth" run -d --name web -p 8080:80 -m 64m --cpus 0.5 --pids-limit 50 --restart on-failure:3 \
+  busybox httpd -f -v -p 80 -h /var/www
 tb "$bin/berth" run -d --name worker busybox sh -c \
   'trap "echo worker: stopping; exit 0" TERM; i=0; while true; do i=$((i+1)); echo "worker: job $i done"; sleep 0.2; done'
 sleep 1
@@ -46,9 +45,11 @@ tb systemctl status --no-pager --lines=0 berth-web.service || true
 step "machinectl list"
 tb machinectl list --no-pager
 
-step "the page the web container serves (fetched inside its network namespace)"
-pid=$(tb "$bin/berth" inspect -f '{{.State.Pid}}' web)
-tb nsenter -t "$pid" -n busybox wget -qO- http://127.0.0.1:8080/
+step "the page, from the published port: wget http://127.0.0.1:8080/"
+tb busybox wget -qO- http://127.0.0.1:8080/
+step "and from the worker's network, by the web container's address"
+ip=$(tb "$bin/berth" inspect -f '{{.NetworkSettings.IPAddress}}' web)
+tb "$bin/berth" run --rm busybox sh -c "wget -qO- http://$ip/ | grep Hello"
 
 step "berth logs --tail 3 worker, and the same lines in the journal"
 tb "$bin/berth" logs --tail 3 worker

@@ -366,7 +366,10 @@ func populateDev(root string) error {
 func etcFiles(cfg *Config) error {
 	files := map[string]string{
 		"hostname": cfg.Spec.Hostname + "\n",
-		"hosts":    HostsFile(cfg.Spec.Hostname),
+		"hosts":    HostsFile(cfg.Spec.Hostname, cfg.Address),
+	}
+	if cfg.ResolvConf != "" {
+		files["resolv.conf"] = cfg.ResolvConf
 	}
 	for name, content := range files {
 		src := filepath.Join(cfg.StateDir, name)

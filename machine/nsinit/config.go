@@ -26,6 +26,12 @@ type Config struct {
 	// become the container's stdout and stderr.
 	LogIdentifier string `json:"logIdentifier"`
 	Unit          string `json:"unit"`
+	// Address is the container's own address on its network, for its
+	// /etc/hosts; empty without a network (its host name is then on
+	// 127.0.1.1).
+	Address string `json:"address,omitempty"`
+	// ResolvConf is the content of its /etc/resolv.conf; empty: none.
+	ResolvConf string `json:"resolvConf,omitempty"`
 	// Streams says that the parent passes journal streams for stdout
 	// and stderr as descriptors 5 and 6.
 	Streams bool `json:"streams"`
@@ -144,14 +150,18 @@ func ParseMountOptions(opts []string) (flags uintptr, data string) {
 
 // HostsFile is the container's /etc/hosts: loopback names and its own
 // host name on loopback, until it has a network of its own.
-func HostsFile(hostname string) string {
+func HostsFile(hostname string, address ...string) string {
+	own := "127.0.1.1"
+	if len(address) > 0 && address[0] != "" {
+		own = address[0]
+	}
 	return "127.0.0.1\tlocalhost\n" +
 		"::1\tlocalhost ip6-localhost ip6-loopback\n" +
 		"fe00::0\tip6-localnet\n" +
 		"ff00::0\tip6-mcastprefix\n" +
 		"ff02::1\tip6-allnodes\n" +
 		"ff02::2\tip6-allrouters\n" +
-		"127.0.1.1\t" + hostname + "\n"
+		own + "\t" + hostname + "\n"
 }
 
 // LookPath finds the command the way execvp(3) does, in the container's

@@ -2,6 +2,7 @@ package integration
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -21,6 +22,7 @@ command = "httpd -f -p 8080 -h /var/www"
 depends_on = ["db"]
 memory = "64m"
 stop_timeout = 1
+ports = ["18090:8080"]
 
 [volume.dbdata]
 `
@@ -75,6 +77,11 @@ func TestAppGenerator(t *testing.T) {
 	if got := unitProp(t, "itapp-web.service", "MemoryMax"); got != "67108864" {
 		t.Errorf("web MemoryMax %s", got)
 	}
+	// The app's published port answers on the host.
+	waitFor(t, 5*time.Second, "the app's port 18090", func() bool {
+		out, err := exec.Command("busybox", "wget", "-qO-", "http://127.0.0.1:18090/").Output()
+		return err == nil && strings.Contains(string(out), "Hello from a berth container")
+	})
 	// restart = "always": killing db's process brings it back.
 	pid := unitProp(t, "itapp-db.service", "MainPID")
 	sh(t, "kill -9 "+pid)
@@ -131,9 +138,9 @@ func TestAppUpDown(t *testing.T) {
 		t.Error("the app's volume is left after down -v")
 	}
 	// A file berth cannot run yet is refused before anything starts.
-	bad := filepath.Join(dir, "ports.toml")
-	os.WriteFile(bad, []byte("[service.web]\nimage = \"busybox\"\nports = [\"8080:80\"]\n"), 0o644)
-	if r := run(t, "up", "-f", bad); r.code != 125 || !strings.Contains(r.stderr, "not supported yet: ports") {
-		t.Errorf("up of an app with ports: exit %d, %q", r.code, r.stderr)
+	bad := filepath.Join(dir, "health.toml")
+	os.WriteFile(bad, []byte("[service.web]\nimage = \"busybox\"\nhealthcheck = { cmd = [\"true\"] }\n"), 0o644)
+	if r := run(t, "up", "-f", bad); r.code != 125 || !strings.Contains(r.stderr, "not supported yet: healthcheck") {
+		t.Errorf("up of an app with a healthcheck: exit %d, %q", r.code, r.stderr)
 	}
 }

@@ -1,0 +1,103 @@
+package machine
+
+import (
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+)
+
+// Networks a container can have (--network).
+const (
+	NetworkBridge = "bridge" // the default bridge, DefaultBridge
+	NetworkNone   = "none"   // loopback only
+)
+
+// DefaultBridge is the bridge of the default network, and DefaultSubnet
+// its addresses; the first is the gateway, on the host.
+const DefaultBridge = "berth0"
+
+// DefaultSubnet is the default network's subnet.
+var DefaultSubnet = netip.MustParsePrefix("10.89.0.0/24")
+
+// PortMapping is one -p: HostIP:HostPort → ContainerPort (Count ports
+// from there), for Proto.
+type PortMapping struct {
+	HostIP        string `json:"HostIp"`
+	HostPort      uint16 `json:"HostPort"`
+	ContainerPort uint16 `json:"ContainerPort"`
+	Count         uint16 `json:"Count"`
+	Proto         string `json:"Proto"`
+}
+
+// String is Docker's form: 0.0.0.0:8080->80/tcp.
+func (p PortMapping) String() string {
+	ip := p.HostIP
+	if ip == "" {
+		ip = "0.0.0.0"
+	}
+	host, ctr := strconv.Itoa(int(p.HostPort)), strconv.Itoa(int(p.ContainerPort))
+	if p.Count > 1 {
+		host += "-" + strconv.Itoa(int(p.HostPort)+int(p.Count)-1)
+		ctr += "-" + strconv.Itoa(int(p.ContainerPort)+int(p.Count)-1)
+	}
+	return fmt.Sprintf("%s:%s->%s/%s", ip, host, ctr, p.Proto)
+}
+
+// ParsePublish reads Docker's -p [IP:]HOST:CONTAINER[/tcp|udp], with
+// equal ranges (8000-8001:80-81). A host port must be given (berth does
+// not pick free ports yet). Errors wrap errdefs.ErrInvalid.
+func ParsePublish(spec string) (PortMapping, error) {
+	bad := func(why string) (PortMapping, error) {
+		return PortMapping{}, invalidf("invalid port %q: %s; want [IP:]HOST:CONTAINER[/tcp|udp]", spec, why)
+	}
+	p := PortMapping{Proto: "tcp"}
+	rest := spec
+	if s, proto, ok := strings.Cut(spec, "/"); ok {
+		if proto != "tcp" && proto != "udp" {
+			return bad("protocol " + proto)
+		}
+		rest, p.Proto = s, proto
+	}
+	i := strings.LastIndex(rest, ":")
+	if i < 0 {
+		return bad("no host port (publishing on a port berth picks is not supported yet)")
+	}
+	hostPart, ctrPart := rest[:i], rest[i+1:]
+	if j := strings.LastIndex(hostPart, ":"); j >= 0 {
+		ip := strings.Trim(hostPart[:j], "[]")
+		addr, err := netip.ParseAddr(ip)
+		if err != nil || !addr.Is4() {
+			return bad("host address " + ip + " is not an IPv4 address")
+		}
+		p.HostIP, hostPart = addr.String(), hostPart[j+1:]
+	}
+	h0, h1, err := portRange(hostPart)
+	if err != nil {
+		return bad("host port: " + err.Error())
+	}
+	c0, c1, err := portRange(ctrPart)
+	if err != nil {
+		return bad("container port: " + err.Error())
+	}
+	if h1-h0 != c1-c0 {
+		return bad("the host and container ranges differ in size")
+	}
+	p.HostPort, p.ContainerPort, p.Count = h0, c0, h1-h0+1
+	return p, nil
+}
+
+func portRange(s string) (uint16, uint16, error) {
+	a, b, isRange := strings.Cut(s, "-")
+	lo, err := strconv.ParseUint(a, 10, 16)
+	if err != nil || lo == 0 {
+		return 0, 0, fmt.Errorf("%q is not a port", a)
+	}
+	hi := lo
+	if isRange {
+		if hi, err = strconv.ParseUint(b, 10, 16); err != nil || hi < lo {
+			return 0, 0, fmt.Errorf("%q is not a port range", s)
+		}
+	}
+	return uint16(lo), uint16(hi), nil
+}
