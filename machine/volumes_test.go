@@ -108,3 +108,36 @@ func TestVolumes(t *testing.T) {
 		t.Errorf("Remove(nosuch): %v", err)
 	}
 }
+
+func TestParsePublish(t *testing.T) {
+	for _, tc := range []struct {
+		spec    string
+		want    PortMapping
+		wantErr bool
+	}{
+		{"8080:80", PortMapping{HostPort: 8080, ContainerPort: 80, Count: 1, Proto: "tcp"}, false},
+		{"127.0.0.1:53:53/udp", PortMapping{HostIP: "127.0.0.1", HostPort: 53, ContainerPort: 53, Count: 1, Proto: "udp"}, false},
+		{"8000-8002:80-82", PortMapping{HostPort: 8000, ContainerPort: 80, Count: 3, Proto: "tcp"}, false},
+		{"80", PortMapping{}, true},           // no host port: not yet
+		{"8000-8001:80", PortMapping{}, true}, // ranges differ
+		{"70000:80", PortMapping{}, true},     // not a port
+		{"1.2.3:80:80", PortMapping{}, true},  // bad address
+		{"8080:80/sctp", PortMapping{}, true}, // protocol
+		{"[::1]:80:80", PortMapping{}, true},  // IPv6: not yet
+		{"0:80", PortMapping{}, true},         // port 0
+	} {
+		got, err := ParsePublish(tc.spec)
+		if tc.wantErr {
+			if !errdefs.IsInvalid(err) {
+				t.Errorf("ParsePublish(%q) = %+v, %v; want ErrInvalid", tc.spec, got, err)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("ParsePublish(%q) = %+v, %v; want %+v", tc.spec, got, err, tc.want)
+		}
+	}
+	if s := (PortMapping{HostPort: 8000, ContainerPort: 80, Count: 2, Proto: "tcp"}).String(); s != "0.0.0.0:8000-8001->80-81/tcp" {
+		t.Errorf("String = %q", s)
+	}
+}
