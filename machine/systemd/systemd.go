@@ -80,6 +80,14 @@ func (m *Manager) StartTransient(ctx context.Context, name string, props []machi
 	return wait(ctx, "start", name, ch)
 }
 
+// Attach moves process pid into unit's cgroup, as the unit's own.
+func (m *Manager) Attach(ctx context.Context, unit string, pid int) error {
+	if err := m.conn.AttachProcessesToUnit(ctx, unit, "/", []uint32{uint32(pid)}); err != nil {
+		return fmt.Errorf("attach process %d to %s: %w", pid, unit, err)
+	}
+	return nil
+}
+
 // Reload makes systemd read unit files again (systemctl daemon-reload).
 func (m *Manager) Reload(ctx context.Context) error {
 	if err := m.conn.ReloadContext(ctx); err != nil {

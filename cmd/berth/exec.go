@@ -1,0 +1,132 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/berth/berth/machine"
+	"github.com/berth/berth/machine/nsinit"
+	"github.com/spf13/cobra"
+)
+
+func newExecCommand(g *globalOptions) *cobra.Command {
+	var interactive, tty, detach bool
+	var env []string
+	var workdir, user string
+	c := &cobra.Command{
+		Use:   "exec [OPTIONS] CONTAINER COMMAND [ARG...]",
+		Short: "Execute a command in a running container",
+		Long: "Execute a command in a running container: in its namespaces and file system, as its user\n" +
+			"(or -u), with its capabilities, in its unit's cgroup. -i passes this terminal's stdin; with -t\n" +
+			"the command gets this terminal itself (berth does not make a new pseudo-terminal).",
+		Args: minArgs(2),
+		RunE: func(c *cobra.Command, args []string) error {
+			h, err := g.host(c)
+			if err != nil {
+				return engineError{err}
+			}
+			defer h.close()
+			rec, err := h.cs.Lookup(args[0])
+			if err != nil {
+				return engineError{err}
+			}
+			if !rec.IsRunning() {
+				return engineError{fmt.Errorf("container %s is not running", rec.Name)}
+			}
+			spec, err := h.cs.Spec(rec.ID)
+			if err != nil {
+				return engineError{err}
+			}
+			o := nsinit.ExecOptions{
+				Pid: rec.State.Pid, Args: args[1:], Env: spec.Process.Env, Cwd: spec.Process.Cwd,
+				User: spec.Process.User, NoNewPrivileges: spec.Process.NoNewPrivileges,
+				Stdout: os.Stdout, Stderr: os.Stderr,
+			}
+			if spec.Process.Capabilities != nil {
+				o.Bounding = spec.Process.Capabilities.Bounding
+			}
+			for _, e := range env {
+				if !strings.Contains(e, "=") {
+					if v, ok := os.LookupEnv(e); ok {
+						e += "=" + v
+					}
+				}
+				o.Env = append(o.Env, e)
+			}
+			if workdir != "" {
+				o.Cwd = workdir
+			}
+			if user != "" {
+				root, err := os.OpenRoot(fmt.Sprintf("/proc/%d/root", rec.State.Pid))
+				if err != nil {
+					return engineError{err}
+				}
+				u, err := machine.ResolveUser(root.FS(), user)
+				root.Close()
+				if err != nil {
+					return usageError{err}
+				}
+				o.User.UID, o.User.GID, o.User.AdditionalGids = u.UID, u.GID, u.AdditionalGids
+			}
+			if interactive || tty {
+				o.Stdin = os.Stdin
+			}
+			if detach {
+				// Nothing of this terminal: the command outlives berth.
+				o.Stdin, o.Stdout, o.Stderr = nil, nil, nil
+			}
+			p, err := nsinit.Exec(o)
+			var se *nsinit.StartError
+			if errors.As(err, &se) {
+				fmt.Fprintf(c.ErrOrStderr(), "berth: %v\n", se)
+				return exitCodeError{se.Code}
+			}
+			if err != nil {
+				return engineError{err}
+			}
+			// Its cgroup is the container's, so that limits count it and
+			// a stop ends it with the rest.
+			if m, err := h.systemd(c.Context()); err == nil {
+				if err := m.Attach(c.Context(), rec.Unit, p.Pid); err != nil {
+					fmt.Fprintf(c.ErrOrStderr(), "berth: warning: %v\n", err)
+				}
+			}
+			if detach {
+				p.Release()
+				return nil
+			}
+			sigs := make(chan os.Signal, 4)
+			signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
+			defer signal.Stop(sigs)
+			go func() {
+				for s := range sigs {
+					if !tty {
+						p.Signal(s)
+					}
+				}
+			}()
+			st, err := p.Wait()
+			if err != nil {
+				return engineError{err}
+			}
+			ws := st.Sys().(syscall.WaitStatus)
+			if ws.Signaled() {
+				return exitCodeError{128 + int(ws.Signal())}
+			}
+			return exitCodeError{ws.ExitStatus()}
+		},
+	}
+	fl := c.Flags()
+	fl.SetInterspersed(false)
+	fl.BoolVarP(&interactive, "interactive", "i", false, "Keep STDIN open")
+	fl.BoolVarP(&tty, "tty", "t", false, "Use this terminal")
+	fl.BoolVarP(&detach, "detach", "d", false, "Detached mode: run command in the background")
+	fl.StringArrayVarP(&env, "env", "e", nil, "Set environment variables")
+	fl.StringVarP(&workdir, "workdir", "w", "", "Working directory inside the container")
+	fl.StringVarP(&user, "user", "u", "", "Username or UID (format: <name|uid>[:<group|gid>])")
+	return c
+}
