@@ -361,6 +361,16 @@ func (p *puller) fetch(ctx context.Context, rimg v1.Image, plat v1.Platform) (Im
 	}
 	desc := ocispec.Descriptor{MediaType: string(mediaType), Digest: mDigest, Size: int64(len(rawManifest))}
 	name := p.rr.Local.String()
+	if p.rr.Local.Name == "" {
+		// No name (an untagged image of an archive): a dangling image.
+		img.Names = nil
+		return img, s.updateIndex(func(idx *ocispec.Index) error {
+			if !references(idx.Manifests, mDigest) {
+				idx.Manifests = append(idx.Manifests, desc)
+			}
+			return nil
+		})
+	}
 	if idx, err := s.readIndex(); err == nil && tagged(idx, name, mDigest) {
 		return img, nil // up to date: change nothing
 	}
@@ -414,7 +424,7 @@ func (p *puller) layers(ctx context.Context, descs []ocispec.Descriptor, remoteL
 		mu       sync.Mutex
 		firstErr error
 	)
-	sem := make(chan struct{}, p.opts.Jobs)
+	sem := make(chan struct{}, max(p.opts.Jobs, 1))
 	for _, j := range jobs {
 		wg.Add(1)
 		go func() {

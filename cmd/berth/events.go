@@ -21,7 +21,7 @@ import (
 // __cleanup; import, untag and delete of images by the CLI. `berth
 // events` reads them back from the journal.
 var containerActions = []string{"create", "start", "die", "kill", "stop", "destroy"}
-var imageActions = []string{"import", "pull", "push", "tag", "untag", "delete"}
+var imageActions = []string{"import", "load", "pull", "push", "tag", "untag", "delete"}
 
 // emit writes one event. A journal that cannot take it costs the user
 // nothing but the event: a warning, never a failed command.

@@ -133,3 +133,54 @@ func TestOverlayOnStore(t *testing.T) {
 		t.Errorf("write through the overlay changed the image layer: %v", err)
 	}
 }
+
+// TestSaveLoad saves busybox in both formats, removes it, loads each
+// archive back (from a file and from STDIN) and runs the result.
+func TestSaveLoad(t *testing.T) {
+	busybox(t)
+	ok(t, "tag", "busybox", "saved:1")
+	id := strings.TrimSpace(ok(t, "image", "inspect", "-f", "{{.Id}}", "saved:1"))
+	dir := t.TempDir()
+	for _, format := range []string{"docker-archive", "oci-archive"} {
+		t.Run(format, func(t *testing.T) {
+			tarPath := filepath.Join(dir, format+".tar")
+			ok(t, "save", "--format", format, "-o", tarPath, "saved:1")
+			ok(t, "rmi", "saved:1")
+			if r := run(t, "image", "inspect", "saved:1"); r.code == 0 {
+				t.Fatal("saved:1 is still there after rmi")
+			}
+			var out string
+			if format == "docker-archive" {
+				out = ok(t, "load", "-i", tarPath)
+			} else {
+				out = sh(t, binary(t, "BERTH_BIN")+" load < "+tarPath)
+			}
+			if !strings.Contains(out, "Loaded image: saved:1") {
+				t.Errorf("load printed %q", out)
+			}
+			if got := strings.TrimSpace(ok(t, "image", "inspect", "-f", "{{.Id}}", "saved:1")); got != id {
+				t.Errorf("loaded image %s, saved %s", got, id)
+			}
+			if got := ok(t, "run", "--rm", "--network", "none", "saved:1", "cat", "/var/www/index.html"); !strings.Contains(got, "Hello from a berth container") {
+				t.Errorf("run of the loaded image: %q", got)
+			}
+		})
+	}
+	ok(t, "rmi", "saved:1")
+	// Errors: 125 for a bad format or a file that is no archive, and an
+	// existing output file survives a failed save.
+	keep := filepath.Join(dir, "keep.tar")
+	os.WriteFile(keep, []byte("precious"), 0o644)
+	if r := run(t, "save", "-o", keep, "nosuchimage"); r.code == 0 || !strings.Contains(r.stderr, "no such image") {
+		t.Errorf("save of an unknown image: exit %d, %q", r.code, r.stderr)
+	}
+	if b, _ := os.ReadFile(keep); string(b) != "precious" {
+		t.Errorf("a failed save changed the output file: %q", b)
+	}
+	if r := run(t, "save", "--format", "zip", "-o", keep, "busybox"); r.code != 125 {
+		t.Errorf("save --format zip: exit %d, %q", r.code, r.stderr)
+	}
+	if r := run(t, "load", "-i", keep); r.code != 125 || !strings.Contains(r.stderr, "archive") {
+		t.Errorf("load of a file that is no archive: exit %d, %q", r.code, r.stderr)
+	}
+}
