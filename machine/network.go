@@ -3,6 +3,7 @@ package machine
 import (
 	"fmt"
 	"net/netip"
+	"regexp"
 	"strconv"
 	"strings"
 )
@@ -11,7 +12,45 @@ import (
 const (
 	NetworkBridge = "bridge" // the default bridge, DefaultBridge
 	NetworkNone   = "none"   // loopback only
+	NetworkHost   = "host"   // the host's network namespace
 )
+
+// validNetworkName is Docker's rule for network names.
+var validNetworkName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
+
+// IsUserNetwork tells whether --network names a user network (one made
+// by `berth network create`) rather than bridge, none or host.
+func IsUserNetwork(network string) bool {
+	switch network {
+	case "", NetworkBridge, NetworkNone, NetworkHost:
+		return false
+	}
+	return true
+}
+
+// ParseAddHost reads Docker's --add-host NAME:IP (or NAME=IP); the IP
+// may be "host-gateway", the address of the network's gateway on the
+// host. Errors wrap errdefs.ErrInvalid.
+func ParseAddHost(s string) (name, ip string, err error) {
+	i := strings.IndexAny(s, "=:")
+	if i <= 0 {
+		return "", "", invalidf("invalid argument %q for --add-host: want NAME:IP", s)
+	}
+	name, ip = s[:i], strings.Trim(s[i+1:], "[]")
+	if ip != HostGateway {
+		if _, err := netip.ParseAddr(ip); err != nil {
+			return "", "", invalidf("invalid IP address %q in --add-host %q", ip, s)
+		}
+	}
+	if strings.ContainsAny(name, " \t\n/") {
+		return "", "", invalidf("invalid host name %q in --add-host", name)
+	}
+	return name, ip, nil
+}
+
+// HostGateway in --add-host stands for the gateway of the container's
+// network (the host's address on it).
+const HostGateway = "host-gateway"
 
 // DefaultBridge is the bridge of the default network, and DefaultSubnet
 // its addresses; the first is the gateway, on the host.

@@ -9,6 +9,7 @@ import (
 	"maps"
 	"math"
 	"math/big"
+	"net/netip"
 	"path"
 	"regexp"
 	"runtime"
@@ -82,8 +83,18 @@ type RunOptions struct {
 	ReadOnly bool
 	// NoNewPrivileges is --security-opt no-new-privileges.
 	NoNewPrivileges bool
-	// Network is --network: NetworkBridge ("" too) or NetworkNone.
+	// Network is --network: NetworkBridge ("" too), NetworkNone,
+	// NetworkHost or the name of a user network.
 	Network string
+	// NetworkAliases are --network-alias: more names of the container on
+	// a user network.
+	NetworkAliases []string `json:",omitempty"`
+	// IP is --ip: the container's address on a user network.
+	IP string `json:",omitempty"`
+	// DNS are --dns: name servers for the container's resolv.conf.
+	DNS []string `json:",omitempty"`
+	// ExtraHosts are --add-host as NAME:IP (ParseAddHost).
+	ExtraHosts []string `json:",omitempty"`
 	// Publish are -p.
 	Publish []PortMapping
 	// Mounts are -v and --tmpfs (ParseVolume, ParseTmpfs), mounted in
@@ -391,12 +402,36 @@ func (o *RunOptions) Validate() error {
 	add(checkMounts(o.Mounts))
 	switch o.Network {
 	case "", NetworkBridge:
-	case NetworkNone:
+	case NetworkNone, NetworkHost:
 		if len(o.Publish) > 0 {
 			add(invalidf("conflicting options: port publishing and the container's network mode"))
 		}
 	default:
-		add(invalidf("network %s not found (berth has %q and %q so far)", o.Network, NetworkBridge, NetworkNone))
+		if !validNetworkName.MatchString(o.Network) {
+			add(invalidf("invalid network name %q", o.Network))
+		}
+	}
+	if !IsUserNetwork(o.Network) {
+		if o.IP != "" {
+			add(invalidf("user specified IP address is supported on user defined networks only"))
+		}
+		if len(o.NetworkAliases) > 0 {
+			add(invalidf("network-scoped aliases are supported for user defined networks only"))
+		}
+	}
+	if o.IP != "" {
+		if a, err := netip.ParseAddr(o.IP); err != nil || !a.Is4() {
+			add(invalidf("invalid IPv4 address %q for --ip", o.IP))
+		}
+	}
+	for _, d := range o.DNS {
+		if _, err := netip.ParseAddr(d); err != nil {
+			add(invalidf("%s is not an IP address (--dns)", d))
+		}
+	}
+	for _, h := range o.ExtraHosts {
+		_, _, err := ParseAddHost(h)
+		add(err)
 	}
 	for _, c := range append(append([]string(nil), o.CapAdd...), o.CapDrop...) {
 		if _, err := NormalizeCapability(c); err != nil {

@@ -217,7 +217,7 @@ func BuildSpec(img ocispec.ImageConfig, o RunOptions, id string, root fs.FS) (*s
 				{Type: specs.IPCNamespace},
 				{Type: specs.CgroupNamespace},
 				{Type: specs.NetworkNamespace},
-			},
+			}[:namespaces(o)],
 			Resources: resources(o),
 			MaskedPaths: []string{
 				"/proc/asound",
@@ -357,4 +357,13 @@ func annotations(img ocispec.ImageConfig, o RunOptions) map[string]string {
 	}
 	a[AnnotationImage] = o.Image
 	return a
+}
+
+// namespaces is how many of the spec's namespaces the container gets:
+// all but the last (network) with --network host.
+func namespaces(o RunOptions) int {
+	if o.Network == NetworkHost {
+		return 5
+	}
+	return 6
 }

@@ -1,53 +1,49 @@
-// Package netsetup owns container networking. Its pieces are libraries
-// that nothing calls yet; a later change wires them into `berth run`:
+// Package netsetup owns container networking. cmd/berth/network.go wires
+// its pieces into `berth __init`, `__cleanup` and `berth network`:
 //
+//   - netsetup/network: the networks' definitions (the default bridge
+//     network on berth0, 10.89.0.0/24; user networks berthN on the next
+//     free 10.89.N.0/24 or a given subnet), in
+//     /var/lib/berth/networks/defs, planned by pure functions.
 //   - netsetup/ipam: IPv4 addresses per network, a pure allocator over a
 //     Store (DiskStore: one file per lease under
-//     /var/lib/berth/networks/leases/<network>/<addr>, flock'ed; MemStore
-//     for tests).
+//     /var/lib/berth/networks/<bridge>/<addr>, flock'ed; MemStore for
+//     tests).
 //   - netsetup/link: the bridge, veth pairs into a container's network
 //     namespace, ip_forward and route_localnet (netlink).
-//   - netsetup/nat: the nftables table "ip berth": masquerade, forward
-//     filter, published ports (DNAT), hairpin, 127.0.0.1.
+//   - netsetup/nat: the nftables table "ip berth": masquerade, a forward
+//     filter chain per bridge (isolation; --internal networks have no way
+//     out), published ports (DNAT), hairpin, 127.0.0.1.
+//   - netsetup/dns: the DNS responder of a user network, socket-activated
+//     by systemd on the network's gateway (berth-dns-NAME.socket), which
+//     answers with the running containers' names and aliases.
 //
-// How berth run will use them (the unit runs `berth __init` in the host's
-// network namespace):
+// How a container joins a network (the unit runs `berth __init` in the
+// host's network namespace):
 //
-//  1. On first use of a network (any container start): link.EnsureBridge
-//     (berth0, its gateway), link.EnableForwarding,
-//     link.EnableRouteLocalnet, nat.EnsureBase. All idempotent, so every
-//     start may call them; a reboot loses the links and rules and the
-//     next start recreates them.
-//  2. `berth run` (before the unit starts) allocates the address with
-//     ipam.Allocate(network, containerID, …) and records it in
-//     container.json, so a taken --ip or a host port already in use fails
-//     before anything starts.
-//  3. `__init`, after it forked the container's PID 1 into its new
-//     namespaces and before it lets it exec: link.AttachContainer(bridge,
-//     id, /proc/PID/ns/net, "eth0", addr, gateway), then nat.AddPorts.
-//     On failure it undoes both and the container does not start.
+//  1. `__init` leases the address (ipam.Allocate; --ip asks for one)
+//     before it forks the container's PID 1.
+//  2. On every start: link.EnsureBridge, link.EnableForwarding,
+//     link.EnableRouteLocalnet, nat.EnsureBase, under the bridge's lock.
+//     All idempotent; a reboot loses the links and rules and the next
+//     start recreates them.
+//  3. After the fork and before the exec: link.AttachContainer(bridge, id,
+//     /proc/PID/ns/net, "eth0", addr, gateway), nat.AddPorts and, on a
+//     user network, the DNS socket unit. On failure the container does not
+//     start and the lease is released.
 //  4. `__cleanup` (ExecStopPost, also after kill -9 or systemctl stop):
-//     nat.RemovePorts, link.DetachContainer (the veth usually died with
-//     the namespace already), ipam.Release. Each is idempotent.
-//  5. Garbage collection on the next start and in `berth system prune`:
-//     ipam.Reclaim with "is there a container record with this ID", and
-//     RemovePorts/DetachContainer for rules and vb* links whose container
-//     is gone.
+//     nat.RemovePorts, ipam.Release (the veth dies with the namespace).
+//     Each is idempotent.
+//  5. `berth network rm` refuses a network a container uses, then stops
+//     its DNS socket, removes its rules (nat.RemoveBridge) and its bridge.
 //
 // Choices still open:
-//   - The default subnet (10.88.0.0/16 here in tests) must be checked
-//     against the host's routes and made configurable in berth.toml.
 //   - A container reaching its own published port through a host address
 //     times out (the root test covers container→other container, which
-//     works); Docker needs hairpin mode on the bridge port plus more for
-//     this and it is not implemented.
-//   - The forward chain drops traffic into a bridge that is not a reply,
-//     not DNATed and not from the bridge itself: that isolates networks
-//     from each other and from other hosts routing to the subnet (as
-//     Docker does); --internal networks will add a drop of BR→out.
-//   - Lowest-free address allocation (see ipam); name resolution
-//     (embedded DNS) and /etc/resolv.conf, /etc/hosts are not started.
-//   - IPv6 is not handled at all.
+//     works); Docker needs hairpin mode on the bridge port for this.
+//   - Garbage collection of leases whose container is gone (ipam.Reclaim)
+//     in a `berth system prune`; `network connect/disconnect` and
+//     `--network container:NAME`; -P; IPv6.
 //
 // Namespace rules: namespace work happens on a goroutine that locks its
 // thread and lets it die (link.Do). The root test runs its whole body in

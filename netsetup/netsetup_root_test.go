@@ -155,8 +155,8 @@ func rootBody(t *testing.T) {
 	defer self.Close()
 	conn, err := nftables.New(nftables.WithNetNSFd(int(self)))
 	must(err)
-	must(nat.EnsureBase(conn, bridge, subnet))
-	must(nat.EnsureBase(conn, bridge, subnet))
+	must(nat.EnsureBase(conn, bridge, subnet, false))
+	must(nat.EnsureBase(conn, bridge, subnet, false))
 	tcpEcho(t, nsA, ":80")
 	must(nat.AddPorts(conn, idA, []nat.Port{
 		{Proto: "tcp", HostPort: 8080, ContainerIP: addrA, ContainerPort: 80},

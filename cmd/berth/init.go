@@ -66,8 +66,16 @@ func containerInit(c *cobra.Command, g *globalOptions, id string) error {
 	}
 	root, _ := filepath.Abs(g.root)
 	var addr netip.Addr
-	if onBridge(rec) {
-		if addr, err = allocateAddress(root, rec); err != nil {
+	netw, onNet, err := containerNetwork(root, rec)
+	if err != nil {
+		cs.Update(id, func(r *machine.Container) error {
+			r.State.Error, r.State.ExitCode, r.State.UserStart = err.Error(), nsinit.ExitSetup, false
+			return nil
+		})
+		return exitWith(nsinit.ExitSetup, err)
+	}
+	if onNet {
+		if addr, err = allocateAddress(root, rec, netw); err != nil {
 			cs.Update(id, func(r *machine.Container) error {
 				r.State.Error, r.State.ExitCode, r.State.UserStart = err.Error(), nsinit.ExitSetup, false
 				return nil
@@ -76,7 +84,9 @@ func containerInit(c *cobra.Command, g *globalOptions, id string) error {
 		}
 		cfg.Address = addr.String()
 	}
-	cfg.ResolvConf = hostResolvConf()
+	cfg.HostNetwork = rec.Options.Network == machine.NetworkHost
+	cfg.ResolvConf = resolvConf(rec, netw, onNet)
+	cfg.ExtraHosts = extraHosts(rec, netw, onNet)
 	proc, err := nsinit.Start(cfg, exe, []string{"berth", "__nsinit"})
 	if err != nil {
 		code := nsinit.ExitSetup
@@ -93,8 +103,8 @@ func containerInit(c *cobra.Command, g *globalOptions, id string) error {
 	if addr.IsValid() {
 		// The child waits on its pipe: it dies with this process if the
 		// network cannot be set up.
-		if err := connect(root, rec, pid, addr); err != nil {
-			disconnect(root, rec)
+		if err := connect(root, rec, netw, pid, addr); err != nil {
+			disconnect(root, rec, netw)
 			cs.Update(id, func(r *machine.Container) error {
 				r.State.Error, r.State.ExitCode, r.State.UserStart = err.Error(), nsinit.ExitSetup, false
 				return nil
@@ -194,8 +204,10 @@ func containerCleanup(g *globalOptions, id string) error {
 		return err
 	}
 	streams := rec.State.LogStreams
-	if onBridge(rec) {
-		if err := disconnect(root, rec); err != nil {
+	if netw, onNet, err := containerNetwork(root, rec); err != nil {
+		fmt.Fprintf(os.Stderr, "berth: warning: %v\n", err)
+	} else if onNet {
+		if err := disconnect(root, rec, netw); err != nil {
 			fmt.Fprintf(os.Stderr, "berth: warning: %v\n", err)
 		}
 	}

@@ -131,7 +131,7 @@ func (h *host) inspectContainer(ctx context.Context, rec *machine.Container) con
 			"MergedDir": filepath.Join(dir, "rootfs"),
 		}},
 		Mounts:          inspectMounts(h, rec),
-		NetworkSettings: networkSettings(rec),
+		NetworkSettings: networkSettings(h.g.root, rec),
 		Config: inspectConfig{
 			User: o.User, Image: rec.Image, Labels: map[string]string{},
 			StopSignal: rec.StopSignal, StopTimeout: o.StopTimeout,
@@ -219,14 +219,19 @@ func networkMode(rec *machine.Container) string {
 }
 
 // networkSettings is Docker's NetworkSettings, where it maps.
-func networkSettings(rec *machine.Container) map[string]any {
+func networkSettings(root string, rec *machine.Container) map[string]any {
 	ns := map[string]any{"IPAddress": "", "Gateway": "", "IPPrefixLen": 0, "Ports": map[string]any{}}
-	if rec.IsRunning() && rec.State.IPAddress != "" {
-		ns["IPAddress"] = rec.State.IPAddress
-		ns["IPPrefixLen"] = machine.DefaultSubnet.Bits()
-		ns["Gateway"] = machine.DefaultSubnet.Addr().Next().String()
-		ns["Bridge"] = machine.DefaultBridge
+	ep := map[string]any{"IPAddress": "", "Gateway": "", "IPPrefixLen": 0, "Aliases": rec.Options.NetworkAliases}
+	if n, ok, err := containerNetwork(root, rec); err == nil && ok {
+		ep["NetworkID"] = n.ID
+		if rec.IsRunning() && rec.State.IPAddress != "" {
+			for k, v := range map[string]any{"IPAddress": rec.State.IPAddress, "IPPrefixLen": n.Subnet.Bits(), "Gateway": n.Gateway.String()} {
+				ns[k], ep[k] = v, v
+			}
+			ns["Bridge"] = n.Bridge
+		}
 	}
+	ns["Networks"] = map[string]any{networkMode(rec): ep}
 	ports := map[string]any{}
 	for _, p := range rec.Options.Publish {
 		ip := p.HostIP

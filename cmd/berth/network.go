@@ -2,51 +2,81 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/berth/berth/internal/fsutil"
 	"github.com/berth/berth/machine"
+	"github.com/berth/berth/machine/systemd"
 	"github.com/berth/berth/netsetup/ipam"
 	"github.com/berth/berth/netsetup/link"
 	"github.com/berth/berth/netsetup/nat"
+	"github.com/berth/berth/netsetup/network"
 	"github.com/google/nftables"
 )
 
-// The default network (netsetup): the bridge berth0 on DefaultSubnet,
-// leases under /var/lib/berth/networks, and the nftables table "ip berth".
-// `berth __init` allocates the container's address before it forks the
-// container, attaches the container's network namespace afterwards and
-// before the command runs; `__cleanup` removes its port rules and
-// releases the lease. The veth pair goes away with the namespace.
-
-func onBridge(rec *machine.Container) bool {
-	return rec.Options.Network == "" || rec.Options.Network == machine.NetworkBridge
-}
+// Networks (netsetup): the default bridge berth0 and the user networks
+// of `berth network create`, each a bridge with leases under
+// /var/lib/berth/networks/<bridge>, its definition under
+// /var/lib/berth/networks/defs, and its rules in the nftables table
+// "ip berth". `berth __init` allocates the container's address before it
+// forks the container, attaches the container's network namespace
+// afterwards and before the command runs; `__cleanup` removes its port
+// rules and releases the lease. The veth pair goes away with the
+// namespace. A user network also has a DNS responder (netsetup/dns),
+// socket-activated by systemd on its gateway address.
 
 func networksDir(root string) string { return filepath.Join(root, "networks") }
 
-// allocateAddress leases the container's address on the default network.
-func allocateAddress(root string, rec *machine.Container) (netip.Addr, error) {
-	a := ipam.New(ipam.NewDiskStore(networksDir(root)))
-	addr, err := a.Allocate(machine.DefaultBridge, rec.ID, machine.DefaultSubnet, netip.Addr{})
+func networkStore(root string) *network.Store {
+	return network.NewStore(filepath.Join(networksDir(root), "defs"))
+}
+
+// containerNetwork returns the bridge network rec joins; ok is false
+// for --network none and host.
+func containerNetwork(root string, rec *machine.Container) (n network.Network, ok bool, err error) {
+	name := rec.Options.Network
+	switch name {
+	case machine.NetworkNone, machine.NetworkHost:
+		return network.Network{}, false, nil
+	case "":
+		name = network.Bridge
+	}
+	n, err = networkStore(root).Get(name)
 	if err != nil {
-		return netip.Addr{}, fmt.Errorf("network %s: %w", machine.DefaultBridge, err)
+		return network.Network{}, false, err
+	}
+	return n, true, nil
+}
+
+// allocateAddress leases the container's address on n (--ip when given).
+func allocateAddress(root string, rec *machine.Container, n network.Network) (netip.Addr, error) {
+	a := ipam.New(ipam.NewDiskStore(networksDir(root)))
+	var want netip.Addr
+	if rec.Options.IP != "" {
+		want, _ = netip.ParseAddr(rec.Options.IP)
+	}
+	addr, err := a.Allocate(n.Bridge, rec.ID, n.Subnet, want)
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("network %s: %w", n.Name, err)
 	}
 	return addr, nil
 }
 
-// connect makes sure the bridge and its rules exist (under a lock, as
-// other containers start at the same time), puts the container whose
-// PID 1 is pid on it with addr, and publishes its ports.
-func connect(root string, rec *machine.Container, pid int, addr netip.Addr) (err error) {
+// connect makes sure n's bridge and rules exist (under a lock, as other
+// containers start at the same time), puts the container whose PID 1 is
+// pid on it with addr, publishes its ports, and makes sure a user
+// network's DNS responder listens.
+func connect(root string, rec *machine.Container, n network.Network, pid int, addr netip.Addr) (err error) {
 	if err := os.MkdirAll(networksDir(root), 0o700); err != nil {
 		return err
 	}
-	lock, err := fsutil.LockFile(filepath.Join(networksDir(root), machine.DefaultBridge+".lock"), true)
+	lock, err := fsutil.LockFile(filepath.Join(networksDir(root), n.Bridge+".lock"), true)
 	if err != nil {
 		return err
 	}
@@ -55,16 +85,15 @@ func connect(root string, rec *machine.Container, pid int, addr netip.Addr) (err
 		lock.Unlock()
 		return fmt.Errorf("nftables: %w", err)
 	}
-	gw := ipam.Gateway(machine.DefaultSubnet)
-	err = setupBridge(conn, gw)
+	err = setupBridge(conn, n)
 	lock.Unlock()
 	if err != nil {
 		return err
 	}
-	hostIf, err := link.AttachContainer(machine.DefaultBridge, rec.ID, fmt.Sprintf("/proc/%d/ns/net", pid), "eth0",
-		netip.PrefixFrom(addr, machine.DefaultSubnet.Bits()), gw)
+	hostIf, err := link.AttachContainer(n.Bridge, rec.ID, fmt.Sprintf("/proc/%d/ns/net", pid), "eth0",
+		netip.PrefixFrom(addr, n.Subnet.Bits()), n.Gateway)
 	if err != nil {
-		return fmt.Errorf("network %s: %w", machine.DefaultBridge, err)
+		return fmt.Errorf("network %s: %w", n.Name, err)
 	}
 	defer func() {
 		if err != nil {
@@ -84,28 +113,33 @@ func connect(root string, rec *machine.Container, pid int, addr netip.Addr) (err
 			return fmt.Errorf("publish ports: %w", err)
 		}
 	}
+	if n.IsUser() {
+		if err := ensureDNS(root, n); err != nil {
+			return fmt.Errorf("network %s: name service: %w", n.Name, err)
+		}
+	}
 	return nil
 }
 
-func setupBridge(conn *nftables.Conn, gw netip.Addr) error {
-	if err := link.EnsureBridge(machine.DefaultBridge, netip.PrefixFrom(gw, machine.DefaultSubnet.Bits())); err != nil {
-		return fmt.Errorf("network %s: %w", machine.DefaultBridge, err)
+func setupBridge(conn *nftables.Conn, n network.Network) error {
+	if err := link.EnsureBridge(n.Bridge, netip.PrefixFrom(n.Gateway, n.Subnet.Bits())); err != nil {
+		return fmt.Errorf("network %s: %w", n.Name, err)
 	}
 	if err := link.EnableForwarding(); err != nil {
 		return err
 	}
-	if err := link.EnableRouteLocalnet(machine.DefaultBridge); err != nil {
+	if err := link.EnableRouteLocalnet(n.Bridge); err != nil {
 		return err
 	}
-	if err := nat.EnsureBase(conn, machine.DefaultBridge, machine.DefaultSubnet); err != nil {
-		return fmt.Errorf("network %s: %w", machine.DefaultBridge, err)
+	if err := nat.EnsureBase(conn, n.Bridge, n.Subnet, n.Internal); err != nil {
+		return fmt.Errorf("network %s: %w", n.Name, err)
 	}
 	return nil
 }
 
-// disconnect removes the container's port rules and releases its lease;
-// both are idempotent.
-func disconnect(root string, rec *machine.Container) error {
+// disconnect removes the container's port rules and releases its lease
+// on n; both are idempotent.
+func disconnect(root string, rec *machine.Container, n network.Network) error {
 	var errs []string
 	if len(rec.Options.Publish) > 0 {
 		if conn, err := nftables.New(); err == nil {
@@ -114,13 +148,91 @@ func disconnect(root string, rec *machine.Container) error {
 			}
 		}
 	}
-	if err := ipam.New(ipam.NewDiskStore(networksDir(root))).Release(machine.DefaultBridge, rec.ID); err != nil {
+	if err := ipam.New(ipam.NewDiskStore(networksDir(root))).Release(n.Bridge, rec.ID); err != nil {
 		errs = append(errs, err.Error())
 	}
 	if len(errs) > 0 {
-		return fmt.Errorf("network %s: %s", machine.DefaultBridge, strings.Join(errs, "; "))
+		return fmt.Errorf("network %s: %s", n.Name, strings.Join(errs, "; "))
 	}
 	return nil
+}
+
+// dnsUnit is the socket unit of n's DNS responder.
+func dnsUnit(n network.Network) string { return "berth-dns-" + n.Name + ".socket" }
+
+// ensureDNS makes systemd listen on n's gateway, port 53, for
+// `berth __dns` (see netsetup/dns).
+func ensureDNS(root string, n network.Network) error {
+	exe, err := exePath()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	m, err := systemd.Connect(ctx)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	addr := netip.AddrPortFrom(n.Gateway, 53).String()
+	return m.EnsureSocket(ctx, dnsUnit(n), "berth DNS of network "+n.Name,
+		[]systemd.Listen{{Kind: "Datagram", Address: addr}, {Kind: "Stream", Address: addr}},
+		[]machine.Property{
+			{Name: "Description", Value: "berth DNS of network " + n.Name},
+			{Name: "ExecStart", Value: machine.ExecCommand{Path: exe, Argv: []string{exe, "--root", root, "__dns", n.Name}}},
+			{Name: "CollectMode", Value: "inactive-or-failed"},
+		})
+}
+
+// resolvConf is the container's /etc/resolv.conf: on a user network the
+// network's DNS responder (then --dns servers, tried when it does not
+// answer); --dns servers; the host's own with --network host; else the
+// host's resolvers. The host's search and options lines are kept.
+func resolvConf(rec *machine.Container, n network.Network, onNet bool) string {
+	if rec.Options.Network == machine.NetworkHost && len(rec.Options.DNS) == 0 {
+		b, _ := os.ReadFile("/etc/resolv.conf")
+		return string(b)
+	}
+	var servers []string
+	if onNet && n.IsUser() {
+		servers = append(servers, n.Gateway.String())
+	}
+	servers = append(servers, rec.Options.DNS...)
+	host := hostResolvConf()
+	if len(servers) == 0 {
+		return host
+	}
+	var b strings.Builder
+	for _, l := range strings.Split(host, "\n") {
+		if f := strings.Fields(l); len(f) > 0 && (f[0] == "search" || f[0] == "options" || f[0] == "domain") {
+			b.WriteString(l + "\n")
+		}
+	}
+	for _, s := range servers {
+		b.WriteString("nameserver " + s + "\n")
+	}
+	return b.String()
+}
+
+// extraHosts turns --add-host into /etc/hosts lines; host-gateway is the
+// gateway of the container's network (the default bridge's without one).
+func extraHosts(rec *machine.Container, n network.Network, onNet bool) []string {
+	gw := network.DefaultSubnet.Addr().Next()
+	if onNet {
+		gw = n.Gateway
+	}
+	var out []string
+	for _, h := range rec.Options.ExtraHosts {
+		name, ip, err := machine.ParseAddHost(h)
+		if err != nil {
+			continue // validated at create
+		}
+		if ip == machine.HostGateway {
+			ip = gw.String()
+		}
+		out = append(out, ip+"\t"+name)
+	}
+	return out
 }
 
 // hostResolvConf is the host's resolver configuration for containers:

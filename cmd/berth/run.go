@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -62,7 +63,11 @@ func addRunFlags(c *cobra.Command, f *runFlags) {
 	fl.StringArrayVarP(&f.volumes, "volume", "v", nil, "Bind mount a host path or mount a named volume: SOURCE:TARGET[:ro|rw]")
 	fl.StringArrayVar(&f.tmpfs, "tmpfs", nil, "Mount a tmpfs: TARGET[:OPTIONS]")
 	fl.StringArrayVarP(&f.publish, "publish", "p", nil, "Publish a container's port(s) to the host: [IP:]HOST:CONTAINER[/tcp|udp]")
-	fl.StringVar(&f.o.Network, "network", "bridge", "Connect the container to a network: bridge (berth0) or none")
+	fl.StringVar(&f.o.Network, "network", "bridge", "Connect the container to a network: bridge (berth0), a user network, host or none")
+	fl.StringArrayVar(&f.o.NetworkAliases, "network-alias", nil, "Add a network-scoped alias for the container (user networks)")
+	fl.StringVar(&f.o.IP, "ip", "", "IPv4 address on a user network (e.g. 10.89.1.20)")
+	fl.StringArrayVar(&f.o.DNS, "dns", nil, "Set custom DNS servers")
+	fl.StringArrayVar(&f.o.ExtraHosts, "add-host", nil, "Add a custom host-to-IP mapping (host:ip; ip may be host-gateway)")
 	fl.StringArrayVar(&f.capAdd, "cap-add", nil, "Add Linux capabilities (or ALL)")
 	fl.StringArrayVar(&f.capDrop, "cap-drop", nil, "Drop Linux capabilities (or ALL)")
 	fl.BoolVar(&f.o.ReadOnly, "read-only", false, "Mount the container's root filesystem as read only")
@@ -242,6 +247,18 @@ func (h *host) createWithID(ctx context.Context, o machine.RunOptions, id, unit 
 			return nil, engineError{fmt.Errorf("Unable to find image '%s' locally: %w", o.Image, err)}
 		}
 		return nil, engineError{err}
+	}
+	if machine.IsUserNetwork(o.Network) {
+		n, err := networkStore(h.g.root).Get(o.Network)
+		if err != nil {
+			return nil, engineError{err}
+		}
+		o.Network = n.Name
+		if o.IP != "" {
+			if ip := netip.MustParseAddr(o.IP); !n.Subnet.Contains(ip) {
+				return nil, engineError{fmt.Errorf("--ip %s is not in network %s's subnet %s: %w", ip, n.Name, n.Subnet, errdefs.ErrInvalid)}
+			}
+		}
 	}
 	if o.Name != "" && h.cs.NameTaken(o.Name) {
 		if other, err := h.cs.Lookup(o.Name); err == nil {

@@ -29,3 +29,6 @@ func IsInvalid(err error) bool { return errors.Is(err, ErrInvalid) }
 
 // IsConflict reports whether err is of class ErrConflict.
 func IsConflict(err error) bool { return errors.Is(err, ErrConflict) }
+
+// IsAlreadyExists reports whether err is of class ErrAlreadyExists.
+func IsAlreadyExists(err error) bool { return errors.Is(err, ErrAlreadyExists) }

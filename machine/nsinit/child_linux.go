@@ -138,8 +138,10 @@ func prepare(cfg *Config) (string, error) {
 			return "", fmt.Errorf("init: sethostname: %w", err)
 		}
 	}
-	if err := loopbackUp(); err != nil {
-		return "", err
+	if !cfg.HostNetwork {
+		if err := loopbackUp(); err != nil {
+			return "", err
+		}
 	}
 	if err := pivotRoot(root); err != nil {
 		return "", err
@@ -366,7 +368,7 @@ func populateDev(root string) error {
 func etcFiles(cfg *Config) error {
 	files := map[string]string{
 		"hostname": cfg.Spec.Hostname + "\n",
-		"hosts":    HostsFile(cfg.Spec.Hostname, cfg.Address),
+		"hosts":    hostsFile(cfg),
 	}
 	if cfg.ResolvConf != "" {
 		files["resolv.conf"] = cfg.ResolvConf

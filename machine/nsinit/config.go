@@ -32,6 +32,11 @@ type Config struct {
 	Address string `json:"address,omitempty"`
 	// ResolvConf is the content of its /etc/resolv.conf; empty: none.
 	ResolvConf string `json:"resolvConf,omitempty"`
+	// ExtraHosts are more lines of its /etc/hosts (--add-host), each
+	// "IP<TAB>NAME".
+	ExtraHosts []string `json:"extraHosts,omitempty"`
+	// HostNetwork keeps the host's network namespace (--network host).
+	HostNetwork bool `json:"hostNetwork,omitempty"`
 	// Streams says that the parent passes journal streams for stdout
 	// and stderr as descriptors 5 and 6.
 	Streams bool `json:"streams"`
@@ -162,6 +167,15 @@ func HostsFile(hostname string, address ...string) string {
 		"ff02::1\tip6-allnodes\n" +
 		"ff02::2\tip6-allrouters\n" +
 		own + "\t" + hostname + "\n"
+}
+
+// hostsFile is HostsFile with cfg's extra lines.
+func hostsFile(cfg *Config) string {
+	s := HostsFile(cfg.Spec.Hostname, cfg.Address)
+	for _, l := range cfg.ExtraHosts {
+		s += l + "\n"
+	}
+	return s
 }
 
 // LookPath finds the command the way execvp(3) does, in the container's

@@ -85,6 +85,10 @@ func Start(cfg *Config, exe string, argv []string) (*Process, error) {
 	}
 	cfg.Streams = streams != nil
 
+	flags := uintptr(Cloneflags)
+	if cfg.HostNetwork {
+		flags &^= unix.CLONE_NEWNET
+	}
 	cmd := &exec.Cmd{
 		Path:        exe,
 		Args:        argv,
@@ -92,7 +96,7 @@ func Start(cfg *Config, exe string, argv []string) (*Process, error) {
 		Stdout:      os.Stdout,
 		Stderr:      os.Stderr,
 		ExtraFiles:  files,
-		SysProcAttr: &syscall.SysProcAttr{Cloneflags: Cloneflags},
+		SysProcAttr: &syscall.SysProcAttr{Cloneflags: flags},
 	}
 	err = cmd.Start()
 	child.Close()

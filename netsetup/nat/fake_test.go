@@ -48,6 +48,19 @@ func (f *fakeConn) AddChain(c *nftables.Chain) *nftables.Chain {
 	return c
 }
 
+func (f *fakeConn) FlushChain(c *nftables.Chain) {
+	f.pending = append(f.pending, func() { delete(f.rules, c.Name) })
+}
+
+func (f *fakeConn) DelChain(c *nftables.Chain) {
+	f.pending = append(f.pending, func() {
+		if len(f.rules[c.Name]) > 0 {
+			panic("nftables: delete of a chain that still has rules")
+		}
+		f.chains = slices.DeleteFunc(f.chains, func(x *nftables.Chain) bool { return x.Name == c.Name })
+	})
+}
+
 func (f *fakeConn) AddRule(r *nftables.Rule) *nftables.Rule {
 	f.pending = append(f.pending, func() {
 		f.handle++

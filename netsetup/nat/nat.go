@@ -33,6 +33,8 @@ type Conn interface {
 	AddTable(t *nftables.Table) *nftables.Table
 	DelTable(t *nftables.Table)
 	AddChain(c *nftables.Chain) *nftables.Chain
+	FlushChain(c *nftables.Chain)
+	DelChain(c *nftables.Chain)
 	AddRule(r *nftables.Rule) *nftables.Rule
 	DelRule(r *nftables.Rule) error
 	ListTablesOfFamily(family nftables.TableFamily) ([]*nftables.Table, error)
@@ -135,8 +137,10 @@ func ForwardChain(t *nftables.Table, bridge string) *nftables.Chain {
 }
 
 // BaseRules returns the rules EnsureBase installs for bridge with subnet,
-// by chain name, in order: the rule set as data.
-func BaseRules(bridge string, subnet netip.Prefix) map[string][]*nftables.Rule {
+// by chain name, in order: the rule set as data. An internal network
+// (`berth network create --internal`) has no way out: no masquerade, and
+// what would leave the bridge for another interface is dropped.
+func BaseRules(bridge string, subnet netip.Prefix, internal bool) map[string][]*nftables.Rule {
 	t := Table()
 	subnet = subnet.Masked()
 	tag := comment(bridgeTag(bridge))
@@ -146,10 +150,8 @@ func BaseRules(bridge string, subnet netip.Prefix) map[string][]*nftables.Rule {
 	masq := &expr.Masq{}
 	accept := &expr.Verdict{Kind: expr.VerdictAccept}
 	fwd := forwardPrefix + bridge
-	return map[string][]*nftables.Rule{
+	rules := map[string][]*nftables.Rule{
 		ChainPostrouting: {
-			// Outbound: from the subnet, leaving by another interface.
-			rule(ChainPostrouting, join(matchSaddr(subnet), matchIf(expr.MetaKeyOIFNAME, expr.CmpOpNeq, bridge), masq)...),
 			// Hairpin: a container reached a published port through a
 			// host address and was DNATed back into the bridge; without
 			// masquerade the peer would answer it directly, from an
@@ -171,10 +173,18 @@ func BaseRules(bridge string, subnet netip.Prefix) map[string][]*nftables.Rule {
 			// Nothing else enters the network: not other bridges, not
 			// other hosts routing to the subnet.
 			rule(fwd, join(matchIf(expr.MetaKeyOIFNAME, expr.CmpOpEq, bridge), &expr.Verdict{Kind: expr.VerdictDrop})...),
-			// Everything that leaves it.
-			rule(fwd, join(matchIf(expr.MetaKeyIIFNAME, expr.CmpOpEq, bridge), accept)...),
 		},
 	}
+	if internal {
+		// Nothing leaves it either.
+		rules[fwd] = append(rules[fwd], rule(fwd, join(matchIf(expr.MetaKeyIIFNAME, expr.CmpOpEq, bridge), &expr.Verdict{Kind: expr.VerdictDrop})...))
+		return rules
+	}
+	// Outbound: from the subnet, leaving by another interface.
+	rules[ChainPostrouting] = append([]*nftables.Rule{rule(ChainPostrouting, join(matchSaddr(subnet), matchIf(expr.MetaKeyOIFNAME, expr.CmpOpNeq, bridge), masq)...)}, rules[ChainPostrouting]...)
+	// Everything that leaves it.
+	rules[fwd] = append(rules[fwd], rule(fwd, join(matchIf(expr.MetaKeyIIFNAME, expr.CmpOpEq, bridge), accept)...))
+	return rules
 }
 
 // jumpRule sends traffic for a local address to the ports chain
@@ -254,7 +264,7 @@ func dnat(p Port, from, n uint16, setPort bool) []expr.Any {
 // EnsureBase makes the table, its chains and bridge's rules exist, in one
 // transaction. It is idempotent: bridge's rules (tagged with its name) are
 // replaced, other bridges' and the containers' port rules are kept.
-func EnsureBase(conn Conn, bridge string, subnet netip.Prefix) error {
+func EnsureBase(conn Conn, bridge string, subnet netip.Prefix, internal bool) error {
 	if bridge == "" || len(bridge) >= unix.IFNAMSIZ {
 		return fmt.Errorf("bridge name %q: %w", bridge, errdefs.ErrInvalid)
 	}
@@ -304,7 +314,7 @@ func EnsureBase(conn Conn, bridge string, subnet netip.Prefix) error {
 			}
 		}
 	}
-	base := BaseRules(bridge, subnet)
+	base := BaseRules(bridge, subnet, internal)
 	for _, c := range []string{ChainPostrouting, forwardPrefix + bridge} {
 		for _, r := range base[c] {
 			conn.AddRule(r)
@@ -373,6 +383,53 @@ func delContainerRules(conn Conn, containerID string) error {
 				return fmt.Errorf("nftables: delete rule %d: %w", r.Handle, err)
 			}
 		}
+	}
+	return nil
+}
+
+// RemoveBridge deletes bridge's rules and forward chain, in one
+// transaction, and keeps everything else. Idempotent.
+func RemoveBridge(conn Conn, bridge string) error {
+	exists, err := tableExists(conn)
+	if err != nil || !exists {
+		return err
+	}
+	t := Table()
+	cs, err := conn.ListChainsOfTableFamily(nftables.TableFamilyIPv4)
+	if err != nil {
+		return fmt.Errorf("nftables: list chains: %w", err)
+	}
+	tag := bridgeTag(bridge)
+	queued := false
+	for _, c := range cs {
+		if c.Table.Name != TableName {
+			continue
+		}
+		if c.Name == forwardPrefix+bridge {
+			fc := &nftables.Chain{Name: c.Name, Table: t}
+			conn.FlushChain(fc)
+			conn.DelChain(fc)
+			queued = true
+			continue
+		}
+		rs, err := conn.GetRules(t, &nftables.Chain{Name: c.Name, Table: t})
+		if err != nil {
+			return fmt.Errorf("nftables: list rules of %s: %w", c.Name, err)
+		}
+		for _, r := range rs {
+			if Comment(r) == tag {
+				if err := conn.DelRule(r); err != nil {
+					return fmt.Errorf("nftables: delete rule %d: %w", r.Handle, err)
+				}
+				queued = true
+			}
+		}
+	}
+	if !queued {
+		return nil
+	}
+	if err := conn.Flush(); err != nil {
+		return fmt.Errorf("nftables: remove bridge %s: %w", bridge, err)
 	}
 	return nil
 }

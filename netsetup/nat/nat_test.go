@@ -39,12 +39,12 @@ chain forward-berth0
 
 func TestEnsureBase(t *testing.T) {
 	f := newFake()
-	if err := EnsureBase(f, "berth0", subnet); err != nil {
+	if err := EnsureBase(f, "berth0", subnet, false); err != nil {
 		t.Fatal(err)
 	}
 	check(t, f.dump(), baseDump)
 	// Idempotent: a second call replaces the bridge's rules, adds nothing.
-	if err := EnsureBase(f, "berth0", subnet); err != nil {
+	if err := EnsureBase(f, "berth0", subnet, false); err != nil {
 		t.Fatal(err)
 	}
 	check(t, f.dump(), baseDump)
@@ -52,7 +52,7 @@ func TestEnsureBase(t *testing.T) {
 		t.Errorf("%d transactions, want one per call", f.flushes)
 	}
 	// A second bridge adds its own rules and chain, keeps the first's.
-	if err := EnsureBase(f, "br1", netip.MustParsePrefix("10.89.0.0/24")); err != nil {
+	if err := EnsureBase(f, "br1", netip.MustParsePrefix("10.89.0.0/24"), false); err != nil {
 		t.Fatal(err)
 	}
 	d := f.dump()
@@ -61,7 +61,7 @@ func TestEnsureBase(t *testing.T) {
 		t.Errorf("after second bridge:\n%s", d)
 	}
 	for _, bad := range []string{"", "a-very-long-bridge-name"} {
-		if err := EnsureBase(newFake(), bad, subnet); !errors.Is(err, errdefs.ErrInvalid) {
+		if err := EnsureBase(newFake(), bad, subnet, false); !errors.Is(err, errdefs.ErrInvalid) {
 			t.Errorf("bridge %q: %v", bad, err)
 		}
 	}
@@ -117,7 +117,7 @@ func TestPortRules(t *testing.T) {
 
 func TestAddRemovePorts(t *testing.T) {
 	f := newFake()
-	if err := EnsureBase(f, "berth0", subnet); err != nil {
+	if err := EnsureBase(f, "berth0", subnet, false); err != nil {
 		t.Fatal(err)
 	}
 	a, b := netip.MustParseAddr("10.88.0.2"), netip.MustParseAddr("10.88.0.3")
@@ -163,5 +163,34 @@ func TestAddRemovePorts(t *testing.T) {
 	}
 	if err := RemovePorts(f, "aaa"); err != nil {
 		t.Fatalf("remove without table: %v", err)
+	}
+}
+
+// TestInternalAndRemoveBridge: an internal network has no masquerade and
+// drops what would leave it; RemoveBridge takes exactly one bridge's
+// rules and chain away.
+func TestInternalAndRemoveBridge(t *testing.T) {
+	f := newFake()
+	if err := EnsureBase(f, "berth0", subnet, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := EnsureBase(f, "berth1", netip.MustParsePrefix("10.89.1.0/24"), true); err != nil {
+		t.Fatal(err)
+	}
+	d := f.dump()
+	if strings.Contains(d, "oifname != berth1 masquerade") {
+		t.Errorf("internal network masquerades:\n%s", d)
+	}
+	fwd := d[strings.Index(d, "chain forward-berth1"):]
+	if !strings.Contains(fwd, "iifname == berth1 drop") || strings.Contains(fwd, "iifname == berth1 accept") {
+		t.Errorf("internal network's forward chain:\n%s", fwd)
+	}
+	if err := RemoveBridge(f, "berth1"); err != nil {
+		t.Fatal(err)
+	}
+	check(t, f.dump(), baseDump)
+	n := f.flushes
+	if err := RemoveBridge(f, "berth1"); err != nil || f.flushes != n {
+		t.Errorf("second RemoveBridge: %v, %d transactions", err, f.flushes-n)
 	}
 }

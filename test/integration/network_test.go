@@ -66,3 +66,116 @@ func TestNetworkBridge(t *testing.T) {
 		t.Error("the port still answers after rm")
 	}
 }
+
+// TestUserNetworks: containers on a user network find each other by
+// name, alias and NAME.NETWORK (wget through the libc-less resolver of
+// busybox and nslookup both ask the network's DNS responder), names
+// follow containers as they stop, networks are isolated from each
+// other, and network rm takes the bridge, its rules and its DNS socket
+// away.
+func TestUserNetworks(t *testing.T) {
+	busybox(t)
+	id := strings.TrimSpace(ok(t, "network", "create", "it_net1"))
+	if len(id) != 64 {
+		t.Fatalf("network create printed %q, want the ID", id)
+	}
+	defer run(t, "network", "rm", "it_net1")
+	if r := run(t, "network", "create", "it_net1"); r.code != 125 || !strings.Contains(r.stderr, "already exists") {
+		t.Errorf("second create: exit %d, %q", r.code, r.stderr)
+	}
+	ls := ok(t, "network", "ls", "--format", "{{.Name}} {{.Driver}}")
+	for _, want := range []string{"bridge bridge", "host host", "none null", "it_net1 bridge"} {
+		if !strings.Contains(ls, want) {
+			t.Errorf("network ls lacks %q:\n%s", want, ls)
+		}
+	}
+	subnet := strings.TrimSpace(ok(t, "network", "inspect", "-f", "{{range .IPAM.Config}}{{.Subnet}}{{end}}", "it_net1"))
+	gw := strings.TrimSpace(ok(t, "network", "inspect", "-f", "{{range .IPAM.Config}}{{.Gateway}}{{end}}", "it_net1"))
+	bridge := strings.TrimSpace(ok(t, "network", "inspect", "-f", `{{index .Options "com.docker.network.bridge.name"}}`, "it_net1"))
+	if !strings.HasPrefix(subnet, "10.89.") || subnet == "10.89.0.0/24" || bridge == "berth0" {
+		t.Fatalf("it_net1: subnet %q bridge %q", subnet, bridge)
+	}
+	fixed := strings.TrimSuffix(gw, ".1") + ".50"
+	ok(t, "run", "-d", "--name", "it_uweb", "--network", "it_net1", "--network-alias", "www", "--ip", fixed,
+		"busybox", "httpd", "-f", "-p", "80", "-h", "/var/www")
+	defer run(t, "rm", "-f", "it_uweb")
+	if ip := strings.TrimSpace(ok(t, "inspect", "-f", "{{.NetworkSettings.IPAddress}}", "it_uweb")); ip != fixed {
+		t.Errorf("--ip %s: the container has %q", fixed, ip)
+	}
+	if cs := ok(t, "network", "inspect", "-f", "{{range .Containers}}{{.Name}} {{.IPv4Address}}{{end}}", "it_net1"); !strings.Contains(cs, "it_uweb "+fixed+"/") {
+		t.Errorf("network inspect's containers: %q", cs)
+	}
+	out := ok(t, "run", "--rm", "--network", "it_net1", "busybox", "sh", "-c",
+		"cat /etc/resolv.conf; for n in it_uweb www it_uweb.it_net1; do wget -qO- http://$n/ | head -c 200; echo; done; nslookup www")
+	for _, want := range []string{"nameserver " + gw, "Hello from a berth container", "Address: " + fixed} {
+		if !strings.Contains(out, want) {
+			t.Errorf("a client on it_net1 lacks %q:\n%s", want, out)
+		}
+	}
+	if n := strings.Count(out, "Hello from a berth container"); n != 3 {
+		t.Errorf("the page came %d times by name, alias and name.network, want 3:\n%s", n, out)
+	}
+	// Another network and the default bridge cannot reach it.
+	ok(t, "network", "create", "it_net2")
+	defer run(t, "network", "rm", "it_net2")
+	for _, netw := range []string{"it_net2", "bridge"} {
+		// busybox-static's wget -T crashes, so timeout bounds it; under
+		// sh, since PID 1 of a namespace ignores signals it has no
+		// handler for.
+		if r := run(t, "run", "--rm", "--network", netw, "busybox", "sh", "-c", "timeout -s KILL 2 wget -qO- http://"+fixed+"/; exit $?"); r.code == 0 {
+			t.Errorf("a container on %s reached it_net1's container: %q", netw, r.stdout)
+		}
+	}
+	// Names follow containers: once stopped, it_uweb is not found.
+	ok(t, "stop", "-t", "1", "it_uweb")
+	if r := run(t, "run", "--rm", "--network", "it_net1", "busybox", "nslookup", "it_uweb"); r.code == 0 || strings.Contains(r.stdout, fixed) {
+		t.Errorf("it_uweb still resolves after stop: exit %d %q", r.code, r.stdout)
+	}
+	// In use (a stopped container counts): refused; then removed whole.
+	if r := run(t, "network", "rm", "it_net1"); r.code == 0 || !strings.Contains(r.stderr, "in use") {
+		t.Errorf("network rm of a network in use: exit %d, %q", r.code, r.stderr)
+	}
+	ok(t, "rm", "it_uweb")
+	ok(t, "network", "rm", "it_net1", "it_net2")
+	if out, err := exec.Command("ip", "link", "show", bridge).CombinedOutput(); err == nil {
+		t.Errorf("bridge %s left after network rm: %s", bridge, out)
+	}
+	if n := sh(t, "nft list table ip berth | grep -c '"+bridge+"' || true"); n != "0" {
+		t.Errorf("%s nftables lines of %s left after network rm", n, bridge)
+	}
+	if st, _ := exec.Command("systemctl", "is-active", "berth-dns-it_net1.socket").Output(); strings.TrimSpace(string(st)) == "active" {
+		t.Error("the DNS socket is still active after network rm")
+	}
+	if r := run(t, "run", "--rm", "--network", "it_net1", "busybox", "true"); r.code != 125 || !strings.Contains(r.stderr, "network it_net1 not found") {
+		t.Errorf("run on a removed network: exit %d, %q", r.code, r.stderr)
+	}
+}
+
+// TestNetworkHostDNSAddHost: --network host shares the host's links;
+// --dns and --add-host write resolv.conf and hosts; --ip needs a user
+// network.
+func TestNetworkHostDNSAddHost(t *testing.T) {
+	busybox(t)
+	host := sh(t, "busybox ip -o link | wc -l")
+	if out := strings.TrimSpace(ok(t, "run", "--rm", "--network", "host", "busybox", "sh", "-c", "ip -o link | wc -l")); out != host {
+		t.Errorf("--network host sees %s links, the host has %s", out, host)
+	}
+	out := ok(t, "run", "--rm", "--dns", "192.0.2.53", "--add-host", "db.example:192.0.2.7", "--add-host", "gw:host-gateway",
+		"busybox", "sh", "-c", "cat /etc/resolv.conf /etc/hosts")
+	for _, want := range []string{"nameserver 192.0.2.53", "192.0.2.7\tdb.example", "10.89.0.1\tgw"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("resolv.conf and hosts lack %q:\n%s", want, out)
+		}
+	}
+	for _, args := range [][]string{
+		{"--ip", "10.89.0.9"},
+		{"--network-alias", "x"},
+		{"--add-host", "bad"},
+		{"--dns", "not-an-ip"},
+		{"--network", "host", "-p", "80:80"},
+	} {
+		if r := run(t, append(append([]string{"run", "--rm"}, args...), "busybox", "true")...); r.code != 125 {
+			t.Errorf("run %v: exit %d, want 125; %q", args, r.code, r.stderr)
+		}
+	}
+}

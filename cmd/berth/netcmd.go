@@ -1,0 +1,413 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/berth/berth/internal/errdefs"
+	"github.com/berth/berth/machine"
+	"github.com/berth/berth/machine/systemd"
+	"github.com/berth/berth/netsetup/dns"
+	"github.com/berth/berth/netsetup/ipam"
+	"github.com/berth/berth/netsetup/link"
+	"github.com/berth/berth/netsetup/nat"
+	"github.com/berth/berth/netsetup/network"
+	"github.com/coreos/go-systemd/v22/activation"
+	"github.com/google/nftables"
+	"github.com/spf13/cobra"
+	"github.com/vishvananda/netlink"
+)
+
+// networkRow is a network as `network ls` and `network inspect` show it
+// (Docker's field names).
+type networkRow struct {
+	ID       string            `json:"Id"`
+	Name     string            `json:"Name"`
+	Driver   string            `json:"Driver"`
+	Scope    string            `json:"Scope"`
+	Internal bool              `json:"Internal"`
+	Created  time.Time         `json:"Created"`
+	IPAM     map[string]any    `json:"IPAM"`
+	Options  map[string]string `json:"Options"`
+	Labels   map[string]string `json:"Labels"`
+	// Containers: ID → name and address, of the running ones.
+	Containers map[string]map[string]string `json:"Containers"`
+}
+
+func (r networkRow) ShortID() string { return r.ID[:12] }
+
+func toRow(root string, n network.Network, withContainers bool) networkRow {
+	r := networkRow{ID: n.ID, Name: n.Name, Driver: n.Driver, Scope: "local", Internal: n.Internal, Created: n.Created,
+		Labels: n.Labels, Options: map[string]string{}, IPAM: map[string]any{"Driver": "default", "Config": []any{}}}
+	if r.Labels == nil {
+		r.Labels = map[string]string{}
+	}
+	if n.Bridge != "" {
+		r.Options["com.docker.network.bridge.name"] = n.Bridge
+		r.IPAM["Config"] = []map[string]string{{"Subnet": n.Subnet.String(), "Gateway": n.Gateway.String()}}
+	}
+	if withContainers {
+		r.Containers = map[string]map[string]string{}
+		if n.Bridge != "" {
+			cs, _ := machine.OpenContainers(root)
+			leases, _ := ipam.New(ipam.NewDiskStore(networksDir(root))).List(n.Bridge)
+			for _, l := range leases {
+				c := map[string]string{"IPv4Address": netip.PrefixFrom(l.Addr, n.Subnet.Bits()).String()}
+				if cs != nil {
+					if rec, err := cs.Load(l.Owner); err == nil {
+						c["Name"] = rec.Name
+					}
+				}
+				r.Containers[l.Owner] = c
+			}
+		}
+	}
+	return r
+}
+
+// hostRoutes are the destinations of the host's IPv4 routes that are not
+// berth's own bridges', which a new network's subnet must not overlap.
+func hostRoutes() []netip.Prefix {
+	routes, err := netlink.RouteList(nil, netlink.FAMILY_V4)
+	if err != nil {
+		return nil
+	}
+	var out []netip.Prefix
+	for _, r := range routes {
+		if r.Dst == nil {
+			continue
+		}
+		if l, err := netlink.LinkByIndex(r.LinkIndex); err == nil && strings.HasPrefix(l.Attrs().Name, "berth") {
+			continue
+		}
+		if p, err := netip.ParsePrefix(r.Dst.String()); err == nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func newNetworkCommand(g *globalOptions) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "network",
+		Short: "Manage networks",
+		Args:  exactArgs(0),
+		RunE:  func(c *cobra.Command, args []string) error { return c.Help() },
+	}
+	var subnet, gateway, driver string
+	var internal bool
+	var labels []string
+	create := &cobra.Command{
+		Use:   "create [OPTIONS] NETWORK",
+		Short: "Create a network: a bridge of its own, NAT to the outside (unless --internal), and names resolved between its containers",
+		Args:  exactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			var o network.CreateOptions
+			var err error
+			if driver != "" && driver != "bridge" {
+				return usageError{fmt.Errorf("network driver %q is not supported: berth has bridge networks", driver)}
+			}
+			if subnet != "" {
+				if o.Subnet, err = netip.ParsePrefix(subnet); err != nil {
+					return usageError{fmt.Errorf("invalid subnet %q: %v", subnet, err)}
+				}
+			}
+			if gateway != "" {
+				if o.Subnet == (netip.Prefix{}) {
+					return usageError{errors.New("--gateway needs --subnet")}
+				}
+				if o.Gateway, err = netip.ParseAddr(gateway); err != nil {
+					return usageError{fmt.Errorf("invalid gateway %q: %v", gateway, err)}
+				}
+			}
+			o.Internal = internal
+			if len(labels) > 0 {
+				o.Labels = map[string]string{}
+				for _, l := range labels {
+					k, v, _ := strings.Cut(l, "=")
+					o.Labels[k] = v
+				}
+			}
+			n, err := networkStore(g.root).Create(args[0], o, hostRoutes())
+			if errdefs.IsInvalid(err) || errdefs.IsAlreadyExists(err) {
+				return usageError{err}
+			}
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(c.OutOrStdout(), n.ID)
+			return nil
+		},
+	}
+	create.Flags().StringVar(&subnet, "subnet", "", "Subnet in CIDR format (default: the next free 10.89.N.0/24)")
+	create.Flags().StringVar(&gateway, "gateway", "", "IPv4 gateway for the subnet (default: its first address)")
+	create.Flags().BoolVar(&internal, "internal", false, "Restrict external access to the network")
+	create.Flags().StringVarP(&driver, "driver", "d", "bridge", "Driver to manage the network (bridge)")
+	create.Flags().StringArrayVar(&labels, "label", nil, "Set metadata on a network")
+
+	var quiet, noTrunc bool
+	var format string
+	ls := &cobra.Command{
+		Use:     "ls [OPTIONS]",
+		Aliases: []string{"list"},
+		Short:   "List networks",
+		Args:    exactArgs(0),
+		RunE: func(c *cobra.Command, args []string) error {
+			all, err := networkStore(g.root).List()
+			if err != nil {
+				return err
+			}
+			def := "{{.ShortID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}"
+			if noTrunc {
+				def = "{{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}"
+			}
+			if quiet {
+				format = "{{.ShortID}}"
+				if noTrunc {
+					format = "{{.ID}}"
+				}
+			}
+			f, err := newFormatter(c.OutOrStdout(), format, def, map[string]string{"ShortID": "NETWORK ID", "ID": "NETWORK ID"})
+			if err != nil {
+				return err
+			}
+			for _, n := range all {
+				if err := f.row(toRow(g.root, n, false)); err != nil {
+					return err
+				}
+			}
+			return f.flush()
+		},
+	}
+	ls.Flags().BoolVarP(&quiet, "quiet", "q", false, "Only display network IDs")
+	ls.Flags().BoolVar(&noTrunc, "no-trunc", false, "Do not truncate the output")
+	ls.Flags().StringVar(&format, "format", "", "Format output: table, json, 'table TEMPLATE' or a Go template")
+
+	var iformat string
+	inspect := &cobra.Command{
+		Use:   "inspect [OPTIONS] NETWORK [NETWORK...]",
+		Short: "Display detailed information on one or more networks",
+		Args:  minArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			var objs []any
+			var errs []error
+			for _, ref := range args {
+				n, err := networkStore(g.root).Get(ref)
+				if err != nil {
+					errs = append(errs, err)
+					continue
+				}
+				b, _ := json.Marshal(toRow(g.root, n, true))
+				var m map[string]any
+				json.Unmarshal(b, &m)
+				objs = append(objs, m)
+			}
+			if err := printInspect(c, objs, iformat); err != nil {
+				return err
+			}
+			return errors.Join(errs...)
+		},
+	}
+	inspect.Flags().StringVarP(&iformat, "format", "f", "", "Format output using a Go template, or json")
+
+	rm := &cobra.Command{
+		Use:     "rm NETWORK [NETWORK...]",
+		Aliases: []string{"remove"},
+		Short:   "Remove one or more networks; one a container is attached to is refused",
+		Args:    minArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			var errs []error
+			for _, ref := range args {
+				if _, err := removeNetwork(g.root, ref); err != nil {
+					errs = append(errs, err)
+					continue
+				}
+				fmt.Fprintln(c.OutOrStdout(), ref)
+			}
+			return errors.Join(errs...)
+		},
+	}
+	var pruneForce bool
+	prune := &cobra.Command{
+		Use:   "prune [OPTIONS]",
+		Short: "Remove all user networks no container uses",
+		Args:  exactArgs(0),
+		RunE: func(c *cobra.Command, args []string) error {
+			if !pruneForce && !confirm(c, "WARNING! This will remove all custom networks not used by at least one container.") {
+				return nil
+			}
+			all, err := networkStore(g.root).List()
+			if err != nil {
+				return err
+			}
+			var removed []string
+			for _, n := range all {
+				if !n.IsUser() {
+					continue
+				}
+				if _, err := removeNetwork(g.root, n.Name); err == nil {
+					removed = append(removed, n.Name)
+				} else if !errdefs.IsConflict(err) {
+					return err
+				}
+			}
+			if len(removed) > 0 {
+				fmt.Fprintln(c.OutOrStdout(), "Deleted Networks:")
+				for _, n := range removed {
+					fmt.Fprintln(c.OutOrStdout(), n)
+				}
+			}
+			return nil
+		},
+	}
+	prune.Flags().BoolVarP(&pruneForce, "force", "f", false, "Do not prompt for confirmation")
+	c.AddCommand(create, ls, inspect, rm, prune)
+	return c
+}
+
+// removeNetwork removes a user network that no container uses (running
+// or not: a stopped container would not start again without it), with
+// its bridge, rules and DNS responder.
+func removeNetwork(root, ref string) (network.Network, error) {
+	cs, err := machine.OpenContainers(root)
+	if err != nil {
+		return network.Network{}, err
+	}
+	n, err := networkStore(root).Remove(ref, func(n network.Network) error {
+		recs, err := cs.List()
+		if err != nil {
+			return err
+		}
+		var users []string
+		for _, r := range recs {
+			if r.Options.Network == n.Name || r.Options.Network == n.ID {
+				users = append(users, r.Name)
+			}
+		}
+		if len(users) > 0 {
+			return fmt.Errorf("error while removing network: network %s is in use by container(s) %s: %w", n.Name, strings.Join(users, ", "), errdefs.ErrConflict)
+		}
+		if leases, _ := ipam.New(ipam.NewDiskStore(networksDir(root))).List(n.Bridge); len(leases) > 0 {
+			return fmt.Errorf("error while removing network: network %s has active endpoints: %w", n.Name, errdefs.ErrConflict)
+		}
+		return nil
+	})
+	if err != nil {
+		return n, err
+	}
+	var errs []error
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if m, err := systemd.Connect(ctx); err == nil {
+		unit := dnsUnit(n)
+		errs = append(errs, m.Stop(ctx, unit), m.Stop(ctx, strings.TrimSuffix(unit, ".socket")+".service"))
+		m.ResetFailed(ctx, unit)
+		m.Close()
+	}
+	if conn, err := nftables.New(); err == nil {
+		errs = append(errs, nat.RemoveBridge(conn, n.Bridge))
+	}
+	errs = append(errs, link.DeleteBridge(n.Bridge))
+	os.RemoveAll(filepath.Join(networksDir(root), n.Bridge))
+	os.Remove(filepath.Join(networksDir(root), n.Bridge+".lock"))
+	if err := errors.Join(errs...); err != nil {
+		return n, fmt.Errorf("remove network %s: %w", n.Name, err)
+	}
+	return n, nil
+}
+
+func newDNSCommand(g *globalOptions) *cobra.Command {
+	return &cobra.Command{
+		Use:    "__dns NETWORK",
+		Short:  "Answer DNS queries on a user network (started by its socket unit)",
+		Hidden: true,
+		Args:   exactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			return serveDNS(g.root, args[0])
+		},
+	}
+}
+
+// dnsIdle is how long the DNS responder waits for a query before it
+// exits; systemd starts it again on the next one.
+const dnsIdle = 60 * time.Second
+
+// serveDNS answers for network name on the sockets systemd passes.
+func serveDNS(root, name string) error {
+	n, err := networkStore(root).Get(name)
+	if err != nil {
+		return err
+	}
+	var pc net.PacketConn
+	var ln net.Listener
+	for _, f := range activation.Files(true) {
+		if c, err := net.FilePacketConn(f); err == nil {
+			pc = c
+		} else if l, err := net.FileListener(f); err == nil {
+			ln = l
+		}
+		f.Close()
+	}
+	if pc == nil && ln == nil {
+		return fmt.Errorf("__dns %s: no sockets from systemd (run by %s)", name, dnsUnit(n))
+	}
+	cs, err := machine.OpenContainers(root)
+	if err != nil {
+		return err
+	}
+	leases := ipam.New(ipam.NewDiskStore(networksDir(root)))
+	lookup := func(q string) []netip.Addr {
+		q = strings.TrimSuffix(q, "."+strings.ToLower(n.Name))
+		ls, err := leases.List(n.Bridge)
+		if err != nil {
+			return nil
+		}
+		var out []netip.Addr
+		for _, l := range ls {
+			rec, err := cs.Load(l.Owner)
+			if err != nil {
+				continue
+			}
+			names := append([]string{rec.Name, machine.ShortID(rec.ID)}, rec.Options.NetworkAliases...)
+			for _, nm := range names {
+				if strings.EqualFold(nm, q) {
+					out = append(out, l.Addr)
+					break
+				}
+			}
+		}
+		return out
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	return dns.Serve(ctx, pc, ln, lookup, dns.Upstream(hostNameservers(), 2*time.Second), dnsIdle)
+}
+
+// hostNameservers are the host's resolvers that a process on the host
+// can reach (systemd-resolved's stub included).
+func hostNameservers() []netip.AddrPort {
+	b, err := os.ReadFile("/etc/resolv.conf")
+	if err != nil {
+		return nil
+	}
+	var out []netip.AddrPort
+	for _, l := range strings.Split(string(b), "\n") {
+		f := strings.Fields(l)
+		if len(f) >= 2 && f[0] == "nameserver" {
+			if a, err := netip.ParseAddr(f[1]); err == nil {
+				out = append(out, netip.AddrPortFrom(a, 53))
+			}
+		}
+	}
+	return out
+}
