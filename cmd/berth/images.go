@@ -60,7 +60,7 @@ func newImageCommand(g *globalOptions) *cobra.Command {
 	rm := newRmiCommand(g)
 	rm.Use, rm.Aliases = "rm [OPTIONS] IMAGE [IMAGE...]", []string{"remove"}
 	c.AddCommand(newImportCommand(g), ls, rm, newImageInspectCommand(g), newTagCommand(g), newPushCommand(g), newPullCommand(g),
-		newHistoryCommand(g), newImagePruneCommand(g), newSaveCommand(g), newLoadCommand(g))
+		newHistoryCommand(g), newImagePruneCommand(g), newSaveCommand(g), newLoadCommand(g), newFsckCommand(g))
 	return c
 }
 
