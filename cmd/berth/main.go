@@ -62,7 +62,7 @@ func newRootCommand() *cobra.Command {
 		newRunCommand(g), newCreateCommand(g), newStartCommand(g), newStopCommand(g), newRestartCommand(g),
 		newKillCommand(g), newRmCommand(g), newPsCommand(g), newLogsCommand(g), newInspectCommand(g),
 		newWaitCommand(g), newGenerateCommand(g), newContainerCommand(g), newEventsCommand(g), newPortCommand(g), newExecCommand(g), newVolumeCommand(g), newUpCommand(g), newDownCommand(g), newPrepareCommand(g), newPullCommand(g), newPushCommand(g), newTagCommand(g), newSaveCommand(g), newLoadCommand(g), newInitCommand(g), newCleanupCommand(g),
-		newSystemCommand(g), newHistoryCommand(g))
+		newSystemCommand(g), newHistoryCommand(g), newLoginCommand(g), newLogoutCommand(g))
 	return root
 }
 
