@@ -94,7 +94,7 @@ func TestCredentialsFile(t *testing.T) {
 		t.Errorf("config.json mode %v", fi.Mode())
 	}
 	for reg, want := range map[string]authn.AuthConfig{
-		"127.0.0.1:5000": {Username: "alice", Password: "s3:cret"},
+		"127.0.0.1:5000":  {Username: "alice", Password: "s3:cret"},
 		"index.docker.io": {Username: "bob", Password: "pw"},
 		"other.example":   {},
 	} {
