@@ -206,17 +206,13 @@ func (p *pullPrinter) redraw() {
 	io.WriteString(p.out, b.String())
 }
 
-// progressBar is Docker's "[=====>     ]  1.2MB/3.4MB".
+// progressBar is Docker's (its jsonmessage.JSONProgress):
+// "[=====>     ]      1.2MB/3.4MB", 50 steps wide, the count right-aligned.
 func progressBar(cur, total int64) string {
-	const width = 50
+	human := func(n int64) string { return units.HumanSizeWithPrecision(float64(n), 3) }
 	if total <= 0 {
-		return units.HumanSizeWithPrecision(float64(cur), 3)
+		return fmt.Sprintf("%8v", human(cur))
 	}
-	n := int(float64(width) * float64(cur) / float64(total))
-	n = min(max(n, 0), width)
-	bar := strings.Repeat("=", n)
-	if n < width {
-		bar += ">" + strings.Repeat(" ", width-n-1)
-	}
-	return fmt.Sprintf("[%s] %s/%s", bar, units.HumanSizeWithPrecision(float64(cur), 3), units.HumanSizeWithPrecision(float64(total), 3))
+	n := min(max(int(float64(cur)/float64(total)*100)/2, 0), 50)
+	return fmt.Sprintf("[%s>%s] %8v/%v", strings.Repeat("=", n), strings.Repeat(" ", 50-n), human(cur), human(total))
 }

@@ -46,3 +46,26 @@ func TestImagePruneKeepsUsedImages(t *testing.T) {
 		t.Errorf("image prune -f kept the image no container uses any more:\n%s", out)
 	}
 }
+
+// TestPullProgressOnTerminal: on a terminal (script(1) gives berth pull
+// one) each layer gets a line with a progress bar, redrawn in place;
+// through a pipe the lines are plain.
+func TestPullProgressOnTerminal(t *testing.T) {
+	testutil.RequiresTestbed(t)
+	startRegistry(t)
+	ref := registryAddr + "/it/tty:1"
+	layer, _ := pushBusybox(t, ref)
+	run(t, "rmi", "-f", ref)
+	t.Cleanup(func() { run(t, "rmi", "-f", ref) })
+	short := strings.TrimPrefix(layer, "sha256:")[:12]
+	out := sh(t, "script -qefc '"+binary(t, "BERTH_BIN")+" pull "+ref+"' /dev/null")
+	for _, want := range []string{short + ": Downloading [", "\x1b[1A", "\x1b[2K" + short + ": Pull complete"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("berth pull on a terminal printed no %q:\n%q", want, out)
+		}
+	}
+	run(t, "rmi", "-f", ref)
+	if plain := ok(t, "pull", ref); strings.Contains(plain, "\x1b") || strings.Contains(plain, "[=") {
+		t.Errorf("berth pull into a pipe printed terminal output:\n%q", plain)
+	}
+}
