@@ -30,6 +30,10 @@
 // failed pull leaves the store as it was. Plain HTTP is allowed only for
 // registries on loopback or when asked for (PullOptions.Insecure).
 //
+// Fsck re-verifies the store (every blob's digest; every unpacked layer
+// by unpacking its blob again and comparing the trees) and repairs what
+// it can; Prune and DiskUsage serve image prune and system df.
+//
 // The store never calls mount(2): stacking layers with overlayfs is the
 // caller's business (it gets the layer directories from LayerPath).
 // It imports the standard library, the OCI spec packages,

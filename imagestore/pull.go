@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/berth/berth/internal/errdefs"
-	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -209,7 +208,7 @@ func (s *Store) pull(ctx context.Context, rr RemoteReference, opts PullOptions) 
 	ropts := []remote.Option{
 		remote.WithContext(ctx),
 		remote.WithPlatform(plat),
-		remote.WithAuthFromKeychain(authn.DefaultKeychain),
+		remote.WithAuthFromKeychain(keychain),
 		remote.WithTransport(registryTransport(rr.Registry, opts.Insecure)),
 		remote.WithUserAgent("berth"),
 	}

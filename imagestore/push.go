@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/berth/berth/internal/errdefs"
-	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
@@ -86,7 +85,7 @@ func (s *Store) Push(ctx context.Context, ref string, opts PushOptions) (digestO
 	}
 	err = remote.Write(dst, limg,
 		remote.WithContext(ctx),
-		remote.WithAuthFromKeychain(authn.DefaultKeychain),
+		remote.WithAuthFromKeychain(keychain),
 		remote.WithTransport(registryTransport(rr.Registry, opts.Insecure)),
 		remote.WithUserAgent("berth"))
 	if err != nil {

@@ -713,7 +713,7 @@ func (s *Store) Remove(ctx context.Context, nameOrID string, force bool) (Remove
 		return RemoveResult{}, err
 	}
 	if len(res.Deleted) > 0 {
-		if err := s.collectGarbage(); err != nil {
+		if _, err := s.collectGarbage(); err != nil {
 			return res, fmt.Errorf("remove %s: %w", nameOrID, err)
 		}
 	}
@@ -723,19 +723,21 @@ func (s *Store) Remove(ctx context.Context, nameOrID string, force bool) (Remove
 // collectGarbage deletes blobs and unpacked layers that no manifest in
 // the index reaches. The caller holds the GC lock exclusively. Layers are
 // renamed into tmp first and deleted from there, so a crash half way
-// leaves only debris that the next Open removes.
-func (s *Store) collectGarbage() error {
+// leaves only debris that the next Open removes. It returns the bytes
+// deleted.
+func (s *Store) collectGarbage() (int64, error) {
 	idx, err := s.readIndex()
 	if err != nil {
-		return err
+		return 0, err
 	}
+	var freed int64
 	blobs := map[string]bool{}
 	layers := map[string]bool{}
 	for _, desc := range idx.Manifests {
 		blobs[desc.Digest.Encoded()] = true
 		img, m, err := s.loadImage(desc)
 		if err != nil {
-			return fmt.Errorf("garbage collection stopped, to keep what may still be used: %w", err)
+			return 0, fmt.Errorf("garbage collection stopped, to keep what may still be used: %w", err)
 		}
 		blobs[m.Config.Digest.Encoded()] = true
 		for _, l := range m.Layers {
@@ -750,9 +752,15 @@ func (s *Store) collectGarbage() error {
 	ents, _ := os.ReadDir(blobDir)
 	for _, e := range ents {
 		if !blobs[e.Name()] {
+			var size int64
+			if fi, err := e.Info(); err == nil {
+				size = fi.Size()
+			}
 			if err := os.Remove(filepath.Join(blobDir, e.Name())); err != nil {
 				errs = append(errs, err)
+				continue
 			}
+			freed += size
 		}
 	}
 	layerDir := filepath.Join(s.root, "layers", "sha256")
@@ -766,11 +774,12 @@ func (s *Store) collectGarbage() error {
 			errs = append(errs, err)
 			continue
 		}
+		freed += DirSize(grave)
 		if err := os.RemoveAll(grave); err != nil {
 			errs = append(errs, err)
 		}
 	}
-	return errors.Join(errs...)
+	return freed, errors.Join(errs...)
 }
 
 func newIndex() *ocispec.Index {

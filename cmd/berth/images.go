@@ -59,7 +59,8 @@ func newImageCommand(g *globalOptions) *cobra.Command {
 	ls.Use, ls.Aliases = "ls [OPTIONS]", []string{"list"}
 	rm := newRmiCommand(g)
 	rm.Use, rm.Aliases = "rm [OPTIONS] IMAGE [IMAGE...]", []string{"remove"}
-	c.AddCommand(newImportCommand(g), ls, rm, newImageInspectCommand(g), newTagCommand(g), newPushCommand(g), newPullCommand(g))
+	c.AddCommand(newImportCommand(g), ls, rm, newImageInspectCommand(g), newTagCommand(g), newPushCommand(g), newPullCommand(g),
+		newHistoryCommand(g), newImagePruneCommand(g), newSaveCommand(g), newLoadCommand(g), newFsckCommand(g))
 	return c
 }
 
@@ -122,13 +123,18 @@ type imageRow struct {
 }
 
 func newImagesCommand(g *globalOptions) *cobra.Command {
-	var quiet, noTrunc, all bool
+	var quiet, noTrunc, all, digests bool
 	var format string
+	var filters []string
 	c := &cobra.Command{
 		Use:   "images [OPTIONS] [REPOSITORY[:TAG]]",
 		Short: "List images",
 		Args:  rangeArgs(0, 1),
 		RunE: func(c *cobra.Command, args []string) error {
+			match, err := imageFilter(filters)
+			if err != nil {
+				return usageError{err}
+			}
 			s, err := g.openStore(c)
 			if err != nil {
 				return err
@@ -138,6 +144,9 @@ func newImagesCommand(g *globalOptions) *cobra.Command {
 				return err
 			}
 			table := "{{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
+			if digests {
+				table = "{{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
+			}
 			if quiet {
 				format = "{{.ID}}"
 			}
@@ -147,23 +156,27 @@ func newImagesCommand(g *globalOptions) *cobra.Command {
 				return err
 			}
 			seen := map[string]bool{}
-			for _, row := range imageRows(imgs, noTrunc) {
-				if len(args) == 1 && !matchRepo(row, args[0]) {
-					continue
-				}
-				if quiet {
-					if seen[row.ID] {
+			for _, img := range imgs {
+				for _, row := range imageRows([]imagestore.Image{img}, noTrunc) {
+					if len(args) == 1 && !matchRepo(row, args[0]) || !match(img, row) {
 						continue
 					}
-					seen[row.ID] = true
-				}
-				if err := f.row(row); err != nil {
-					return err
+					if quiet {
+						if seen[row.ID] {
+							continue
+						}
+						seen[row.ID] = true
+					}
+					if err := f.row(row); err != nil {
+						return err
+					}
 				}
 			}
 			return f.flush()
 		},
 	}
+	c.Flags().BoolVar(&digests, "digests", false, "show digests (the manifest's: for a pulled image the registry's, of the platform's image)")
+	c.Flags().StringArrayVarP(&filters, "filter", "f", nil, "filter output: dangling=true|false, reference=PATTERN, label=KEY[=VALUE]")
 	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "only show image IDs")
 	c.Flags().BoolVar(&noTrunc, "no-trunc", false, "don't truncate output")
 	c.Flags().BoolVarP(&all, "all", "a", false, "show all images (berth keeps no intermediate images; accepted for compatibility)")
@@ -180,7 +193,7 @@ func imageRows(imgs []imagestore.Image, noTrunc bool) []imageRow {
 		if !noTrunc {
 			id = img.ID.Encoded()[:12]
 		}
-		base := imageRow{ID: id, Repository: "<none>", Tag: "<none>", Digest: "<none>", Containers: "N/A",
+		base := imageRow{ID: id, Repository: "<none>", Tag: "<none>", Digest: img.Manifest.String(), Containers: "N/A",
 			Size: units.HumanSizeWithPrecision(float64(img.Size), 3)}
 		base.VirtualSize = base.Size
 		if t := img.Config.Created; t != nil {

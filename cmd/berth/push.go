@@ -42,12 +42,16 @@ func newPushCommand(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return usageError{err}
 			}
+			cfg, err := imagestore.LoadRegistries(imagestore.RegistriesConfPath())
+			if err != nil {
+				return engineError{err}
+			}
 			s, err := g.openStore(c)
 			if err != nil {
 				return err
 			}
 			fmt.Fprintf(c.OutOrStdout(), "The push refers to repository [%s/%s]\n", rr.Registry, rr.Repository)
-			d, err := s.Push(c.Context(), args[0], imagestore.PushOptions{Insecure: !tlsVerify})
+			d, err := s.Push(c.Context(), args[0], imagestore.PushOptions{Insecure: !tlsVerify || cfg.Insecure(rr.Registry)})
 			if err != nil {
 				return err
 			}
