@@ -7,7 +7,7 @@
 //	testbed down NAME             remove every process, cgroup and mount it made (idempotent)
 //	testbed run [NAME] -- CMD…    up, exec CMD, down; exits with CMD's status
 //	testbed status NAME           print the leader PID and systemd's state
-//	testbed leftovers             fail if any testbed left a process, mount or cgroup
+//	testbed leftovers [NAME]      fail if any testbed (or NAME) left a process, mount or cgroup
 //
 // How it is built, and why:
 //   - The root is an overlay of the host's "/" with a tmpfs upper, so

@@ -30,7 +30,7 @@ func usage() {
   testbed down NAME
   testbed run [--bind SRC[:DST]]… [NAME] -- CMD…
   testbed status NAME
-  testbed leftovers
+  testbed leftovers [NAME]
 `)
 	os.Exit(2)
 }
@@ -81,7 +81,10 @@ func main() {
 		}
 		err = status(args[0])
 	case "leftovers":
-		err = leftovers()
+		if len(args) > 1 {
+			usage()
+		}
+		err = leftovers(args...)
 	case "__boot":
 		err = boot(args[0], args[1:])
 	default:
@@ -627,21 +630,25 @@ func tail(f string, n int) string {
 	return strings.Join(lines, "\n") + "\n"
 }
 
-// leftovers reports anything any testbed left on the host: state
-// directories, cgroups, mounts, nspawn processes. It is what CI checks
-// after the tests.
-func leftovers() error {
+// leftovers reports anything any testbed (or only the testbed named)
+// left on the host: state directories, cgroups, mounts, nspawn
+// processes. It is what CI checks after the tests; with a name, other
+// testbeds running beside it (another engineer's) are not reported.
+func leftovers(only ...string) error {
 	var found []string
+	mine := func(name string) bool { return len(only) == 0 || name == only[0] }
 	if ents, _ := os.ReadDir(stateRoot); len(ents) > 0 {
 		for _, e := range ents {
-			found = append(found, "state "+filepath.Join(stateRoot, e.Name()))
+			if mine(e.Name()) {
+				found = append(found, "state "+filepath.Join(stateRoot, e.Name()))
+			}
 		}
 	}
 	filepath.WalkDir("/sys/fs/cgroup", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || !d.IsDir() {
 			return nil
 		}
-		if strings.HasPrefix(d.Name(), "berth-testbed-") {
+		if name, ok := strings.CutPrefix(d.Name(), "berth-testbed-"); ok && mine(name) {
 			found = append(found, "cgroup "+p)
 			return filepath.SkipDir
 		}
@@ -651,7 +658,7 @@ func leftovers() error {
 		ms, _ := parseMountinfo(f)
 		f.Close()
 		for _, m := range ms {
-			if strings.Contains(m.Point, "berth-testbed") {
+			if strings.Contains(m.Point, "berth-testbed") && (len(only) == 0 || strings.Contains(m.Point, "/"+only[0]+"/") || strings.HasSuffix(m.Point, "/"+only[0])) {
 				found = append(found, "mount "+m.Point)
 			}
 		}
@@ -659,7 +666,8 @@ func leftovers() error {
 	ents, _ := os.ReadDir("/proc")
 	for _, e := range ents {
 		cmd, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err == nil && bytes.HasPrefix(cmd, []byte("systemd-nspawn\x00")) && bytes.Contains(cmd, []byte(stateRoot)) {
+		if err == nil && bytes.HasPrefix(cmd, []byte("systemd-nspawn\x00")) && bytes.Contains(cmd, []byte(stateRoot)) &&
+			(len(only) == 0 || bytes.Contains(cmd, []byte(filepath.Join(stateRoot, only[0])+"/"))) {
 			found = append(found, "process "+e.Name()+" "+string(bytes.ReplaceAll(cmd, []byte{0}, []byte{' '})))
 		}
 	}
