@@ -213,7 +213,9 @@ func eachContainer(c *cobra.Command, g *globalOptions, args []string, fn func(h 
 // stops the unit. A stopped container is success; one between restarts
 // is stopped for good and recorded as exited.
 func (h *host) stop(ctx context.Context, rec *machine.Container, timeout *int) error {
-	if !active(rec) {
+	// A record that still says running whose process is gone is between
+	// an exit and its cleanup, which may restart it: stop the unit too.
+	if !active(rec) && rec.State.Status != machine.StatusRunning {
 		return nil
 	}
 	m, err := h.systemd(ctx)
