@@ -14,6 +14,8 @@
 //   - netsetup/nat: the nftables table "ip berth": masquerade, a forward
 //     filter chain per bridge (isolation; --internal networks have no way
 //     out), published ports (DNAT), hairpin, 127.0.0.1.
+//   - netsetup/ports: claims on host ports (one file per port, flock'ed),
+//     so that two containers never publish the same port.
 //   - netsetup/dns: the DNS responder of a user network, socket-activated
 //     by systemd on the network's gateway (berth-dns-NAME.socket), which
 //     answers with the running containers' names and aliases.

@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -17,6 +19,7 @@ import (
 	"github.com/berth/berth/netsetup/link"
 	"github.com/berth/berth/netsetup/nat"
 	"github.com/berth/berth/netsetup/network"
+	"github.com/berth/berth/netsetup/ports"
 	"github.com/google/nftables"
 )
 
@@ -109,6 +112,9 @@ func connect(root string, rec *machine.Container, n network.Network, pid int, ad
 		ports = append(ports, np)
 	}
 	if len(ports) > 0 {
+		if err := claimPorts(root, rec.ID, ports); err != nil {
+			return err
+		}
 		if err := nat.AddPorts(conn, rec.ID, ports); err != nil {
 			return fmt.Errorf("publish ports: %w", err)
 		}
@@ -147,12 +153,77 @@ func disconnect(root string, rec *machine.Container, n network.Network) error {
 				errs = append(errs, err.Error())
 			}
 		}
+		if err := portStore(root).Release(rec.ID); err != nil {
+			errs = append(errs, err.Error())
+		}
 	}
 	if err := ipam.New(ipam.NewDiskStore(networksDir(root))).Release(n.Bridge, rec.ID); err != nil {
 		errs = append(errs, err.Error())
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("network %s: %s", n.Name, strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+func portStore(root string) *ports.Store {
+	return ports.NewStore(filepath.Join(networksDir(root), "ports"))
+}
+
+// claimPorts claims the host ports of a container's published ports: a
+// port another container publishes, or one a host process listens on,
+// is refused with Docker's message before the command starts. A claim
+// whose container is gone or has exited (its cleanup never ran) is
+// taken over.
+func claimPorts(root, id string, published []nat.Port) error {
+	var want []ports.Port
+	for _, p := range published {
+		for i := uint16(0); i < max(p.Count, 1); i++ {
+			want = append(want, ports.Port{Proto: p.Proto, IP: p.HostIP, Num: p.HostPort + i})
+		}
+	}
+	cs, err := machine.OpenContainers(root)
+	if err != nil {
+		return err
+	}
+	stale := func(owner string) bool {
+		rec, err := cs.Load(owner)
+		return err != nil || rec.State.Status == machine.StatusExited
+	}
+	if err := portStore(root).Claim(id, want, stale); err != nil {
+		return err
+	}
+	for _, p := range want {
+		if err := hostPortFree(p); err != nil {
+			portStore(root).Release(id)
+			return err
+		}
+	}
+	return nil
+}
+
+// hostPortFree binds the port for a moment: a host process that listens
+// on it would never see its traffic once berth DNATs it away.
+func hostPortFree(p ports.Port) error {
+	ip := "0.0.0.0"
+	if p.IP.IsValid() {
+		ip = p.IP.String()
+	}
+	addr := net.JoinHostPort(ip, strconv.Itoa(int(p.Num)))
+	var err error
+	if p.Proto == "udp" {
+		var c net.PacketConn
+		if c, err = net.ListenPacket("udp4", addr); err == nil {
+			c.Close()
+		}
+	} else {
+		var l net.Listener
+		if l, err = net.Listen("tcp4", addr); err == nil {
+			l.Close()
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("cannot publish %s: %w", p, err)
 	}
 	return nil
 }
