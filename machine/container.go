@@ -73,6 +73,9 @@ type State struct {
 	// starts: an init that finds it unset was started by systemd's
 	// restart policy.
 	UserStart bool `json:"UserStart,omitempty"`
+	// Paused is set by `berth pause` (the cgroup is frozen) and cleared
+	// by unpause or when the container ends.
+	Paused bool `json:"Paused,omitempty"`
 	// LogStreams are journald's ends of the running container's stdout
 	// and stderr (see nsinit.Result).
 	LogStreams []uint64 `json:"LogStreams,omitempty"`

@@ -185,6 +185,7 @@ func containerCleanup(g *globalOptions, id string) error {
 		}
 		r.State.ExitCode, r.State.Pid, r.State.PidStart, r.State.LogStreams, r.State.IPAddress = code, 0, 0, nil, ""
 		r.State.OOMKilled = code == 137 && machine.OOMKills() > 0
+		r.State.Paused = false
 	}
 	rec, err := cs.Load(id)
 	if errdefs.IsNotFound(err) {

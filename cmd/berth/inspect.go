@@ -99,11 +99,15 @@ func (h *host) inspectContainer(ctx context.Context, rec *machine.Container) con
 	if status == machine.StatusRunning && !running {
 		status = machine.StatusExited
 	}
+	paused := running && st.Paused
+	if paused {
+		status = "paused"
+	}
 	out := containerInspect{
 		ID:      rec.ID,
 		Created: rec.Created,
 		State: inspectState{
-			Status: status, Running: running, Restarting: status == machine.StatusRestarting,
+			Status: status, Running: running, Paused: paused, Restarting: status == machine.StatusRestarting,
 			OOMKilled: st.OOMKilled, Pid: st.Pid, ExitCode: st.ExitCode, Error: st.Error,
 			StartedAt: st.StartedAt, FinishedAt: st.FinishedAt,
 		},
