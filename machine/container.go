@@ -76,6 +76,14 @@ type State struct {
 	// Paused is set by `berth pause` (the cgroup is frozen) and cleared
 	// by unpause or when the container ends.
 	Paused bool `json:"Paused,omitempty"`
+	// PtyIndex and PtyDev name the terminal of a -t container while it
+	// runs (its /dev/pts number and devpts device), which systemd's file
+	// descriptor store holds; see package console.
+	PtyIndex int    `json:"PtyIndex,omitempty"`
+	PtyDev   uint64 `json:"PtyDev,omitempty"`
+	// ConsoleWait makes the next __init wait for a client to take the
+	// terminal before the command runs (`run -it`: no output is lost).
+	ConsoleWait bool `json:"ConsoleWait,omitempty"`
 	// LogStreams are journald's ends of the running container's stdout
 	// and stderr (see nsinit.Result).
 	LogStreams []uint64 `json:"LogStreams,omitempty"`

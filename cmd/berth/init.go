@@ -11,6 +11,7 @@ import (
 
 	"github.com/berth/berth/internal/errdefs"
 	"github.com/berth/berth/machine"
+	"github.com/berth/berth/machine/console"
 	"github.com/berth/berth/machine/journal"
 	"github.com/berth/berth/machine/nsinit"
 	"github.com/berth/berth/machine/systemd"
@@ -37,6 +38,7 @@ func newInitCommand(g *globalOptions) *cobra.Command {
 // machined, hands it to systemd (MAINPID=, READY=1), lets it exec the
 // command and exits.
 func containerInit(c *cobra.Command, g *globalOptions, id string) error {
+	passed := systemd.ListenFDs() // a -t container's terminal, on a restart (tty.go)
 	cs, err := machine.OpenContainers(g.root)
 	if err != nil {
 		return exitWith(nsinit.ExitSetup, err)
@@ -59,6 +61,14 @@ func containerInit(c *cobra.Command, g *globalOptions, id string) error {
 		StateDir:      dir,
 		LogIdentifier: machine.ShortID(id),
 		Unit:          rec.Unit,
+	}
+	var pty *console.Pty
+	if rec.Options.Tty {
+		if pty, err = initConsole(rec, passed); err != nil {
+			return exitWith(nsinit.ExitSetup, err)
+		}
+		defer pty.Close()
+		cfg.Console = pty.Slave
 	}
 	exe, err := exePath()
 	if err != nil {
@@ -106,7 +116,12 @@ func containerInit(c *cobra.Command, g *globalOptions, id string) error {
 	registered := make(chan error, 1)
 	go func() { registered <- systemd.RegisterMachine(rec.Machine, id, rec.Unit, pid, cfg.Rootfs) }()
 	pidStart, _ := machine.ProcStartTime(pid)
+	consoleWait := false
 	_, err = cs.Update(id, func(r *machine.Container) error {
+		if pty != nil {
+			r.State.PtyIndex, r.State.PtyDev = pty.Index, pty.Dev
+		}
+		consoleWait, r.State.ConsoleWait = r.State.ConsoleWait && pty != nil, false
 		if !r.State.UserStart {
 			r.State.RestartCount++
 		}
@@ -129,6 +144,9 @@ func containerInit(c *cobra.Command, g *globalOptions, id string) error {
 	// before the command runs (see nsinit).
 	if err := systemd.NotifyBarrier("MAINPID="+strconv.Itoa(pid)+"\nREADY=1", 30*time.Second); err != nil {
 		return exitWith(nsinit.ExitSetup, err)
+	}
+	if consoleWait {
+		waitForConsoleClient(dir) // `run -it`: its client holds the terminal first
 	}
 	if err := proc.Resume(); err != nil {
 		return exitWith(nsinit.ExitSetup, err)
@@ -185,7 +203,7 @@ func containerCleanup(g *globalOptions, id string) error {
 		}
 		r.State.ExitCode, r.State.Pid, r.State.PidStart, r.State.LogStreams, r.State.IPAddress = code, 0, 0, nil, ""
 		r.State.OOMKilled = code == 137 && machine.OOMKills() > 0
-		r.State.Paused = false
+		r.State.Paused, r.State.PtyIndex, r.State.PtyDev = false, 0, 0
 	}
 	rec, err := cs.Load(id)
 	if errdefs.IsNotFound(err) {

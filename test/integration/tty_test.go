@@ -1,0 +1,166 @@
+package integration
+
+import (
+	"bytes"
+	"errors"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/berth/berth/machine/console"
+)
+
+// terminal is a berth command run on a pseudo-terminal of the test's, as
+// in a user's terminal emulator: the test types on the master and reads
+// what the command shows.
+type terminal struct {
+	t    *testing.T
+	pty  *console.Pty
+	cmd  *exec.Cmd
+	mu   sync.Mutex
+	seen bytes.Buffer
+	from int // expect looks after this offset
+}
+
+func onTerminal(t *testing.T, rows, cols uint16, args ...string) *terminal {
+	t.Helper()
+	p, err := console.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	console.SetSize(p.Master, rows, cols)
+	c := exec.Command(binary(t, "BERTH_BIN"), args...)
+	c.Stdin, c.Stdout, c.Stderr = p.Slave, p.Slave, p.Slave
+	c.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p.Slave.Close()
+	term := &terminal{t: t, pty: p, cmd: c}
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, err := p.Master.Read(buf)
+			term.mu.Lock()
+			term.seen.Write(buf[:n])
+			term.mu.Unlock()
+			if err != nil {
+				return
+			}
+		}
+	}()
+	t.Cleanup(func() { c.Process.Kill(); p.Master.Close() })
+	return term
+}
+
+// expect waits until the terminal shows want (after what earlier
+// expects matched).
+func (term *terminal) expect(want string) {
+	term.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		term.mu.Lock()
+		s := term.seen.String()
+		term.mu.Unlock()
+		if i := strings.Index(s[term.from:], want); i >= 0 {
+			term.from += i + len(want)
+			return
+		}
+		if time.Now().After(deadline) {
+			term.t.Fatalf("the terminal never showed %q; it shows:\n%q", want, s)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (term *terminal) typeIn(s string) {
+	term.t.Helper()
+	if _, err := term.pty.Master.Write([]byte(s)); err != nil {
+		term.t.Fatal(err)
+	}
+}
+
+// exit waits for the command and returns its exit status.
+func (term *terminal) exit() int {
+	term.t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- term.cmd.Wait() }()
+	select {
+	case err := <-done:
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return ee.ExitCode()
+		}
+		if err != nil {
+			term.t.Fatal(err)
+		}
+		return 0
+	case <-time.After(15 * time.Second):
+		term.t.Fatalf("berth %v did not exit; the terminal shows:\n%q", term.cmd.Args, term.seen.String())
+		return -1
+	}
+}
+
+// TestRunTty: `berth run -it` gives the container a real terminal: a
+// prompt, its size and its changes (stty size), Ctrl-C to the
+// foreground command, and the shell's exit code as berth's.
+func TestRunTty(t *testing.T) {
+	busybox(t)
+	term := onTerminal(t, 24, 80, "run", "-it", "--rm", "--name", "it_tty", "busybox", "sh")
+	defer run(t, "rm", "-f", "it_tty")
+	term.expect("/ # ")
+	term.typeIn("stty size; [ -t 0 ] && echo is-a-tty\r")
+	term.expect("24 80")
+	term.expect("is-a-tty")
+	console.SetSize(term.pty.Master, 40, 100) // the user resizes the window
+	time.Sleep(200 * time.Millisecond)
+	term.typeIn("stty size\r")
+	term.expect("40 100")
+	term.typeIn("sleep 100\r")
+	time.Sleep(300 * time.Millisecond)
+	term.typeIn("\x03") // Ctrl-C
+	term.typeIn("echo status=$?\r")
+	term.expect("status=130")
+	term.typeIn("exit 3\r")
+	if code := term.exit(); code != 3 {
+		t.Errorf("berth run -it: exit %d, want the shell's 3", code)
+	}
+}
+
+// TestAttachTty: Ctrl-P Ctrl-Q leaves a -it container running, `berth
+// attach` takes its terminal again, and returns its exit code; a -t
+// container's short output is not lost.
+func TestAttachTty(t *testing.T) {
+	busybox(t)
+	term := onTerminal(t, 24, 80, "run", "-it", "--name", "it_tty2", "busybox", "sh")
+	defer run(t, "rm", "-f", "it_tty2")
+	term.expect("/ # ")
+	term.typeIn("X=kept\r")
+	term.typeIn("\x10\x11") // Ctrl-P Ctrl-Q
+	if code := term.exit(); code != 0 {
+		t.Fatalf("detach: exit %d", code)
+	}
+	if st := inspect(t, "it_tty2").State; !st.Running {
+		t.Fatalf("after detach the container is not running: %+v", st)
+	}
+	term = onTerminal(t, 30, 90, "attach", "it_tty2")
+	term.typeIn("echo back-$X; stty size\r")
+	term.expect("back-kept")
+	term.expect("30 90")
+	term.typeIn("exit 4\r")
+	if code := term.exit(); code != 4 {
+		t.Errorf("berth attach: exit %d, want the shell's 4", code)
+	}
+	if r := run(t, "attach", "it_tty2"); r.code != 1 || !strings.Contains(r.stderr, "cannot attach to a stopped container") {
+		t.Errorf("attach to a stopped container: exit %d, %q", r.code, r.stderr)
+	}
+
+	// -t without -i, output to a pipe: all of a quick command's output.
+	out := ok(t, "run", "-t", "--rm", "busybox", "sh", "-c", "echo one; echo two")
+	if out != "one\r\ntwo\r\n" {
+		t.Errorf("run -t: %q, want both lines (a terminal's \\r\\n)", out)
+	}
+}
