@@ -164,3 +164,23 @@ func TestAttachTty(t *testing.T) {
 		t.Errorf("run -t: %q, want both lines (a terminal's \\r\\n)", out)
 	}
 }
+
+// TestExecTty: `berth exec -it` in a running container shows a prompt on
+// the user's terminal, follows its size, and returns the exit code.
+func TestExecTty(t *testing.T) {
+	busybox(t)
+	ok(t, "run", "-d", "--name", "it_exectty", "busybox", "sleep", "1000")
+	defer run(t, "rm", "-f", "it_exectty")
+	term := onTerminal(t, 24, 80, "exec", "-it", "it_exectty", "sh")
+	term.expect("/ # ")
+	term.typeIn("stty size\r")
+	term.expect("24 80")
+	console.SetSize(term.pty.Master, 50, 120)
+	time.Sleep(200 * time.Millisecond)
+	term.typeIn("stty size\r")
+	term.expect("50 120")
+	term.typeIn("exit 5\r")
+	if code := term.exit(); code != 5 {
+		t.Errorf("berth exec -it: exit %d, want 5", code)
+	}
+}
