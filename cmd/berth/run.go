@@ -599,6 +599,10 @@ func newStartCommand(g *globalOptions) *cobra.Command {
 					errs = append(errs, err)
 					continue
 				}
+				if attach && rec.Options.Tty {
+					keys, _ := console.ParseKeys(console.DefaultDetachKeys)
+					return h.runWithConsole(c.Context(), rec, keys) // tty.go
+				}
 				if attach {
 					return h.startAttached(c.Context(), rec)
 				}

@@ -184,3 +184,17 @@ func TestExecTty(t *testing.T) {
 		t.Errorf("berth exec -it: exit %d, want 5", code)
 	}
 }
+
+// TestStartAttachTty: a container created with -it starts attached to
+// the terminal with `start -a`, as `run -it` does.
+func TestStartAttachTty(t *testing.T) {
+	busybox(t)
+	ok(t, "create", "-it", "--name", "it_tty3", "busybox", "sh")
+	defer run(t, "rm", "-f", "it_tty3")
+	term := onTerminal(t, 24, 80, "start", "-a", "it_tty3")
+	term.expect("/ # ")
+	term.typeIn("exit 6\r")
+	if code := term.exit(); code != 6 {
+		t.Errorf("berth start -a: exit %d, want 6", code)
+	}
+}
