@@ -84,6 +84,11 @@ type State struct {
 	// ConsoleWait makes the next __init wait for a client to take the
 	// terminal before the command runs (`run -it`: no output is lost).
 	ConsoleWait bool `json:"ConsoleWait,omitempty"`
+	// InitPid and StdinFd are the waiting __init of a `run -i` container
+	// without -t and its descriptor of the write end of the container's
+	// stdin pipe, which the client takes with pidfd_getfd(2).
+	InitPid int `json:"InitPid,omitempty"`
+	StdinFd int `json:"StdinFd,omitempty"`
 	// LogStreams are journald's ends of the running container's stdout
 	// and stderr (see nsinit.Result).
 	LogStreams []uint64 `json:"LogStreams,omitempty"`

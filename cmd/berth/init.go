@@ -70,6 +70,14 @@ func containerInit(c *cobra.Command, g *globalOptions, id string) error {
 		defer pty.Close()
 		cfg.Console = pty.Slave
 	}
+	stdinR, stdinW, err := initStdin(rec) // tty.go: `run -i` without -t
+	if err != nil {
+		return exitWith(nsinit.ExitSetup, err)
+	}
+	if stdinW != nil {
+		defer stdinW.Close()
+		cfg.Stdin = stdinR
+	}
 	exe, err := exePath()
 	if err != nil {
 		return exitWith(nsinit.ExitSetup, err)
@@ -88,6 +96,9 @@ func containerInit(c *cobra.Command, g *globalOptions, id string) error {
 	}
 	cfg.ResolvConf = hostResolvConf()
 	proc, err := nsinit.Start(cfg, exe, []string{"berth", "__nsinit"})
+	if stdinR != nil {
+		stdinR.Close() // the container's now
+	}
 	if err != nil {
 		code := nsinit.ExitSetup
 		if se, ok := err.(*nsinit.StartError); ok {
@@ -121,7 +132,10 @@ func containerInit(c *cobra.Command, g *globalOptions, id string) error {
 		if pty != nil {
 			r.State.PtyIndex, r.State.PtyDev = pty.Index, pty.Dev
 		}
-		consoleWait, r.State.ConsoleWait = r.State.ConsoleWait && pty != nil, false
+		consoleWait, r.State.ConsoleWait = r.State.ConsoleWait && (pty != nil || stdinW != nil), false
+		if stdinW != nil {
+			r.State.InitPid, r.State.StdinFd = os.Getpid(), int(stdinW.Fd())
+		}
 		if !r.State.UserStart {
 			r.State.RestartCount++
 		}
@@ -146,7 +160,10 @@ func containerInit(c *cobra.Command, g *globalOptions, id string) error {
 		return exitWith(nsinit.ExitSetup, err)
 	}
 	if consoleWait {
-		waitForConsoleClient(dir) // `run -it`: its client holds the terminal first
+		waitForConsoleClient(dir) // `run -it`/`-i`: its client holds the terminal or stdin first
+	}
+	if stdinW != nil {
+		stdinW.Close() // the client's alone: its EOF is the container's
 	}
 	if err := proc.Resume(); err != nil {
 		return exitWith(nsinit.ExitSetup, err)
@@ -203,7 +220,7 @@ func containerCleanup(g *globalOptions, id string) error {
 		}
 		r.State.ExitCode, r.State.Pid, r.State.PidStart, r.State.LogStreams, r.State.IPAddress = code, 0, 0, nil, ""
 		r.State.OOMKilled = code == 137 && machine.OOMKills() > 0
-		r.State.Paused, r.State.PtyIndex, r.State.PtyDev = false, 0, 0
+		r.State.Paused, r.State.PtyIndex, r.State.PtyDev, r.State.InitPid, r.State.StdinFd = false, 0, 0, 0, 0
 	}
 	rec, err := cs.Load(id)
 	if errdefs.IsNotFound(err) {

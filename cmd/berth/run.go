@@ -91,9 +91,6 @@ func addRunFlags(c *cobra.Command, f *runFlags) {
 
 // options turns the flags and IMAGE [COMMAND...] into RunOptions.
 func (f *runFlags) options(c *cobra.Command, args []string) (machine.RunOptions, error) {
-	if f.interactive && !f.tty {
-		return f.o, usageError{errors.New("-i without -t is not supported yet: the container's stdin is /dev/null and its output goes to the journal; use -it for a terminal, or `berth exec -i` to pipe into a running container")}
-	}
 	if _, err := console.ParseKeys(f.detachKeys); err != nil {
 		return f.o, usageError{err}
 	}
@@ -379,6 +376,9 @@ func newRunCommand(g *globalOptions) *cobra.Command {
 			o.Detach = detach
 			if o.Tty && !detach {
 				return runWithConsole(c, g, o, f.detachKeys) // tty.go
+			}
+			if o.Interactive && !detach {
+				return runWithStdin(c, g, o) // tty.go
 			}
 			return runContainer(c, g, o, detach)
 		},

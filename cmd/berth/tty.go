@@ -247,3 +247,69 @@ func runWithConsole(c *cobra.Command, g *globalOptions, o machine.RunOptions, de
 	}
 	return h.runWithConsole(ctx, rec, keys)
 }
+
+// initStdin makes the stdin pipe of a `run -i` container without -t
+// whose client waits for it (State.ConsoleWait); else nothing.
+func initStdin(rec *machine.Container) (r, w *os.File, err error) {
+	if !rec.Options.Interactive || rec.Options.Tty || !rec.State.ConsoleWait {
+		return nil, nil, nil
+	}
+	if r, w, err = os.Pipe(); err != nil {
+		return nil, nil, fmt.Errorf("stdin pipe: %w", err)
+	}
+	return r, w, nil
+}
+
+// runWithStdin is `berth run -i` without -t: the output comes through
+// the journal as for any foreground run, and this process's stdin feeds
+// the container's through a pipe whose write end it takes from the
+// waiting __init (pidfd_getfd), so that the container sees EOF when
+// stdin ends, and berth stays no longer than the client.
+func runWithStdin(c *cobra.Command, g *globalOptions, o machine.RunOptions) error {
+	ctx := c.Context()
+	h, err := g.host(c)
+	if err != nil {
+		return engineError{err}
+	}
+	defer h.close()
+	if _, err := h.systemd(ctx); err != nil {
+		return err
+	}
+	rec, err := h.create(ctx, o)
+	if err != nil {
+		return err
+	}
+	if _, err := h.cs.Update(rec.ID, func(r *machine.Container) error { r.State.ConsoleWait = true; return nil }); err != nil {
+		return engineError{err}
+	}
+	fctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go h.feedStdin(fctx, rec.ID, c.InOrStdin())
+	return h.startAttached(ctx, rec)
+}
+
+// feedStdin waits for the container's __init to publish its end of the
+// stdin pipe, takes it, lets the command run, and copies in to it.
+func (h *host) feedStdin(ctx context.Context, id string, in io.Reader) {
+	var rec *machine.Container
+	for {
+		r, err := h.cs.Load(id)
+		if err == nil && r.State.InitPid != 0 {
+			rec = r
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	w, err := console.FetchFD(rec.State.InitPid, rec.State.StdinFd)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "berth: warning: the container's stdin: %v\n", err)
+		return
+	}
+	defer w.Close()
+	os.WriteFile(filepath.Join(h.cs.Dir(id), consoleMarker), nil, 0o600)
+	io.Copy(w, in)
+}

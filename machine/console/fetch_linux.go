@@ -79,3 +79,19 @@ func sameTerminal(fd int, dev uint64) bool {
 	var st unix.Stat_t
 	return unix.Fstat(s, &st) == nil && st.Dev == dev
 }
+
+// FetchFD takes a copy of descriptor fd of process pid with
+// pidfd_getfd(2), close-on-exec.
+func FetchFD(pid, fd int) (*os.File, error) {
+	pidfd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		return nil, fmt.Errorf("pidfd_open %d: %w", pid, err)
+	}
+	defer unix.Close(pidfd)
+	n, err := unix.PidfdGetfd(pidfd, fd, 0)
+	if err != nil {
+		return nil, fmt.Errorf("pidfd_getfd %d of %d: %w", fd, pid, err)
+	}
+	unix.CloseOnExec(n)
+	return os.NewFile(uintptr(n), fmt.Sprintf("fd %d of %d", fd, pid)), nil
+}

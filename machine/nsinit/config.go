@@ -40,6 +40,9 @@ type Config struct {
 	// its stdin, stdout, stderr and controlling terminal, in a session
 	// of its own, instead of the journal streams.
 	Console *os.File `json:"-"`
+	// Stdin, when set and Console is not, is the container's stdin (the
+	// read end of a pipe that a `run -i` client feeds); else /dev/null.
+	Stdin *os.File `json:"-"`
 }
 
 // Result is the child's report: ok, or an error with the exit code

@@ -98,6 +98,9 @@ func Start(cfg *Config, exe string, argv []string) (*Process, error) {
 		ExtraFiles:  files,
 		SysProcAttr: &syscall.SysProcAttr{Cloneflags: Cloneflags},
 	}
+	if cfg.Stdin != nil {
+		cmd.Stdin = cfg.Stdin
+	}
 	if cfg.Console != nil {
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = cfg.Console, cfg.Console, cfg.Console
 		// A session of its own, with the terminal (its fd 0) as the

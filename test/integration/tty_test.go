@@ -198,3 +198,32 @@ func TestStartAttachTty(t *testing.T) {
 		t.Errorf("berth start -a: exit %d, want 6", code)
 	}
 }
+
+// TestRunInteractivePipe: `berth run -i` without -t feeds berth's stdin
+// to the container, which sees its end, and returns the exit code.
+func TestRunInteractivePipe(t *testing.T) {
+	busybox(t)
+	for _, tc := range []struct {
+		in, script, out string
+		code            int
+	}{
+		{"hello\nworld\n", "cat", "hello\nworld\n", 0},
+		{"a\nb\nc\n", "wc -l", "3\n", 0},
+		{"7\n", "read x; exit $x", "", 7},
+		{"", "cat; echo eof-seen", "eof-seen\n", 0},
+	} {
+		c := exec.Command(binary(t, "BERTH_BIN"), "run", "-i", "--rm", "busybox", "sh", "-c", tc.script)
+		c.Stdin = strings.NewReader(tc.in)
+		out, err := c.Output()
+		code := 0
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		if string(out) != tc.out || code != tc.code {
+			t.Errorf("run -i sh -c %q with %q: %q, exit %d; want %q, %d", tc.script, tc.in, out, code, tc.out, tc.code)
+		}
+	}
+}
