@@ -87,6 +87,8 @@ type inspectConfig struct {
 	Labels      map[string]string `json:"Labels"`
 	StopSignal  string            `json:"StopSignal"`
 	StopTimeout *int              `json:"StopTimeout,omitempty"`
+	Tty         bool              `json:"Tty"`
+	OpenStdin   bool              `json:"OpenStdin"`
 }
 
 func (h *host) inspectContainer(ctx context.Context, rec *machine.Container) containerInspect {
@@ -139,6 +141,7 @@ func (h *host) inspectContainer(ctx context.Context, rec *machine.Container) con
 		Config: inspectConfig{
 			User: o.User, Image: rec.Image, Labels: map[string]string{},
 			StopSignal: rec.StopSignal, StopTimeout: o.StopTimeout,
+			Tty: o.Tty, OpenStdin: o.Interactive,
 		},
 		Unit:    rec.Unit,
 		Machine: rec.Machine,

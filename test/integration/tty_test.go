@@ -146,6 +146,9 @@ func TestAttachTty(t *testing.T) {
 	if st := inspect(t, "it_tty2").State; !st.Running {
 		t.Fatalf("after detach the container is not running: %+v", st)
 	}
+	if out := ok(t, "inspect", "it_tty2"); !strings.Contains(out, `"Tty": true`) || !strings.Contains(out, `"OpenStdin": true`) {
+		t.Errorf("inspect of a -it container lacks Config.Tty and OpenStdin:\n%s", out)
+	}
 	term = onTerminal(t, 30, 90, "attach", "it_tty2")
 	term.typeIn("echo back-$X; stty size\r")
 	term.expect("back-kept")
