@@ -232,6 +232,10 @@ func runWithConsole(c *cobra.Command, g *globalOptions, o machine.RunOptions, de
 	if err != nil {
 		return usageError{err}
 	}
+	if o.Interactive && !console.IsTerminal(os.Stdin) {
+		// As Docker: raw mode and detach keys need a terminal here.
+		return errors.New("the input device is not a TTY")
+	}
 	ctx := c.Context()
 	h, err := g.host(c)
 	if err != nil {

@@ -161,6 +161,10 @@ func TestAttachTty(t *testing.T) {
 		t.Errorf("attach to a stopped container: exit %d, %q", r.code, r.stderr)
 	}
 
+	if r := run(t, "run", "-it", "--rm", "busybox", "true"); r.code != 1 || !strings.Contains(r.stderr, "the input device is not a TTY") {
+		t.Errorf("run -it without a terminal: exit %d, %q", r.code, r.stderr)
+	}
+
 	// -t without -i, output to a pipe: all of a quick command's output.
 	out := ok(t, "run", "-t", "--rm", "busybox", "sh", "-c", "echo one; echo two")
 	if out != "one\r\ntwo\r\n" {
