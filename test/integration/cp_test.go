@@ -185,3 +185,18 @@ func tarOf(t *testing.T, name, content string) io.Reader {
 	tw.Close()
 	return &b
 }
+
+// TestCpVolume: a running container's volumes are reached through its
+// mount namespace: a file copied into one is in the volume.
+func TestCpVolume(t *testing.T) {
+	busybox(t)
+	ok(t, "run", "-d", "--name", "it_cpvol", "-v", "it_cpvol:/vol", "busybox", "sleep", "1000")
+	defer func() { run(t, "rm", "-f", "it_cpvol"); run(t, "volume", "rm", "it_cpvol") }()
+	f := filepath.Join(t.TempDir(), "x")
+	os.WriteFile(f, []byte("in the volume\n"), 0o644)
+	ok(t, "cp", f, "it_cpvol:/vol/x")
+	run(t, "rm", "-f", "it_cpvol")
+	if out := ok(t, "run", "--rm", "-v", "it_cpvol:/vol", "busybox", "cat", "/vol/x"); out != "in the volume\n" {
+		t.Errorf("the volume has %q", out)
+	}
+}

@@ -3,6 +3,7 @@ package integration
 import (
 	"encoding/json"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -73,6 +74,18 @@ func TestTopStatsPause(t *testing.T) {
 	var js struct{ Name, ID, CPUPerc, MemUsage, PIDs, NetIO, BlockIO string }
 	if err := json.Unmarshal([]byte(ok(t, "stats", "--no-stream", "--format", "json", name)), &js); err != nil || js.Name != name || js.PIDs != "2" || len(js.ID) != 12 {
 		t.Errorf("stats --format json: %+v, %v", js, err)
+	}
+
+	// Streaming: a table a second, each after a clear screen.
+	c := exec.Command(binary(t, "BERTH_BIN"), "stats", name)
+	var b strings.Builder
+	c.Stdout = &b
+	c.Start()
+	time.Sleep(2600 * time.Millisecond)
+	c.Process.Kill()
+	c.Wait()
+	if n := strings.Count(b.String(), "\033[2J\033[H"); n < 2 || strings.Count(b.String(), name) != n {
+		t.Errorf("stats (streaming) for 2.6 s printed %d screens:\n%q", n, b.String())
 	}
 
 	if out := ok(t, "pause", name); out != name+"\n" {
