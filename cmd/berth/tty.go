@@ -116,10 +116,17 @@ func attachConsole(rec *machine.Container, stdin bool, keys []byte, held func())
 		close(outDone)
 	}()
 	inDone := make(chan error, 1)
+	// Killed or hung up, the client leaves as on the detach keys, with
+	// its terminal restored; the container goes on.
+	leave := make(chan os.Signal, 1)
 	if stdin {
 		go func() { inDone <- console.CopyInput(m, os.Stdin, keys) }()
+		signal.Notify(leave, syscall.SIGTERM, syscall.SIGHUP)
+		defer signal.Stop(leave)
 	}
 	select {
+	case <-leave:
+		return true, nil
 	case <-outDone:
 		return false, nil
 	case err := <-inDone:

@@ -149,6 +149,17 @@ func TestAttachTty(t *testing.T) {
 	if out := ok(t, "inspect", "it_tty2"); !strings.Contains(out, `"Tty": true`) || !strings.Contains(out, `"OpenStdin": true`) {
 		t.Errorf("inspect of a -it container lacks Config.Tty and OpenStdin:\n%s", out)
 	}
+	// A client killed (SIGTERM) leaves the container running too.
+	term = onTerminal(t, 24, 80, "attach", "it_tty2")
+	term.typeIn("echo first-$X\r")
+	term.expect("first-kept")
+	term.cmd.Process.Signal(syscall.SIGTERM)
+	if code := term.exit(); code != 0 {
+		t.Errorf("attach killed with SIGTERM: exit %d", code)
+	}
+	if st := inspect(t, "it_tty2").State; !st.Running {
+		t.Fatalf("after the client's SIGTERM the container is not running: %+v", st)
+	}
 	term = onTerminal(t, 30, 90, "attach", "it_tty2")
 	term.typeIn("echo back-$X; stty size\r")
 	term.expect("back-kept")
