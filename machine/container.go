@@ -73,6 +73,22 @@ type State struct {
 	// starts: an init that finds it unset was started by systemd's
 	// restart policy.
 	UserStart bool `json:"UserStart,omitempty"`
+	// Paused is set by `berth pause` (the cgroup is frozen) and cleared
+	// by unpause or when the container ends.
+	Paused bool `json:"Paused,omitempty"`
+	// PtyIndex and PtyDev name the terminal of a -t container while it
+	// runs (its /dev/pts number and devpts device), which systemd's file
+	// descriptor store holds; see package console.
+	PtyIndex int    `json:"PtyIndex,omitempty"`
+	PtyDev   uint64 `json:"PtyDev,omitempty"`
+	// ConsoleWait makes the next __init wait for a client to take the
+	// terminal before the command runs (`run -it`: no output is lost).
+	ConsoleWait bool `json:"ConsoleWait,omitempty"`
+	// InitPid and StdinFd are the waiting __init of a `run -i` container
+	// without -t and its descriptor of the write end of the container's
+	// stdin pipe, which the client takes with pidfd_getfd(2).
+	InitPid int `json:"InitPid,omitempty"`
+	StdinFd int `json:"StdinFd,omitempty"`
 	// LogStreams are journald's ends of the running container's stdout
 	// and stderr (see nsinit.Result).
 	LogStreams []uint64 `json:"LogStreams,omitempty"`

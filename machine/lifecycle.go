@@ -191,6 +191,9 @@ func WillRestart(p RestartPolicy, code, n int, stopping bool) bool {
 func DisplayStatus(s State, now time.Time, human func(time.Duration) string) string {
 	switch s.Status {
 	case StatusRunning:
+		if s.Paused {
+			return "Up " + human(now.Sub(s.StartedAt)) + " (Paused)"
+		}
 		return "Up " + human(now.Sub(s.StartedAt))
 	case StatusRestarting:
 		return fmt.Sprintf("Restarting (%d) %s ago", s.ExitCode, human(now.Sub(s.FinishedAt)))

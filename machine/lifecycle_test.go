@@ -100,6 +100,7 @@ func TestDisplayStatus(t *testing.T) {
 		{State{Status: StatusCreated}, "Created"},
 		{State{}, "Created"},
 		{State{Status: StatusRunning, StartedAt: ago(3 * time.Second)}, "Up 3 seconds"},
+		{State{Status: StatusRunning, StartedAt: ago(3 * time.Second), Paused: true}, "Up 3 seconds (Paused)"},
 		{State{Status: StatusRunning, StartedAt: ago(500 * time.Millisecond)}, "Up Less than a second"},
 		{State{Status: StatusRunning, StartedAt: ago(2 * time.Hour), FinishedAt: ago(3 * time.Hour), ExitCode: 1}, "Up 2 hours"},
 		{State{Status: StatusExited, ExitCode: 0, FinishedAt: ago(2 * time.Minute)}, "Exited (0) 2 minutes ago"},

@@ -104,6 +104,12 @@ type RunOptions struct {
 	AutoRemove bool
 	// Detach is -d.
 	Detach bool
+	// Tty is -t: the container gets a terminal (see package console);
+	// Interactive is -i: a client passes its stdin to it. ConsoleSize is
+	// the terminal's first size, rows and columns (0: unset).
+	Tty         bool
+	Interactive bool
+	ConsoleSize [2]uint16
 }
 
 // Restart policy names, as Docker spells them.

@@ -50,6 +50,7 @@ var directives = map[string]directive{
 	"LogExtraFields":           {"Service", "LogExtraFields", quotedList},
 	"LogRateLimitIntervalUSec": {"Service", "LogRateLimitIntervalSec", timeSpan},
 	"MemoryMax":                {"Service", "MemoryMax", number},
+	"FileDescriptorStoreMax":   {"Service", "FileDescriptorStoreMax", number},
 	"MemorySwapMax":            {"Service", "MemorySwapMax", number},
 	"CPUQuotaPerSecUSec":       {"Service", "CPUQuota", cpuQuota},
 	"TasksMax":                 {"Service", "TasksMax", number},

@@ -225,6 +225,7 @@ func (h *host) stop(ctx context.Context, rec *machine.Container, timeout *int) e
 	if _, err := h.cs.Update(rec.ID, func(r *machine.Container) error { r.State.Stopping = true; return nil }); err != nil {
 		return err
 	}
+	h.thawForStop(ctx, rec) // pause.go
 	if timeout != nil && rec.IsRunning() {
 		sig, err := machine.ParseSignal(rec.StopSignal)
 		if err != nil {
@@ -653,7 +654,7 @@ func psFilter(filters []string) (func(*machine.Container) bool, error) {
 		}
 		if k == "status" {
 			switch v {
-			case "created", "running", "restarting", "exited":
+			case "created", "running", "restarting", "exited", "paused":
 			default:
 				return nil, fmt.Errorf("invalid filter 'status=%s'", v)
 			}
@@ -666,6 +667,9 @@ func psFilter(filters []string) (func(*machine.Container) bool, error) {
 			st := rec.State.Status
 			if st == machine.StatusRunning && !rec.IsRunning() {
 				st = machine.StatusExited
+			}
+			if st == machine.StatusRunning && rec.State.Paused {
+				st = "paused"
 			}
 			return st == v
 		case "name":

@@ -17,10 +17,10 @@ import (
 
 // Events are journal records with BERTH_EVENT=ACTION (Docker's event
 // actions), written by the command that did the thing: create, destroy,
-// kill and stop by the CLI; start by the unit's __init; die by its
-// __cleanup; import, untag and delete of images by the CLI. `berth
+// kill, stop, pause and unpause by the CLI; start by the unit's __init;
+// die by its __cleanup; import, untag and delete of images by the CLI. `berth
 // events` reads them back from the journal.
-var containerActions = []string{"create", "start", "die", "kill", "stop", "destroy"}
+var containerActions = []string{"create", "start", "die", "kill", "stop", "destroy", "pause", "unpause"}
 var imageActions = []string{"import", "load", "pull", "push", "tag", "untag", "delete"}
 
 // emit writes one event. A journal that cannot take it costs the user

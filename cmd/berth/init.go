@@ -11,6 +11,7 @@ import (
 
 	"github.com/berth/berth/internal/errdefs"
 	"github.com/berth/berth/machine"
+	"github.com/berth/berth/machine/console"
 	"github.com/berth/berth/machine/journal"
 	"github.com/berth/berth/machine/nsinit"
 	"github.com/berth/berth/machine/systemd"
@@ -37,6 +38,7 @@ func newInitCommand(g *globalOptions) *cobra.Command {
 // machined, hands it to systemd (MAINPID=, READY=1), lets it exec the
 // command and exits.
 func containerInit(c *cobra.Command, g *globalOptions, id string) error {
+	passed := systemd.ListenFDs() // a -t container's terminal, on a restart (tty.go)
 	cs, err := machine.OpenContainers(g.root)
 	if err != nil {
 		return exitWith(nsinit.ExitSetup, err)
@@ -59,6 +61,22 @@ func containerInit(c *cobra.Command, g *globalOptions, id string) error {
 		StateDir:      dir,
 		LogIdentifier: machine.ShortID(id),
 		Unit:          rec.Unit,
+	}
+	var pty *console.Pty
+	if rec.Options.Tty {
+		if pty, err = initConsole(rec, passed); err != nil {
+			return exitWith(nsinit.ExitSetup, err)
+		}
+		defer pty.Close()
+		cfg.Console = pty.Slave
+	}
+	stdinR, stdinW, err := initStdin(rec) // tty.go: `run -i` without -t
+	if err != nil {
+		return exitWith(nsinit.ExitSetup, err)
+	}
+	if stdinW != nil {
+		defer stdinW.Close()
+		cfg.Stdin = stdinR
 	}
 	exe, err := exePath()
 	if err != nil {
@@ -88,6 +106,9 @@ func containerInit(c *cobra.Command, g *globalOptions, id string) error {
 	cfg.ResolvConf = resolvConf(rec, netw, onNet)
 	cfg.ExtraHosts = extraHosts(rec, netw, onNet)
 	proc, err := nsinit.Start(cfg, exe, []string{"berth", "__nsinit"})
+	if stdinR != nil {
+		stdinR.Close() // the container's now
+	}
 	if err != nil {
 		code := nsinit.ExitSetup
 		if se, ok := err.(*nsinit.StartError); ok {
@@ -116,7 +137,15 @@ func containerInit(c *cobra.Command, g *globalOptions, id string) error {
 	registered := make(chan error, 1)
 	go func() { registered <- systemd.RegisterMachine(rec.Machine, id, rec.Unit, pid, cfg.Rootfs) }()
 	pidStart, _ := machine.ProcStartTime(pid)
+	consoleWait := false
 	_, err = cs.Update(id, func(r *machine.Container) error {
+		if pty != nil {
+			r.State.PtyIndex, r.State.PtyDev = pty.Index, pty.Dev
+		}
+		consoleWait, r.State.ConsoleWait = r.State.ConsoleWait && (pty != nil || stdinW != nil), false
+		if stdinW != nil {
+			r.State.InitPid, r.State.StdinFd = os.Getpid(), int(stdinW.Fd())
+		}
 		if !r.State.UserStart {
 			r.State.RestartCount++
 		}
@@ -139,6 +168,12 @@ func containerInit(c *cobra.Command, g *globalOptions, id string) error {
 	// before the command runs (see nsinit).
 	if err := systemd.NotifyBarrier("MAINPID="+strconv.Itoa(pid)+"\nREADY=1", 30*time.Second); err != nil {
 		return exitWith(nsinit.ExitSetup, err)
+	}
+	if consoleWait {
+		waitForConsoleClient(dir) // `run -it`/`-i`: its client holds the terminal or stdin first
+	}
+	if stdinW != nil {
+		stdinW.Close() // the client's alone: its EOF is the container's
 	}
 	if err := proc.Resume(); err != nil {
 		return exitWith(nsinit.ExitSetup, err)
@@ -195,6 +230,7 @@ func containerCleanup(g *globalOptions, id string) error {
 		}
 		r.State.ExitCode, r.State.Pid, r.State.PidStart, r.State.LogStreams, r.State.IPAddress = code, 0, 0, nil, ""
 		r.State.OOMKilled = code == 137 && machine.OOMKills() > 0
+		r.State.Paused, r.State.PtyIndex, r.State.PtyDev, r.State.InitPid, r.State.StdinFd = false, 0, 0, 0, 0
 	}
 	rec, err := cs.Load(id)
 	if errdefs.IsNotFound(err) {

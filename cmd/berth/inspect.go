@@ -87,6 +87,8 @@ type inspectConfig struct {
 	Labels      map[string]string `json:"Labels"`
 	StopSignal  string            `json:"StopSignal"`
 	StopTimeout *int              `json:"StopTimeout,omitempty"`
+	Tty         bool              `json:"Tty"`
+	OpenStdin   bool              `json:"OpenStdin"`
 }
 
 func (h *host) inspectContainer(ctx context.Context, rec *machine.Container) containerInspect {
@@ -99,11 +101,15 @@ func (h *host) inspectContainer(ctx context.Context, rec *machine.Container) con
 	if status == machine.StatusRunning && !running {
 		status = machine.StatusExited
 	}
+	paused := running && st.Paused
+	if paused {
+		status = "paused"
+	}
 	out := containerInspect{
 		ID:      rec.ID,
 		Created: rec.Created,
 		State: inspectState{
-			Status: status, Running: running, Restarting: status == machine.StatusRestarting,
+			Status: status, Running: running, Paused: paused, Restarting: status == machine.StatusRestarting,
 			OOMKilled: st.OOMKilled, Pid: st.Pid, ExitCode: st.ExitCode, Error: st.Error,
 			StartedAt: st.StartedAt, FinishedAt: st.FinishedAt,
 		},
@@ -135,6 +141,7 @@ func (h *host) inspectContainer(ctx context.Context, rec *machine.Container) con
 		Config: inspectConfig{
 			User: o.User, Image: rec.Image, Labels: map[string]string{},
 			StopSignal: rec.StopSignal, StopTimeout: o.StopTimeout,
+			Tty: o.Tty, OpenStdin: o.Interactive,
 		},
 		Unit:    rec.Unit,
 		Machine: rec.Machine,

@@ -16,6 +16,7 @@ import (
 
 	"github.com/berth/berth/internal/errdefs"
 	"github.com/berth/berth/machine"
+	"github.com/berth/berth/machine/console"
 	"github.com/berth/berth/machine/journal"
 	"github.com/berth/berth/machine/systemd"
 	"github.com/spf13/cobra"
@@ -52,6 +53,7 @@ type runFlags struct {
 	stopTimeout int
 	interactive bool
 	tty         bool
+	detachKeys  string
 }
 
 func addRunFlags(c *cobra.Command, f *runFlags) {
@@ -85,20 +87,23 @@ func addRunFlags(c *cobra.Command, f *runFlags) {
 	fl.StringArrayVarP(&f.labels, "label", "l", nil, "Set meta data on a container")
 	fl.BoolVar(&f.o.AutoRemove, "rm", false, "Automatically remove the container when it exits")
 	// Docker users type -it by habit: say plainly that it is not there yet.
-	fl.BoolVarP(&f.interactive, "interactive", "i", false, "Keep STDIN open (not supported yet)")
-	fl.BoolVarP(&f.tty, "tty", "t", false, "Allocate a pseudo-TTY (not supported yet)")
-	fl.MarkHidden("interactive")
-	fl.MarkHidden("tty")
+	fl.BoolVarP(&f.interactive, "interactive", "i", false, "Keep STDIN open (with -t)")
+	fl.BoolVarP(&f.tty, "tty", "t", false, "Allocate a pseudo-TTY")
+	fl.StringVar(&f.detachKeys, "detach-keys", console.DefaultDetachKeys, "Override the key sequence for detaching a container")
 	// -h is --hostname, as in Docker; help stays reachable as --help.
 	c.Flags().BoolP("help", "", false, "help for "+c.Name())
 }
 
 // options turns the flags and IMAGE [COMMAND...] into RunOptions.
 func (f *runFlags) options(c *cobra.Command, args []string) (machine.RunOptions, error) {
-	if f.interactive || f.tty {
-		return f.o, usageError{errors.New("interactive containers (-i, -t) are not supported yet: the container's stdin is /dev/null and its output goes to the journal; run without -i/-t")}
+	if _, err := console.ParseKeys(f.detachKeys); err != nil {
+		return f.o, usageError{err}
 	}
 	o := f.o
+	o.Tty, o.Interactive = f.tty, f.interactive
+	if rows, cols, ok := console.Size(os.Stdout); ok && f.tty {
+		o.ConsoleSize = [2]uint16{rows, cols}
+	}
 	o.Image, o.Cmd = args[0], args[1:]
 	if c.Flags().Changed("entrypoint") {
 		e := f.entrypoint
@@ -386,6 +391,12 @@ func newRunCommand(g *globalOptions) *cobra.Command {
 				return err
 			}
 			o.Detach = detach
+			if o.Tty && !detach {
+				return runWithConsole(c, g, o, f.detachKeys) // tty.go
+			}
+			if o.Interactive && !detach {
+				return runWithStdin(c, g, o) // tty.go
+			}
 			return runContainer(c, g, o, detach)
 		},
 	}
@@ -604,6 +615,10 @@ func newStartCommand(g *globalOptions) *cobra.Command {
 				if err != nil {
 					errs = append(errs, err)
 					continue
+				}
+				if attach && rec.Options.Tty {
+					keys, _ := console.ParseKeys(console.DefaultDetachKeys)
+					return h.runWithConsole(c.Context(), rec, keys) // tty.go
 				}
 				if attach {
 					return h.startAttached(c.Context(), rec)

@@ -336,13 +336,13 @@ func TestRunWithoutSystemd(t *testing.T) {
 	}
 }
 
-// TestRunInteractiveNotYet: -i and -t, typed by habit, get a clear
-// usage error (125) before anything is made, not "unknown flag".
-func TestRunInteractiveNotYet(t *testing.T) {
-	for _, flag := range []string{"-it", "-i", "-t", "--interactive", "--tty"} {
+// TestRunBadDetachKeys: bad detach keys are a usage error (125) before
+// anything is made.
+func TestRunBadDetachKeys(t *testing.T) {
+	for _, flag := range []string{"--detach-keys=ctrl-1", "--detach-keys=ab"} {
 		var out, errb bytes.Buffer
-		code := execute([]string{"--root", t.TempDir(), "run", flag, "busybox", "sh"}, &out, &errb)
-		if code != 125 || !strings.Contains(errb.String(), "not supported yet") {
+		code := execute([]string{"--root", t.TempDir(), "run", "-it", flag, "busybox", "sh"}, &out, &errb)
+		if code != 125 || !strings.Contains(errb.String(), "invalid detach keys") {
 			t.Errorf("run %s: exit %d, stderr %q", flag, code, errb.String())
 		}
 	}

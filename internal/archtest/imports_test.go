@@ -31,6 +31,8 @@ func TestImportRules(t *testing.T) {
 		// The generator runs at early boot: no D-Bus, netlink or image store.
 		{"unitgen", []string{module + "/cmd", module + "/machine", module + "/imagestore", module + "/netsetup", "github.com/godbus", "github.com/coreos/go-systemd/v22/dbus", "github.com/vishvananda"}},
 		// Leaves import nothing of berth's but each other.
+		{"machine/fscopy", []string{module + "/"}},
+		{"machine/cgroup", []string{module + "/"}},
 		{"internal/errdefs", []string{module + "/"}},
 	}
 	for _, tt := range tests {

@@ -3,6 +3,7 @@ package nsinit
 import (
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -40,6 +41,13 @@ type Config struct {
 	// Streams says that the parent passes journal streams for stdout
 	// and stderr as descriptors 5 and 6.
 	Streams bool `json:"streams"`
+	// Console, when set, is the slave of the container's terminal (-t):
+	// its stdin, stdout, stderr and controlling terminal, in a session
+	// of its own, instead of the journal streams.
+	Console *os.File `json:"-"`
+	// Stdin, when set and Console is not, is the container's stdin (the
+	// read end of a pipe that a `run -i` client feeds); else /dev/null.
+	Stdin *os.File `json:"-"`
 }
 
 // Result is the child's report: ok, or an error with the exit code

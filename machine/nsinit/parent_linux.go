@@ -77,7 +77,11 @@ func Start(cfg *Config, exe string, argv []string) (*Process, error) {
 		}
 	}()
 	files := []*os.File{child, wait} // fds 3 and 4
-	streams, peers := openStreams(cfg)
+	var streams []*os.File
+	var peers []uint64
+	if cfg.Console == nil {
+		streams, peers = openStreams(cfg)
+	}
 	if streams != nil {
 		files = append(files, streams...) // fds 5 and 6
 		defer streams[0].Close()
@@ -97,6 +101,15 @@ func Start(cfg *Config, exe string, argv []string) (*Process, error) {
 		Stderr:      os.Stderr,
 		ExtraFiles:  files,
 		SysProcAttr: &syscall.SysProcAttr{Cloneflags: flags},
+	}
+	if cfg.Stdin != nil {
+		cmd.Stdin = cfg.Stdin
+	}
+	if cfg.Console != nil {
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = cfg.Console, cfg.Console, cfg.Console
+		// A session of its own, with the terminal (its fd 0) as the
+		// controlling one: Ctrl-C, SIGWINCH and hangups reach it.
+		cmd.SysProcAttr.Setsid, cmd.SysProcAttr.Setctty, cmd.SysProcAttr.Ctty = true, true, 0
 	}
 	err = cmd.Start()
 	child.Close()
