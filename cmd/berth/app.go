@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"sort"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/berth/berth/internal/errdefs"
 	"github.com/berth/berth/machine"
+	"github.com/berth/berth/netsetup/network"
 	"github.com/berth/berth/unitgen"
 )
 
@@ -33,6 +35,41 @@ func appContainerID(app, svc string) string {
 	}
 }
 
+// appNetwork is the berth network of the app's network name, as
+// Compose names it: APP_NAME.
+func appNetwork(app, name string) string { return app + "_" + name }
+
+// ensureAppNetwork makes the app's network a service joins, as its
+// [network.NAME] table describes it (the "default" one has no table).
+// One that exists is kept as it is.
+func ensureAppNetwork(root string, app *unitgen.App, s *unitgen.Service) error {
+	name := "default"
+	if len(s.Networks) == 1 {
+		name = s.Networks[0].Name
+	}
+	var o network.CreateOptions
+	if def := app.Network(name); def != nil {
+		var err error
+		if def.Subnet != "" {
+			if o.Subnet, err = netip.ParsePrefix(def.Subnet); err != nil {
+				return fmt.Errorf("%s: network %s: subnet: %w", app.File, name, err)
+			}
+		}
+		if def.Gateway != "" {
+			if o.Gateway, err = netip.ParseAddr(def.Gateway); err != nil {
+				return fmt.Errorf("%s: network %s: gateway: %w", app.File, name, err)
+			}
+		}
+		o.Internal = def.Internal
+	}
+	o.Labels = map[string]string{"io.berth.app": app.Name}
+	_, err := networkStore(root).Create(appNetwork(app.Name, name), o, hostRoutes())
+	if err != nil && !errdefs.IsAlreadyExists(err) {
+		return fmt.Errorf("%s: network %s: %w", app.File, name, err)
+	}
+	return nil
+}
+
 // appUnit is the unit of service svc of app.
 func appUnit(app, svc string) string { return app + "-" + svc + ".service" }
 
@@ -48,11 +85,8 @@ func unsupported(s *unitgen.Service) []string {
 			break
 		}
 	}
-	for _, n := range s.Networks {
-		if n.Name != "default" || len(n.Aliases) > 0 {
-			why = append(why, "networks other than the default one, and aliases (user networks come with the networking issue)")
-			break
-		}
+	if len(s.Networks) > 1 {
+		why = append(why, "more than one network per service (berth attaches a container to one network so far)")
 	}
 	if s.Healthcheck != nil {
 		why = append(why, "healthcheck")
@@ -111,6 +145,14 @@ func serviceOptions(app *unitgen.App, s *unitgen.Service) (machine.RunOptions, e
 	}
 	t := int(s.StopTimeout.Seconds())
 	o.StopTimeout = &t
+	// Every service is on a network of the app's ("default" unless it
+	// names one), where the other services find it by its name.
+	netName, aliases := "default", []string(nil)
+	if len(s.Networks) == 1 {
+		netName, aliases = s.Networks[0].Name, s.Networks[0].Aliases
+	}
+	o.Network = appNetwork(app.Name, netName)
+	o.NetworkAliases = append([]string{s.Name}, aliases...)
 	for _, p := range s.Ports {
 		o.Publish = append(o.Publish, machine.PortMapping{HostIP: p.HostIP, HostPort: p.HostStart, ContainerPort: p.ContainerStart,
 			Count: p.HostEnd - p.HostStart + 1, Proto: p.Protocol})

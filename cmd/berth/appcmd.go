@@ -55,6 +55,9 @@ func prepareService(c *cobra.Command, g *globalOptions, file, svc string) error 
 	if err != nil {
 		return err
 	}
+	if err := ensureAppNetwork(g.root, app, s); err != nil {
+		return err
+	}
 	id := want.ID
 	if old, err := h.cs.Load(id); err == nil {
 		store, err := g.openStore(c)
@@ -189,6 +192,16 @@ func newDownCommand(g *globalOptions) *cobra.Command {
 			}
 			if err := m.Reload(c.Context()); err != nil {
 				errs = append(errs, err)
+			}
+			// The app's networks go with it, as with Compose.
+			nets := []string{"default"}
+			for _, n := range app.Networks {
+				nets = append(nets, n.Name)
+			}
+			for _, n := range nets {
+				if _, err := removeNetwork(g.root, appNetwork(app.Name, n)); err != nil && !errdefs.IsNotFound(err) {
+					errs = append(errs, err)
+				}
 			}
 			if volumes {
 				vols, err := machine.OpenVolumes(g.root)

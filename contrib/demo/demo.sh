@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # The demo (make demo): boots the testbed (this host's systemd in
-# systemd-nspawn), imports the offline busybox image, and runs an app of
-# three containers with berth: a web server on a published port, a worker
-# that writes to the journal, and a one-shot job in the foreground. Each
-# container is a systemd unit on berth's bridge network: the demo shows
-# them with systemctl, machinectl and berth ps, fetches the page from the
-# published port on 127.0.0.1, stops one with systemctl, and removes
-# everything.
+# systemd-nspawn), imports the offline busybox image, runs one container
+# in the foreground, then the app contrib/demo/shop.toml with `berth up`:
+# three containers, each a systemd unit, on the app's own network where
+# they find each other by name; the web container publishes port 8080
+# and its page shows what it asked the api container by name. The demo
+# shows them with systemctl, machinectl and berth ps, fetches the page
+# from the published port on 127.0.0.1, stops one with systemctl, and
+# removes everything with `berth down`.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bin=$PWD/bin
+app=$PWD/contrib/demo/shop.toml
 name=berth-demo
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
@@ -29,37 +31,45 @@ tb "$bin/berth" run --rm --hostname demo busybox sh -c \
 echo "exit code: $?"
 set -e
 
-step "two detached containers: a web server on published port 8080, and a worker"
-tb "$bin/berth" run -d --name web -p 8080:80 -m 64m --cpus 0.5 --pids-limit 50 --restart on-failure:3 \
-  busybox httpd -f -v -p 80 -h /var/www
-tb "$bin/berth" run -d --name worker busybox sh -c \
-  'trap "echo worker: stopping; exit 0" TERM; i=0; while true; do i=$((i+1)); echo "worker: job $i done"; sleep 0.2; done'
-sleep 1
+step "berth up -f contrib/demo/shop.toml: an app of three containers (api, web on port 8080, worker)"
+sed -n '/^\[service/,$p' "$app" | grep -E '^\[service|^ports|^depends_on' || true
+tb "$bin/berth" up -f "$app"
 
 step "berth ps"
 tb "$bin/berth" ps
 
-step "systemctl status berth-web (a transient unit in machine.slice)"
-tb systemctl status --no-pager --lines=0 berth-web.service || true
+step "systemctl status shop-web (its unit; berth up wrote it as the generator does for /etc/berth/*.toml)"
+tb systemctl status --no-pager --lines=0 shop-web.service || true
 
 step "machinectl list"
 tb machinectl list --no-pager
 
-step "the page, from the published port: wget http://127.0.0.1:8080/"
-tb busybox wget -qO- http://127.0.0.1:8080/
-step "and from the worker's network, by the web container's address"
-ip=$(tb "$bin/berth" inspect -f '{{.NetworkSettings.IPAddress}}' web)
-tb "$bin/berth" run --rm busybox sh -c "wget -qO- http://$ip/ | grep Hello"
+step "berth network ls: the app's network, with a DNS responder systemd starts on demand"
+tb "$bin/berth" network ls
 
-step "berth logs --tail 3 worker, and the same lines in the journal"
-tb "$bin/berth" logs --tail 3 worker
-tb journalctl --no-pager -o cat -n 2 CONTAINER_NAME=worker
+step "the page, from the published port: wget http://127.0.0.1:8080/cgi-bin/shop"
+page=""
+for _ in $(seq 50); do
+  page=$(tb busybox wget -qO- http://127.0.0.1:8080/cgi-bin/shop 2>/dev/null || true)
+  case $page in *'"stock": 42'*) break ;; esac
+  sleep 0.1
+done
+printf '%s\n' "$page"
+case $page in
+  *'"stock": 42'*) ;;
+  *) echo "demo: the page did not come, or lacks the api's answer" >&2; tb "$bin/berth" logs shop-web >&2 || true; exit 1 ;;
+esac
 
-step "systemctl stop berth-worker: the stop signal, a clean exit, and berth sees it"
-tb systemctl stop berth-worker.service
+step "berth logs --tail 3 shop-worker, and the same lines in the journal"
+tb "$bin/berth" logs --tail 3 shop-worker
+tb journalctl --no-pager -o cat -n 2 CONTAINER_NAME=shop-worker
+
+step "systemctl stop shop-worker: the stop signal, a clean exit, and berth sees it"
+tb systemctl stop shop-worker.service
 tb "$bin/berth" ps -a --format 'table {{.Names}}\t{{.Status}}'
 
-step "berth rm -f web worker; berth rmi busybox"
-tb "$bin/berth" rm -f web worker
+step "berth down: units, containers and the app's network go; berth rmi busybox"
+tb "$bin/berth" down -f "$app"
 tb "$bin/berth" rmi busybox
 tb "$bin/berth" ps -a
+tb "$bin/berth" network ls

@@ -2,6 +2,7 @@ package network
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -53,7 +54,8 @@ func (n Network) IsUser() bool { return n.Driver == "bridge" && n.Name != Bridge
 // Builtin returns the networks every host has, with stable IDs.
 func Builtin() []Network {
 	id := func(s string) string {
-		return hex.EncodeToString([]byte(fmt.Sprintf("%-32s", "berth-"+s)))
+		sum := sha256.Sum256([]byte("berth network " + s))
+		return hex.EncodeToString(sum[:])
 	}
 	return []Network{
 		{Name: Bridge, ID: id(Bridge), Driver: "bridge", Bridge: DefaultBridge, Subnet: DefaultSubnet, Gateway: DefaultSubnet.Addr().Next()},

@@ -52,6 +52,16 @@ func TestPlan(t *testing.T) {
 	}
 }
 
+func TestBuiltinIDsDiffer(t *testing.T) {
+	seen := map[string]bool{}
+	for _, n := range Builtin() {
+		if len(n.ID) != 64 || seen[n.ID[:12]] {
+			t.Errorf("network %s: ID %s is not 64 hex digits, or its short form is taken", n.Name, n.ID)
+		}
+		seen[n.ID[:12]] = true
+	}
+}
+
 func TestStore(t *testing.T) {
 	s := NewStore(t.TempDir())
 	a, err := s.Create("a", CreateOptions{Internal: true}, nil)

@@ -15,6 +15,7 @@ image = "busybox"
 command = ["sh", "-c", "trap 'exit 0' TERM; while :; do date >> /data/log; sleep 0.2; done"]
 volumes = ["dbdata:/data"]
 restart = "always"
+networks = ["back"]
 
 [service.web]
 image = "busybox"
@@ -23,8 +24,11 @@ depends_on = ["db"]
 memory = "64m"
 stop_timeout = 1
 ports = ["18090:8080"]
+networks = { back = { aliases = ["www"] } }
 
 [volume.dbdata]
+
+[network.back]
 `
 
 // TestAppGenerator drops an app into /etc/berth with berth installed as a
@@ -125,7 +129,24 @@ func TestAppUpDown(t *testing.T) {
 			t.Errorf("%s is %s after up", u, s)
 		}
 	}
+	// On the app's network the services find each other by service
+	// name, alias and container name.
+	if nets := ok(t, "network", "ls", "--format", "{{.Name}}"); !strings.Contains(nets, "upapp_back") {
+		t.Errorf("the app's network is not listed: %q", nets)
+	}
+	var page string
+	waitFor(t, 5*time.Second, "web to answer db by name", func() bool {
+		r := run(t, "exec", "upapp-db", "sh", "-c", "wget -qO- http://web:8080/ && wget -qO- http://www:8080/ && wget -qO- http://upapp-web:8080/")
+		page = r.stdout
+		return r.code == 0
+	})
+	if n := strings.Count(page, "Hello from a berth container"); n != 3 {
+		t.Errorf("db fetched web's page %d times by name, alias and container name, want 3: %q", n, page)
+	}
 	ok(t, "down", "-v", "-f", file)
+	if nets := ok(t, "network", "ls", "--format", "{{.Name}}"); strings.Contains(nets, "upapp_") {
+		t.Errorf("the app's network is left after down: %q", nets)
+	}
 	for _, u := range []string{"upapp-db.service", "upapp-web.service"} {
 		if s := unitProp(t, u, "LoadState"); s != "not-found" {
 			t.Errorf("%s is %s after down", u, s)

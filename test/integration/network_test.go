@@ -186,28 +186,28 @@ func TestNetworkHostDNSAddHost(t *testing.T) {
 // free again once its container is gone.
 func TestPublishedPortTaken(t *testing.T) {
 	busybox(t)
-	ok(t, "run", "-d", "--name", "it_porta", "-p", "18090:8080", "busybox", "httpd", "-f", "-p", "8080", "-h", "/var/www")
+	ok(t, "run", "-d", "--name", "it_porta", "-p", "18095:8080", "busybox", "httpd", "-f", "-p", "8080", "-h", "/var/www")
 	defer run(t, "rm", "-f", "it_porta")
-	r := run(t, "run", "--name", "it_portb", "-p", "127.0.0.1:18090:80", "busybox", "sh", "-c", "echo ran")
+	r := run(t, "run", "--name", "it_portb", "-p", "127.0.0.1:18095:80", "busybox", "sh", "-c", "echo ran")
 	defer run(t, "rm", "-f", "it_portb")
-	if r.code != 125 || !strings.Contains(r.stderr, "Bind for 127.0.0.1:18090/tcp failed: port is already allocated") || strings.Contains(r.stdout, "ran") {
+	if r.code != 125 || !strings.Contains(r.stderr, "Bind for 127.0.0.1:18095/tcp failed: port is already allocated") || strings.Contains(r.stdout, "ran") {
 		t.Errorf("second container on a published port: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
 	// A host process on a port.
 	exec.Command("systemctl", "reset-failed", "it-hostport").Run()
-	sh(t, "systemd-run --unit=it-hostport busybox nc -l -p 18091")
+	sh(t, "systemd-run --unit=it-hostport busybox nc -l -p 18096")
 	defer exec.Command("systemctl", "stop", "it-hostport").Run()
 	waitFor(t, 5*time.Second, "nc to listen", func() bool {
-		return exec.Command("sh", "-c", "busybox netstat -ltn | grep -q ':18091 '").Run() == nil
+		return exec.Command("sh", "-c", "busybox netstat -ltn | grep -q ':18096 '").Run() == nil
 	})
-	r = run(t, "run", "--rm", "-p", "18091:80", "busybox", "true")
+	r = run(t, "run", "--rm", "-p", "18096:80", "busybox", "true")
 	if r.code != 125 || !strings.Contains(r.stderr, "address already in use") {
 		t.Errorf("a port a host process listens on: exit %d, %q", r.code, r.stderr)
 	}
 	// Once it_porta is gone, the port is free.
 	ok(t, "rm", "-f", "it_porta", "it_portb")
-	ok(t, "run", "--rm", "-p", "18090:80", "busybox", "true")
-	if n := sh(t, "nft list ruleset | grep -c 'dport 18090' || true"); n != "0" {
-		t.Errorf("%s rules for port 18090 left", n)
+	ok(t, "run", "--rm", "-p", "18095:80", "busybox", "true")
+	if n := sh(t, "nft list ruleset | grep -c 'dport 18095' || true"); n != "0" {
+		t.Errorf("%s rules for port 18095 left", n)
 	}
 }
