@@ -80,8 +80,17 @@ type RunOptions struct {
 	CapAdd, CapDrop []string
 	// ReadOnly is --read-only: the root filesystem is mounted read-only.
 	ReadOnly bool
-	// NoNewPrivileges is --security-opt no-new-privileges.
+	// NoNewPrivileges is --security-opt no-new-privileges[=true]. berth
+	// sets no_new_privs by default anyway (unlike Docker); this keeps it
+	// on with --privileged too.
 	NoNewPrivileges bool
+	// NewPrivileges is --security-opt no-new-privileges=false: it lifts
+	// the default no_new_privs, so that setuid and file capabilities work.
+	NewPrivileges bool
+	// Seccomp is --security-opt seccomp=…: SeccompDefault (Docker's
+	// default profile), SeccompUnconfined, or a profile's JSON text in
+	// Docker's format (the CLI reads the file, as Docker's does).
+	Seccomp string
 	// Network is --network: NetworkBridge ("" too) or NetworkNone.
 	Network string
 	// Publish are -p.

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/berth/berth/imagestore"
+	"github.com/berth/berth/machine/seccomp"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -183,6 +184,17 @@ func BuildSpec(img ocispec.ImageConfig, o RunOptions, id string, root fs.FS) (*s
 	}
 
 	caps := capabilities(o.CapAdd, o.CapDrop)
+	filter, err := SeccompProfile(o.Seccomp, caps)
+	if err != nil {
+		return nil, err
+	}
+	if filter != nil {
+		// Refuse now, not when the container starts, a profile that
+		// cannot be compiled.
+		if _, err := seccomp.Compile(filter); err != nil {
+			return nil, invalidf("%v", err)
+		}
+	}
 	s := &specs.Spec{
 		Version: specs.Version,
 		Process: &specs.Process{
@@ -201,9 +213,9 @@ func BuildSpec(img ocispec.ImageConfig, o RunOptions, id string, root fs.FS) (*s
 				Permitted: caps,
 			},
 			Rlimits: []specs.POSIXRlimit{{Type: "RLIMIT_NOFILE", Hard: DefaultNofile, Soft: DefaultNofile}},
-			// Docker's default is false; --security-opt
-			// no-new-privileges sets it.
-			NoNewPrivileges: o.NoNewPrivileges,
+			// On unless lifted (Docker's default is off; see
+			// docs/SECURITY.md).
+			NoNewPrivileges: !o.NewPrivileges,
 		},
 		Root:        &specs.Root{Path: "rootfs", Readonly: o.ReadOnly},
 		Hostname:    hostname,
@@ -219,6 +231,7 @@ func BuildSpec(img ocispec.ImageConfig, o RunOptions, id string, root fs.FS) (*s
 				{Type: specs.NetworkNamespace},
 			},
 			Resources: resources(o),
+			Seccomp:   filter,
 			MaskedPaths: []string{
 				"/proc/asound",
 				"/proc/acpi",
