@@ -91,6 +91,18 @@ type RunOptions struct {
 	// default profile), SeccompUnconfined, or a profile's JSON text in
 	// Docker's format (the CLI reads the file, as Docker's does).
 	Seccomp string
+	// Privileged is --privileged: every capability, no seccomp filter,
+	// no masked or read-only paths, /sys and the cgroup file system
+	// writable, the host's device nodes in /dev and no device policy,
+	// and no no_new_privs unless NoNewPrivileges asks for it. It gives
+	// the container the host (see docs/SECURITY.md).
+	Privileged bool
+	// Devices are --device: host device nodes made in the container's
+	// /dev and allowed in its device cgroup.
+	Devices []Device
+	// GroupAdd are --group-add: supplementary groups, names from the
+	// image's /etc/group or numbers.
+	GroupAdd []string
 	// Network is --network: NetworkBridge ("" too) or NetworkNone.
 	Network string
 	// Publish are -p.

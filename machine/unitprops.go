@@ -117,6 +117,7 @@ func UnitProperties(rec *Container, exe, root string) []Property {
 		// of a chatty one (Docker's journald driver does not either).
 		{"LogRateLimitIntervalUSec", uint64(0)},
 	}
+	props = append(props, deviceProperties(o)...)
 	if o.Memory > 0 {
 		props = append(props, Property{"MemoryMax", uint64(o.Memory)},
 			// Docker's default swap for -m: as much again.

@@ -59,6 +59,7 @@ func containerInit(c *cobra.Command, g *globalOptions, id string) error {
 		StateDir:      dir,
 		LogIdentifier: machine.ShortID(id),
 		Unit:          rec.Unit,
+		HostDevices:   rec.Options.Privileged,
 	}
 	exe, err := exePath()
 	if err != nil {

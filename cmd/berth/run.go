@@ -43,6 +43,7 @@ type runFlags struct {
 	capAdd      []string
 	capDrop     []string
 	securityOpt []string
+	devices     []string
 	labels      []string
 	memory      string
 	cpus        string
@@ -66,6 +67,7 @@ func addRunFlags(c *cobra.Command, f *runFlags) {
 	fl.StringArrayVar(&f.capAdd, "cap-add", nil, "Add Linux capabilities (or ALL)")
 	fl.StringArrayVar(&f.capDrop, "cap-drop", nil, "Drop Linux capabilities (or ALL)")
 	fl.BoolVar(&f.o.ReadOnly, "read-only", false, "Mount the container's root filesystem as read only")
+	addSecurityFlags(fl, f)
 	fl.StringArrayVar(&f.securityOpt, "security-opt", nil, "Security options: no-new-privileges[=true|false], seccomp=unconfined|PROFILE.json")
 	fl.StringVarP(&f.o.WorkingDir, "workdir", "w", "", "Working directory inside the container")
 	fl.StringVarP(&f.o.User, "user", "u", "", "Username or UID (format: <name|uid>[:<group|gid>])")
@@ -139,6 +141,9 @@ func (f *runFlags) options(c *cobra.Command, args []string) (machine.RunOptions,
 		o.Env = append(o.Env, e)
 	}
 	o.CapAdd, o.CapDrop = f.capAdd, f.capDrop
+	if o.Devices, err = hostDevices(f.devices); err != nil {
+		return o, usageError{err}
+	}
 	for _, p := range f.publish {
 		pm, err := machine.ParsePublish(p)
 		if err != nil {

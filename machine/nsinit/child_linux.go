@@ -150,6 +150,16 @@ func prepareRoot(cfg *Config, filter []bpf.RawInstruction) (string, error) {
 			if err := populateDev(root); err != nil {
 				return "", err
 			}
+			if cfg.HostDevices {
+				if err := hostDevices(root); err != nil {
+					return "", err
+				}
+			}
+			if s.Linux != nil {
+				if err := makeDevices(root, s.Linux.Devices); err != nil {
+					return "", err
+				}
+			}
 		}
 	}
 	if err := etcFiles(cfg); err != nil {

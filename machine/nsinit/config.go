@@ -32,6 +32,9 @@ type Config struct {
 	Address string `json:"address,omitempty"`
 	// ResolvConf is the content of its /etc/resolv.conf; empty: none.
 	ResolvConf string `json:"resolvConf,omitempty"`
+	// HostDevices (--privileged) makes a node in the container's /dev
+	// for every device node of the host's /dev.
+	HostDevices bool `json:"hostDevices,omitempty"`
 	// Streams says that the parent passes journal streams for stdout
 	// and stderr as descriptors 5 and 6.
 	Streams bool `json:"streams"`
