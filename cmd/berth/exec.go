@@ -52,6 +52,9 @@ func newExecCommand(g *globalOptions) *cobra.Command {
 			if spec.Process.Capabilities != nil {
 				o.Bounding = spec.Process.Capabilities.Bounding
 			}
+			if spec.Linux != nil {
+				o.Seccomp = spec.Linux.Seccomp
+			}
 			for _, e := range env {
 				if !strings.Contains(e, "=") {
 					if v, ok := os.LookupEnv(e); ok {

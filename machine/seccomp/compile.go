@@ -168,6 +168,7 @@ func Compile(s *specs.LinuxSeccomp) ([]bpf.Instruction, error) {
 // It expects the syscall number already loaded.
 func archProgram(rules []specs.LinuxSyscall, info *arch.Info, defAct bpfseccomp.Action) ([]bpf.Instruction, error) {
 	p := bpfseccomp.NewProgram()
+	loaded := false
 	for i, r := range rules {
 		act, err := action(r.Action, r.ErrnoRet)
 		if err != nil {
@@ -194,9 +195,27 @@ func archProgram(rules []specs.LinuxSyscall, info *arch.Info, defAct bpfseccomp.
 		if len(calls) == 0 {
 			continue
 		}
+		// The syscall number is in A at the start of the first rule;
+		// argument checks overwrite it, so every later rule, and every
+		// syscall after one with conditions, loads it again. (The
+		// library's own SyscallGroup does not, and compares the next
+		// syscall number with an argument.)
+		if loaded {
+			loadNr(&p)
+		}
+		loaded = true
 		matched, next := p.NewLabel(), p.NewLabel()
 		for j, c := range calls {
-			c.Assemble(&p, j < len(calls)-1, matched, next)
+			if j == len(calls)-1 {
+				c.Assemble(&p, false, matched, next)
+				break
+			}
+			after := p.NewLabel()
+			c.Assemble(&p, false, matched, after)
+			p.SetLabel(after)
+			if len(c.Conditions) > 0 {
+				loadNr(&p)
+			}
 		}
 		p.SetLabel(matched)
 		p.Ret(act)
@@ -204,6 +223,20 @@ func archProgram(rules []specs.LinuxSyscall, info *arch.Info, defAct bpfseccomp.
 	}
 	p.Ret(defAct)
 	return p.Assemble()
+}
+
+// loadNr appends "ld [0]" (seccomp_data.nr) to p. The library's
+// Program has no method for it, only loads of argument halves at
+// 16 + 8·arg (+4 for the high half on little-endian machines); its
+// offsets are uint32, so the argument index 2^32-2 wraps to offset 0.
+// TestLoadNr checks the instruction.
+func loadNr(p *bpfseccomp.Program) {
+	const wrap = ^uint32(0) - 1 // 16 + 8·wrap ≡ 0 (mod 2^32)
+	if littleEndian() {
+		p.LdLo(wrap)
+	} else {
+		p.LdHi(wrap)
+	}
 }
 
 // action is the seccomp return value of a spec action; errno is used by
@@ -308,4 +341,14 @@ func Raw(prog []bpf.Instruction) ([]bpf.RawInstruction, error) {
 		return nil, fmt.Errorf("seccomp: assemble: %w", err)
 	}
 	return raw, nil
+}
+
+// littleEndian reports the byte order of seccomp_data's 64-bit
+// arguments on this machine.
+func littleEndian() bool {
+	switch runtime.GOARCH {
+	case "amd64", "386", "arm64", "arm", "riscv64", "loong64", "ppc64le", "mipsle", "mips64le":
+		return true
+	}
+	return false
 }

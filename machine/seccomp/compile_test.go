@@ -148,3 +148,69 @@ func TestCompileErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestLoadNr(t *testing.T) {
+	p := bpfseccomp.NewProgram()
+	loadNr(&p)
+	p.Ret(bpfseccomp.ActionAllow)
+	prog, err := p.Assemble()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (bpf.LoadAbsolute{Off: 0, Size: 4}); prog[0] != want {
+		t.Errorf("loadNr = %#v, want %#v", prog[0], want)
+	}
+}
+
+// TestCompileRulesAfterConditions: a rule after one that compared
+// arguments, and a name after a conditional one in the same rule, still
+// compare the syscall number (argument loads overwrite it), also after
+// a rule long enough to need the assembler's long jumps.
+func TestCompileRulesAfterConditions(t *testing.T) {
+	if runtime.GOARCH != "amd64" {
+		t.Skip("the cases use x86_64 numbers")
+	}
+	x64 := arch.X86_64
+	for _, bulk := range []int{0, 300} {
+		var names []string
+		for name := range x64.SyscallNames {
+			if len(names) < bulk && name != "socket" && name != "kill" && name != "tkill" && name != "getpid" {
+				names = append(names, name)
+			}
+		}
+		p := &specs.LinuxSeccomp{DefaultAction: specs.ActErrno, Architectures: []specs.Arch{specs.ArchX86_64}}
+		if bulk > 0 {
+			p.Syscalls = append(p.Syscalls, specs.LinuxSyscall{Names: names, Action: specs.ActAllow})
+		}
+		p.Syscalls = append(p.Syscalls,
+			specs.LinuxSyscall{Names: []string{"socket"}, Action: specs.ActAllow, Args: []specs.LinuxSeccompArg{{Index: 0, Value: 3, Op: specs.OpLessThan}}},
+			specs.LinuxSyscall{Names: []string{"socket"}, Action: specs.ActAllow, Args: []specs.LinuxSeccompArg{{Index: 0, Value: 10, Op: specs.OpEqualTo}}},
+			specs.LinuxSyscall{Names: []string{"kill", "tkill"}, Action: specs.ActAllow, Args: []specs.LinuxSeccompArg{{Index: 1, Value: 15, Op: specs.OpEqualTo}}},
+			specs.LinuxSyscall{Names: []string{"getpid"}, Action: specs.ActAllow},
+		)
+		prog, err := Compile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := uint32(x64.ID)
+		for _, tc := range []struct {
+			name string
+			call Call
+			want uint32
+		}{
+			{"socket 2", Call{id, nr(t, x64, "socket"), []uint64{2}}, allow},
+			{"socket 10", Call{id, nr(t, x64, "socket"), []uint64{10}}, allow},
+			{"socket 11", Call{id, nr(t, x64, "socket"), []uint64{11}}, eperm},
+			// arg0 41 equals socket's number: a stale A would match.
+			{"socket 41", Call{id, nr(t, x64, "socket"), []uint64{41}}, eperm},
+			{"kill 15", Call{id, nr(t, x64, "kill"), []uint64{1, 15}}, allow},
+			{"tkill 15", Call{id, nr(t, x64, "tkill"), []uint64{1, 15}}, allow},
+			{"tkill 9", Call{id, nr(t, x64, "tkill"), []uint64{1, 9}}, eperm},
+			{"getpid", Call{id, nr(t, x64, "getpid"), nil}, allow},
+		} {
+			if got := run(t, prog, tc.call); got != tc.want {
+				t.Errorf("bulk %d, %s: got %#x, want %#x", bulk, tc.name, got, tc.want)
+			}
+		}
+	}
+}

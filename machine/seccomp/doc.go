@@ -22,7 +22,12 @@
 //     has no notion of a per-rule errno; so Compile builds one program per
 //     architecture from the library's pieces (Program,
 //     SyscallWithConditions) and joins them behind an architecture
-//     dispatch of its own.
+//     dispatch of its own. The library's groups also compare the next
+//     syscall number with whatever argument a failed condition left in
+//     the accumulator (two "socket" rules with different domains: the
+//     second never matched); Compile reloads the number after every
+//     conditional check (loadNr), and TestCompileRulesAfterConditions
+//     holds that.
 //
 // Compile is pure (a function from a LinuxSeccomp to instructions) and
 // is unit-tested by running the program on synthetic seccomp_data in

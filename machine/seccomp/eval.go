@@ -3,7 +3,6 @@ package seccomp
 import (
 	"encoding/binary"
 	"fmt"
-	"runtime"
 
 	"golang.org/x/net/bpf"
 )
@@ -35,14 +34,6 @@ func Data(c Call) []byte {
 		}
 	}
 	return b
-}
-
-func littleEndian() bool {
-	switch runtime.GOARCH {
-	case "amd64", "386", "arm64", "arm", "riscv64", "loong64", "ppc64le", "mipsle", "mips64le":
-		return true
-	}
-	return false
 }
 
 // Evaluate runs prog on the synthetic call c in x/net/bpf's VM and
