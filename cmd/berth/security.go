@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 
@@ -22,6 +23,9 @@ func readSeccompOpt(v string) (string, error) {
 	}
 	if len(b) == 0 {
 		return "", fmt.Errorf("seccomp profile %s is empty", v)
+	}
+	if !json.Valid(b) {
+		return "", fmt.Errorf("seccomp profile %s is not valid JSON", v)
 	}
 	return string(b), nil
 }

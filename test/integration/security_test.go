@@ -227,25 +227,28 @@ func TestSecurityInitBinary(t *testing.T) {
 
 	// 1. The container's command is /proc/self/exe: its PID 1 is berth's
 	// binary, blocked opening the FIFO.
-	vok(append(append([]string{"run", "-d", "--name", "it_exe_run"}, libs...), "--entrypoint", "/proc/self/exe", "busybox", "--root", "/tmp/r", "load", "-i", "/x/fifo")...)
+	vok(append(append([]string{"run", "-d", "--stop-timeout", "1", "--name", "it_exe_run"}, libs...), "--entrypoint", "/proc/self/exe", "busybox", "--root", "/tmp/r", "load", "-i", "/x/fifo")...)
 	defer vrun("rm", "-f", "it_exe_run")
 	time.Sleep(300 * time.Millisecond)
 	out := vok("exec", "it_exe_run", "/attack", "exe")
 	a.refused1("PID 1 running berth's binary from a writable mount", strings.Contains(out, "writable mount of berth binary of pid 1 refused"), out)
 	vrun("rm", "-f", "it_exe_run")
+	// Its unit's cleanup runs the copy too: wait until nothing does, or
+	// the kernel answers ETXTBSY below whatever the mount.
+	waitFor(t, 30*time.Second, "no process running the copy of berth", func() bool { return !running(victim) })
 
 	// 2. berth exec runs a symlink to /proc/self/exe; the attacker keeps
 	// a handle, kills it and opens the binary for writing. No berth
 	// process may run meanwhile (a running binary answers ETXTBSY),
 	// so everything here is detached and the report goes to a file.
-	vok(append(append([]string{"run", "-d", "--name", "it_exe_exec"}, libs...), "busybox", "sleep", "60")...)
+	vok(append(append([]string{"run", "-d", "--stop-timeout", "1", "--name", "it_exe_exec"}, libs...), "busybox", "sleep", "60")...)
 	defer vrun("rm", "-f", "it_exe_exec")
 	vok("exec", "it_exe_exec", "ln", "-s", "/proc/self/exe", "/tmp/evil")
 	vok("exec", "-d", "it_exe_exec", "/tmp/evil", "--root", "/tmp/r", "load", "-i", "/x/fifo")
 	time.Sleep(300 * time.Millisecond)
 	vok("exec", "-d", "it_exe_exec", "sh", "-c", "/attack exe --write > /x/out 2>&1; echo done >> /x/out")
 	report := filepath.Join(filepath.Dir(fifo), "out")
-	waitFor(t, 15*time.Second, "the attack's report", func() bool {
+	waitFor(t, 30*time.Second, "the attack's report", func() bool {
 		b, _ := os.ReadFile(report)
 		return strings.Contains(string(b), "done")
 	})
@@ -257,6 +260,17 @@ func TestSecurityInitBinary(t *testing.T) {
 	a.refused1("berth exec child from a writable mount", regexp.MustCompile(`writable mount of berth binary of pid \d+ refused`).MatchString(out), out)
 	a.refused1("write the berth binary after it exited", strings.Contains(out, "after it exited refused: open /proc/self/fd/3: read-only file system"), out)
 	a.refused1("berth binary unchanged", sha256File(t, victim) == before, "the copy of berth was written:\n"+out)
+}
+
+// running reports whether a process runs the binary at path.
+func running(path string) bool {
+	es, _ := os.ReadDir("/proc")
+	for _, e := range es {
+		if l, err := os.Readlink("/proc/" + e.Name() + "/exe"); err == nil && strings.TrimSuffix(l, " (deleted)") == path {
+			return true
+		}
+	}
+	return false
 }
 
 func copyFile(t *testing.T, src, dst string) {

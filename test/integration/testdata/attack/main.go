@@ -2,12 +2,14 @@
 // docs/SECURITY.md lists, and prints one line per attempt:
 // "NAME refused: ERROR" or "NAME ALLOWED". It never does harm when an
 // attempt succeeds: modules are empty, reboot asks for Ctrl-Alt-Del to
-// be turned off, sysrq gets the help key, and a binary opened for
-// writing is closed unwritten. The integration test builds it static
+// be turned off, sysrq gets the help key, mounts are undone at once, and
+// a binary is written only with "exe --write", which the test runs only
+// against a copy of berth it made. The integration test builds it static
 // (CGO_ENABLED=0) and bind-mounts it in.
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -233,11 +235,11 @@ func hostProcesses() error {
 // exe tries the CVE-2019-5736 class on every other process in the
 // container whose binary is not busybox or this program (berth's, when
 // a command resolved to /proc/self/exe): it keeps an O_PATH handle of
-// /proc/PID/exe, says whether that file's mount is writable, kills the
-// process, waits until it is gone, and then opens each handle for writing
-// (and with --write, for a binary the test copied, writes to it)
-// (while the binary runs the kernel answers ETXTBSY; after, only a
-// read-only mount stops it). Nothing is written.
+// /proc/PID/exe and says whether that file's mount is writable. With
+// --write (only ever against a copy of berth the test made) it then
+// kills the process, waits until it is gone, opens each handle for
+// writing (while the binary runs the kernel answers ETXTBSY; after,
+// only a read-only mount stops it) and, if that works, writes to it.
 func exe() {
 	self, _ := os.Readlink("/proc/self/exe")
 	es, _ := os.ReadDir("/proc")
@@ -271,24 +273,33 @@ func exe() {
 		hs = append(hs, held{pid, fd, name})
 	}
 	fmt.Printf("binaries held: %d\n", len(hs))
+	if len(os.Args) < 3 || os.Args[2] != "--write" {
+		return
+	}
 	for _, h := range hs {
 		unix.Kill(h.pid, unix.SIGKILL)
+		// Gone, or a zombie (its parent, the container's PID 1, may not
+		// reap it): either way its memory, and its hold on the binary,
+		// are released.
 		for i := 0; i < 300; i++ {
-			if _, err := os.Stat("/proc/" + strconv.Itoa(h.pid)); err != nil {
+			st, err := os.ReadFile("/proc/" + strconv.Itoa(h.pid) + "/stat")
+			if err != nil || strings.Contains(string(st), ") Z ") {
 				break
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
+		// As the exploit does: try again while some process still runs
+		// the binary (berth exec's own process may not have exited yet).
 		f, err := os.OpenFile("/proc/self/fd/"+strconv.Itoa(h.fd), os.O_WRONLY, 0)
+		for i := 0; i < 500 && errors.Is(err, unix.ETXTBSY); i++ {
+			time.Sleep(20 * time.Millisecond)
+			f, err = os.OpenFile("/proc/self/fd/"+strconv.Itoa(h.fd), os.O_WRONLY, 0)
+		}
 		if err == nil {
 			// Opened: the binary is writable. Only a copy made for
 			// the test is ever run like this, so mark it.
-			if len(os.Args) > 2 && os.Args[2] == "--write" {
-				_, err = f.WriteAt([]byte("pwned"), 0)
-				if err != nil {
-					fmt.Printf("opened, but the write failed: %v\n", err)
-					err = nil
-				}
+			if _, werr := f.WriteAt([]byte("pwned"), 0); werr != nil {
+				fmt.Printf("opened, but the write failed: %v\n", werr)
 			}
 			f.Close()
 		}
