@@ -81,8 +81,29 @@ type RunOptions struct {
 	CapAdd, CapDrop []string
 	// ReadOnly is --read-only: the root filesystem is mounted read-only.
 	ReadOnly bool
-	// NoNewPrivileges is --security-opt no-new-privileges.
+	// NoNewPrivileges is --security-opt no-new-privileges[=true]. berth
+	// sets no_new_privs by default anyway (unlike Docker); this keeps it
+	// on with --privileged too.
 	NoNewPrivileges bool
+	// NewPrivileges is --security-opt no-new-privileges=false: it lifts
+	// the default no_new_privs, so that setuid and file capabilities work.
+	NewPrivileges bool
+	// Seccomp is --security-opt seccomp=…: SeccompDefault (Docker's
+	// default profile), SeccompUnconfined, or a profile's JSON text in
+	// Docker's format (the CLI reads the file, as Docker's does).
+	Seccomp string
+	// Privileged is --privileged: every capability, no seccomp filter,
+	// no masked or read-only paths, /sys and the cgroup file system
+	// writable, the host's device nodes in /dev and no device policy,
+	// and no no_new_privs unless NoNewPrivileges asks for it. It gives
+	// the container the host (see docs/SECURITY.md).
+	Privileged bool
+	// Devices are --device: host device nodes made in the container's
+	// /dev and allowed in its device cgroup.
+	Devices []Device
+	// GroupAdd are --group-add: supplementary groups, names from the
+	// image's /etc/group or numbers.
+	GroupAdd []string
 	// Network is --network: NetworkBridge ("" too), NetworkNone,
 	// NetworkHost or the name of a user network.
 	Network string

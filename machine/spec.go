@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/berth/berth/imagestore"
+	"github.com/berth/berth/machine/seccomp"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -182,7 +183,34 @@ func BuildSpec(img ocispec.ImageConfig, o RunOptions, id string, root fs.FS) (*s
 		env = append(env, "HOME="+user.Home)
 	}
 
+	if len(o.GroupAdd) > 0 {
+		groups, err := readDB(root, "etc/group")
+		if err != nil {
+			return nil, err
+		}
+		if user.AdditionalGids, err = groupAdd(groups, user.AdditionalGids, o.GroupAdd); err != nil {
+			return nil, err
+		}
+	}
+
 	caps := capabilities(o.CapAdd, o.CapDrop)
+	seccompChoice := o.Seccomp
+	if o.Privileged {
+		// As Docker: everything, whatever --cap-drop and seccomp= say.
+		caps = append([]string(nil), AllCapabilities...)
+		seccompChoice = SeccompUnconfined
+	}
+	filter, err := SeccompProfile(seccompChoice, caps)
+	if err != nil {
+		return nil, err
+	}
+	if filter != nil {
+		// Refuse now, not when the container starts, a profile that
+		// cannot be compiled.
+		if _, err := seccomp.Compile(filter); err != nil {
+			return nil, invalidf("%v", err)
+		}
+	}
 	s := &specs.Spec{
 		Version: specs.Version,
 		Process: &specs.Process{
@@ -201,13 +229,13 @@ func BuildSpec(img ocispec.ImageConfig, o RunOptions, id string, root fs.FS) (*s
 				Permitted: caps,
 			},
 			Rlimits: []specs.POSIXRlimit{{Type: "RLIMIT_NOFILE", Hard: DefaultNofile, Soft: DefaultNofile}},
-			// Docker's default is false; --security-opt
-			// no-new-privileges sets it.
-			NoNewPrivileges: o.NoNewPrivileges,
+			// On unless lifted (Docker's default is off; see
+			// docs/SECURITY.md).
+			NoNewPrivileges: !o.NewPrivileges && (o.NoNewPrivileges || !o.Privileged),
 		},
 		Root:        &specs.Root{Path: "rootfs", Readonly: o.ReadOnly},
 		Hostname:    hostname,
-		Mounts:      defaultMounts(),
+		Mounts:      defaultMounts(o.Privileged),
 		Annotations: annotations(img, o),
 		Linux: &specs.Linux{
 			Namespaces: []specs.LinuxNamespace{
@@ -219,6 +247,7 @@ func BuildSpec(img ocispec.ImageConfig, o RunOptions, id string, root fs.FS) (*s
 				{Type: specs.NetworkNamespace},
 			}[:namespaces(o)],
 			Resources: resources(o),
+			Seccomp:   filter,
 			MaskedPaths: []string{
 				"/proc/asound",
 				"/proc/acpi",
@@ -242,7 +271,22 @@ func BuildSpec(img ocispec.ImageConfig, o RunOptions, id string, root fs.FS) (*s
 			},
 		},
 	}
+	s.Linux.Devices, s.Linux.Resources.Devices = privilegedOr(o, s.Linux.Resources.Devices)
+	if o.Privileged {
+		s.Linux.MaskedPaths, s.Linux.ReadonlyPaths = nil, nil
+	}
 	return s, nil
+}
+
+// privilegedOr are the spec's device nodes and device cgroup rules: the
+// --device nodes on top of "deny all", or "allow all" for --privileged
+// (whose nodes, the host's, the init makes when it starts).
+func privilegedOr(o RunOptions, rules []specs.LinuxDeviceCgroup) ([]specs.LinuxDevice, []specs.LinuxDeviceCgroup) {
+	if o.Privileged {
+		return nil, []specs.LinuxDeviceCgroup{{Allow: true, Access: "rwm"}}
+	}
+	nodes, allow := linuxDevices(o.Devices)
+	return nodes, append(rules, allow...)
 }
 
 // processArgs is Docker's merge of ENTRYPOINT and CMD with --entrypoint
@@ -307,16 +351,21 @@ func hasEnv(env []string, key string) bool {
 	return false
 }
 
-// defaultMounts are runc's default mounts, which Docker uses too.
-func defaultMounts() []specs.Mount {
+// defaultMounts are runc's default mounts, which Docker uses too; with
+// privileged, /sys and /sys/fs/cgroup are writable.
+func defaultMounts(privileged bool) []specs.Mount {
+	ro := "ro"
+	if privileged {
+		ro = "rw"
+	}
 	return []specs.Mount{
 		{Destination: "/proc", Type: "proc", Source: "proc", Options: []string{"nosuid", "noexec", "nodev"}},
 		{Destination: "/dev", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "strictatime", "mode=755", "size=65536k"}},
 		{Destination: "/dev/pts", Type: "devpts", Source: "devpts", Options: []string{"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}},
 		{Destination: "/dev/shm", Type: "tmpfs", Source: "shm", Options: []string{"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}},
 		{Destination: "/dev/mqueue", Type: "mqueue", Source: "mqueue", Options: []string{"nosuid", "noexec", "nodev"}},
-		{Destination: "/sys", Type: "sysfs", Source: "sysfs", Options: []string{"nosuid", "noexec", "nodev", "ro"}},
-		{Destination: "/sys/fs/cgroup", Type: "cgroup", Source: "cgroup", Options: []string{"nosuid", "noexec", "nodev", "relatime", "ro"}},
+		{Destination: "/sys", Type: "sysfs", Source: "sysfs", Options: []string{"nosuid", "noexec", "nodev", ro}},
+		{Destination: "/sys/fs/cgroup", Type: "cgroup", Source: "cgroup", Options: []string{"nosuid", "noexec", "nodev", "relatime", ro}},
 	}
 }
 

@@ -170,7 +170,7 @@ func TestBuildSpecDefaults(t *testing.T) {
 		t.Errorf("root %+v", s.Root)
 	}
 	p := s.Process
-	if p.Terminal || p.NoNewPrivileges || p.User.UID != 0 || p.User.GID != 0 {
+	if p.Terminal || !p.NoNewPrivileges || p.User.UID != 0 || p.User.GID != 0 {
 		t.Errorf("process %+v", p)
 	}
 	c := p.Capabilities

@@ -4,6 +4,7 @@ package machine
 // systemd's D-Bus API (org.freedesktop.systemd1(5)), with a Go value of
 // the D-Bus type systemd expects: string (s), bool (b), uint64 (t),
 // int32 (i), []string (as), [][]byte (aay), ExecCommand (a(sasb)),
+// []DeviceRule (a(ss)),
 // []ExecCommand, or ExitStatusSet ((aiai)).
 // Keeping properties as plain data lets the unit a container becomes be
 // built and tested without D-Bus; machine/systemd sends them.

@@ -19,6 +19,14 @@ type directive struct {
 	format       func(v any) (string, error)
 }
 
+// listDirectives are directives written once per entry of their list.
+var listDirectives = map[string]struct {
+	section, key string
+	lines        func(v any) ([]string, error)
+}{
+	"DeviceAllow": {"Service", "DeviceAllow", deviceRules},
+}
+
 // directives maps the properties UnitProperties makes to unit file
 // directives (systemd.unit(5), systemd.service(5), systemd.exec(5),
 // systemd.kill(5), systemd.resource-control(5)).
@@ -51,6 +59,7 @@ var directives = map[string]directive{
 	"LogRateLimitIntervalUSec": {"Service", "LogRateLimitIntervalSec", timeSpan},
 	"MemoryMax":                {"Service", "MemoryMax", number},
 	"FileDescriptorStoreMax":   {"Service", "FileDescriptorStoreMax", number},
+	"DevicePolicy":             {"Service", "DevicePolicy", plainValue},
 	"MemorySwapMax":            {"Service", "MemorySwapMax", number},
 	"CPUQuotaPerSecUSec":       {"Service", "CPUQuota", cpuQuota},
 	"TasksMax":                 {"Service", "TasksMax", number},
@@ -86,6 +95,16 @@ type UnitFile struct {
 func (u UnitFile) Render() (string, error) {
 	lines := map[string][]string{}
 	for _, p := range u.Props {
+		if d, ok := listDirectives[p.Name]; ok {
+			vs, err := d.lines(p.Value)
+			if err != nil {
+				return "", fmt.Errorf("unit file: %s: %w", d.key, err)
+			}
+			for _, v := range vs {
+				lines[d.section] = append(lines[d.section], d.key+"="+v)
+			}
+			continue
+		}
 		d, ok := directives[p.Name]
 		if !ok {
 			return "", fmt.Errorf("unit file: no directive for property %s", p.Name)
@@ -327,4 +346,21 @@ func signalNameOf(sig syscall.Signal) string {
 	}
 	slices.Sort(names)
 	return names[0]
+}
+
+// deviceRules are DeviceAllow= values, one line each: the path or
+// group, and the permissions. Neither may hold a space or a specifier.
+func deviceRules(v any) ([]string, error) {
+	rs, ok := v.([]DeviceRule)
+	if !ok {
+		return nil, fmt.Errorf("want []DeviceRule, got %T", v)
+	}
+	var out []string
+	for _, r := range rs {
+		if r.Path == "" || strings.ContainsAny(r.Path, " \t\n\r%\\\"") || strings.Trim(r.Permissions, "rwm") != "" {
+			return nil, fmt.Errorf("device rule %q %q cannot be written", r.Path, r.Permissions)
+		}
+		out = append(out, r.Path+" "+r.Permissions)
+	}
+	return out, nil
 }

@@ -121,6 +121,7 @@ func UnitProperties(rec *Container, exe, root string) []Property {
 		// The terminal's master and slave (see package console).
 		props = append(props, Property{"FileDescriptorStoreMax", uint32(2)})
 	}
+	props = append(props, deviceProperties(o)...)
 	if o.Memory > 0 {
 		props = append(props, Property{"MemoryMax", uint64(o.Memory)},
 			// Docker's default swap for -m: as much again.

@@ -141,7 +141,7 @@ func TestUnitProperties(t *testing.T) {
 	// Every value has a type machine/systemd can send.
 	for _, p := range props {
 		switch p.Value.(type) {
-		case string, bool, uint64, int32, uint32, []string, [][]byte, ExecCommand, []ExecCommand:
+		case string, bool, uint64, int32, uint32, []string, [][]byte, ExecCommand, []ExecCommand, []DeviceRule:
 		default:
 			t.Errorf("%s has type %T, which machine/systemd cannot send", p.Name, p.Value)
 		}

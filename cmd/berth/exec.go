@@ -25,6 +25,9 @@ func newExecCommand(g *globalOptions) *cobra.Command {
 			"the command gets this terminal itself (berth does not make a new pseudo-terminal).",
 		Args: minArgs(2),
 		RunE: func(c *cobra.Command, args []string) error {
+			if err := nsinit.ReexecReadOnly(); err != nil { // the CVE-2019-5736 class: see nsinit
+				return engineError{err}
+			}
 			h, err := g.host(c)
 			if err != nil {
 				return engineError{err}
@@ -48,6 +51,9 @@ func newExecCommand(g *globalOptions) *cobra.Command {
 			}
 			if spec.Process.Capabilities != nil {
 				o.Bounding = spec.Process.Capabilities.Bounding
+			}
+			if spec.Linux != nil {
+				o.Seccomp = spec.Linux.Seccomp
 			}
 			for _, e := range env {
 				if !strings.Contains(e, "=") {

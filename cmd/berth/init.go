@@ -61,6 +61,7 @@ func containerInit(c *cobra.Command, g *globalOptions, id string) error {
 		StateDir:      dir,
 		LogIdentifier: machine.ShortID(id),
 		Unit:          rec.Unit,
+		HostDevices:   rec.Options.Privileged,
 	}
 	var pty *console.Pty
 	if rec.Options.Tty {

@@ -69,6 +69,16 @@ type inspectHostConfig struct {
 	ReadonlyRootfs bool           `json:"ReadonlyRootfs"`
 	CapAdd         []string       `json:"CapAdd"`
 	CapDrop        []string       `json:"CapDrop"`
+	Privileged     bool           `json:"Privileged"`
+	Devices        []inspectDev   `json:"Devices"`
+	GroupAdd       []string       `json:"GroupAdd"`
+	SecurityOpt    []string       `json:"SecurityOpt"`
+}
+
+type inspectDev struct {
+	PathOnHost        string `json:"PathOnHost"`
+	PathInContainer   string `json:"PathInContainer"`
+	CgroupPermissions string `json:"CgroupPermissions"`
 }
 
 type inspectDriver struct {
@@ -129,6 +139,10 @@ func (h *host) inspectContainer(ctx context.Context, rec *machine.Container) con
 			CapAdd:         append([]string{}, o.CapAdd...),
 			CapDrop:        append([]string{}, o.CapDrop...),
 			ReadonlyRootfs: o.ReadOnly,
+			Privileged:     o.Privileged,
+			Devices:        inspectDevices(o.Devices),
+			GroupAdd:       append([]string{}, o.GroupAdd...),
+			SecurityOpt:    securityOpts(o),
 		},
 		GraphDriver: inspectDriver{Name: "overlay", Data: map[string]string{
 			"LowerDir":  strings.Join(rec.LowerDirs, ":"),

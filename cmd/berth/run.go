@@ -45,6 +45,7 @@ type runFlags struct {
 	capAdd      []string
 	capDrop     []string
 	securityOpt []string
+	devices     []string
 	labels      []string
 	memory      string
 	cpus        string
@@ -73,7 +74,8 @@ func addRunFlags(c *cobra.Command, f *runFlags) {
 	fl.StringArrayVar(&f.capAdd, "cap-add", nil, "Add Linux capabilities (or ALL)")
 	fl.StringArrayVar(&f.capDrop, "cap-drop", nil, "Drop Linux capabilities (or ALL)")
 	fl.BoolVar(&f.o.ReadOnly, "read-only", false, "Mount the container's root filesystem as read only")
-	fl.StringArrayVar(&f.securityOpt, "security-opt", nil, "Security options: no-new-privileges[=true|false]")
+	addSecurityFlags(fl, f)
+	fl.StringArrayVar(&f.securityOpt, "security-opt", nil, "Security options: no-new-privileges[=true|false], seccomp=unconfined|PROFILE.json")
 	fl.StringVarP(&f.o.WorkingDir, "workdir", "w", "", "Working directory inside the container")
 	fl.StringVarP(&f.o.User, "user", "u", "", "Username or UID (format: <name|uid>[:<group|gid>])")
 	fl.StringVarP(&f.o.Hostname, "hostname", "h", "", "Container host name")
@@ -149,6 +151,9 @@ func (f *runFlags) options(c *cobra.Command, args []string) (machine.RunOptions,
 		o.Env = append(o.Env, e)
 	}
 	o.CapAdd, o.CapDrop = f.capAdd, f.capDrop
+	if o.Devices, err = hostDevices(f.devices); err != nil {
+		return o, usageError{err}
+	}
 	for _, p := range f.publish {
 		pm, err := machine.ParsePublish(p)
 		if err != nil {
@@ -163,11 +168,15 @@ func (f *runFlags) options(c *cobra.Command, args []string) (machine.RunOptions,
 		}
 		switch {
 		case k == "no-new-privileges" && (v == "" || v == "true"):
-			o.NoNewPrivileges = true
+			o.NoNewPrivileges, o.NewPrivileges = true, false
 		case k == "no-new-privileges" && v == "false":
-			o.NoNewPrivileges = false
+			o.NoNewPrivileges, o.NewPrivileges = false, true
+		case k == "seccomp" && v != "":
+			if o.Seccomp, err = readSeccompOpt(v); err != nil {
+				return o, usageError{err}
+			}
 		default:
-			return o, usageError{fmt.Errorf("invalid --security-opt %q: berth knows no-new-privileges[=true|false] (seccomp, apparmor and label come later)", so)}
+			return o, usageError{fmt.Errorf("invalid --security-opt %q: berth knows no-new-privileges[=true|false] and seccomp=unconfined|PROFILE.json (apparmor and label do not apply)", so)}
 		}
 	}
 	for _, v := range f.volumes {

@@ -30,6 +30,9 @@ func TestImportRules(t *testing.T) {
 		{"netsetup", []string{module + "/cmd", module + "/machine", module + "/unitgen", module + "/imagestore"}},
 		// The generator runs at early boot: no D-Bus, netlink or image store.
 		{"unitgen", []string{module + "/cmd", module + "/machine", module + "/imagestore", module + "/netsetup", "github.com/godbus", "github.com/coreos/go-systemd/v22/dbus", "github.com/vishvananda"}},
+		// The seccomp compiler is a leaf: spec types and its BPF library,
+		// no profile data (that is machine's), no D-Bus.
+		{"machine/seccomp", []string{module + "/", "github.com/moby", "github.com/godbus", "github.com/coreos"}},
 		// Leaves import nothing of berth's but each other.
 		{"machine/fscopy", []string{module + "/"}},
 		{"machine/cgroup", []string{module + "/"}},

@@ -10,8 +10,10 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/berth/berth/machine/seccomp"
 	securejoin "github.com/cyphar/filepath-securejoin"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
 )
 
@@ -32,7 +34,7 @@ func Child() {
 	if err := json.NewDecoder(conn).Decode(&cfg); err != nil {
 		fail(conn, ExitSetup, fmt.Errorf("init: read config: %w", err))
 	}
-	path, err := setup(&cfg)
+	path, filter, err := setup(&cfg)
 	if err != nil {
 		code := ExitSetup
 		var se *StartError
@@ -57,6 +59,15 @@ func Child() {
 	}
 	unix.Close(resumeFD)
 	p := cfg.Spec.Process
+	// The seccomp filter goes on last, so that nothing of the setup
+	// runs under it: only execve (and, should it fail, the message and
+	// exit) does. Without no_new_privs it is already on (see prepare).
+	if filter != nil && p.NoNewPrivileges {
+		if err := seccomp.Install(filter); err != nil {
+			fmt.Fprintf(os.Stderr, "berth: %v\n", err)
+			os.Exit(ExitSetup)
+		}
+	}
 	err = unix.Exec(path, p.Args, p.Env)
 	code := ExitCannotExec
 	if errors.Is(err, unix.ENOENT) {
@@ -79,12 +90,13 @@ const (
 	stderrFD = 6
 )
 
-// setup prepares the container and returns the command's path; the
-// journal streams from the parent become stdout and stderr.
-func setup(cfg *Config) (string, error) {
-	path, err := prepare(cfg)
+// setup prepares the container and returns the command's path and its
+// seccomp filter (nil: none); the journal streams from the parent become
+// stdout and stderr.
+func setup(cfg *Config) (string, []bpf.RawInstruction, error) {
+	path, filter, err := prepare(cfg)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	if cfg.Streams {
 		unix.Dup3(stdoutFD, 1, 0)
@@ -92,15 +104,37 @@ func setup(cfg *Config) (string, error) {
 		unix.Close(stdoutFD)
 		unix.Close(stderrFD)
 	}
-	return path, nil
+	return path, filter, nil
 }
 
-// prepare does the setup up to exec and returns the command's path.
-func prepare(cfg *Config) (string, error) {
+// prepare does the setup up to exec and returns the command's path and
+// its seccomp filter. With no_new_privs the filter is installed by
+// Child just before exec; without it the kernel wants CAP_SYS_ADMIN to
+// install one, which a user other than root loses at setuid, so it is
+// installed here, before the switch of user (as runc does), and the
+// rest of the setup runs under it.
+func prepare(cfg *Config) (path string, filter []bpf.RawInstruction, err error) {
 	s := cfg.Spec
 	if s == nil || s.Process == nil || len(s.Process.Args) == 0 {
-		return "", errors.New("init: spec without a process")
+		return "", nil, errors.New("init: spec without a process")
 	}
+	if s.Linux != nil && s.Linux.Seccomp != nil {
+		prog, err := seccomp.Compile(s.Linux.Seccomp)
+		if err == nil {
+			filter, err = seccomp.Raw(prog)
+		}
+		if err != nil {
+			return "", nil, fmt.Errorf("init: %w", err)
+		}
+	}
+	path, err = prepareRoot(cfg, filter)
+	return path, filter, err
+}
+
+// prepareRoot is prepare after the spec is checked: mounts, pivot_root,
+// limits, capabilities, user.
+func prepareRoot(cfg *Config, filter []bpf.RawInstruction) (string, error) {
+	s := cfg.Spec
 	if err := unix.Mount("", "/", "", unix.MS_SLAVE|unix.MS_REC, ""); err != nil {
 		return "", mountErr("make / rslave", "", "/", err)
 	}
@@ -115,6 +149,16 @@ func prepare(cfg *Config) (string, error) {
 		if m.Destination == "/dev" {
 			if err := populateDev(root); err != nil {
 				return "", err
+			}
+			if cfg.HostDevices {
+				if err := hostDevices(root); err != nil {
+					return "", err
+				}
+			}
+			if s.Linux != nil {
+				if err := makeDevices(root, s.Linux.Devices); err != nil {
+					return "", err
+				}
 			}
 		}
 	}
@@ -168,6 +212,11 @@ func prepare(cfg *Config) (string, error) {
 	}
 	if err := clearInheritable(); err != nil {
 		return "", fmt.Errorf("init: %w", err)
+	}
+	if filter != nil && !p.NoNewPrivileges {
+		if err := seccomp.Install(filter); err != nil {
+			return "", fmt.Errorf("init: %w", err)
+		}
 	}
 	if err := switchUser(p.User); err != nil {
 		return "", err

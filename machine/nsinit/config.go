@@ -38,6 +38,9 @@ type Config struct {
 	ExtraHosts []string `json:"extraHosts,omitempty"`
 	// HostNetwork keeps the host's network namespace (--network host).
 	HostNetwork bool `json:"hostNetwork,omitempty"`
+	// HostDevices (--privileged) makes a node in the container's /dev
+	// for every device node of the host's /dev.
+	HostDevices bool `json:"hostDevices,omitempty"`
 	// Streams says that the parent passes journal streams for stdout
 	// and stderr as descriptors 5 and 6.
 	Streams bool `json:"streams"`

@@ -14,8 +14,15 @@
 // the mount onto the host), /proc, a minimal /dev, /sys read-only, masks
 // runc's default paths, sets the host name, brings up loopback,
 // pivot_roots, takes the journal streams the parent opened as stdout and
-// stderr, drops capabilities, switches user, and reports to the parent
-// over a socket pair. The parent then tells systemd MAINPID=<child> and
+// stderr, drops capabilities, switches user, sets no_new_privs, and
+// reports to the parent over a socket pair. The seccomp filter
+// (machine/seccomp) goes on last, just before execve, so that none of
+// the setup runs under it (without no_new_privs it goes on before the
+// switch of user, while CAP_SYS_ADMIN lets it). The child is started
+// from a read-only bind mount of berth's binary in a mount namespace of
+// its own, so that a container can never write the binary through
+// /proc/PID/exe (selfprotect_linux.go; `berth exec` re-executes itself
+// the same way). The parent then tells systemd MAINPID=<child> and
 // READY=1 and waits, with sd_notify's BARRIER=1, until systemd has acted
 // on it; only then does it let the child exec the command
 // (Process.Resume), and it exits. The child is re-parented to systemd,

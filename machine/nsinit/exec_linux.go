@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"syscall"
 
+	"github.com/berth/berth/machine/seccomp"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
@@ -26,6 +27,8 @@ type ExecOptions struct {
 	User            specs.User
 	Bounding        []string
 	NoNewPrivileges bool
+	// Seccomp is the container's profile (nil: none); see execSeccomp.
+	Seccomp *specs.LinuxSeccomp
 	// Stdin, Stdout and Stderr are the process's; nil is /dev/null.
 	Stdin          *os.File
 	Stdout, Stderr *os.File
@@ -88,6 +91,11 @@ func execOnThisThread(o ExecOptions) (*os.Process, error) {
 		}
 	}
 	root := "/proc/" + strconv.Itoa(o.Pid) + "/root"
+	if o.Seccomp != nil {
+		if err := execSeccomp(o.Seccomp); err != nil {
+			return nil, err
+		}
+	}
 	path, code, err := LookPath(o.Args[0], o.Env, func(name string) (uint32, error) {
 		var st unix.Stat_t
 		err := unix.Stat(root+"/"+name, &st)
@@ -116,4 +124,30 @@ func execOnThisThread(o ExecOptions) (*os.Process, error) {
 		return nil, &StartError{code, fmt.Sprintf("exec: %s: %v", o.Args[0], err)}
 	}
 	return p, nil
+}
+
+// execSeccomp installs the container's seccomp filter on this thread,
+// which the exec'd process is forked from and inherits it; the thread
+// is never used again. What runs under it before the command is Go's
+// fork (clone without namespace flags, which Docker's profile allows)
+// and the child's setup before execve, including chroot: the profile
+// allows chroot only with CAP_SYS_CHROOT, so chroot is allowed here in
+// front of the container's rules (the command itself still needs the
+// capability for it). No thread of berth's other than this one is
+// filtered.
+func execSeccomp(p *specs.LinuxSeccomp) error {
+	withChroot := *p
+	withChroot.Syscalls = append([]specs.LinuxSyscall{{Names: []string{"chroot"}, Action: specs.ActAllow}}, p.Syscalls...)
+	prog, err := seccomp.Compile(&withChroot)
+	if err != nil {
+		return fmt.Errorf("exec: %w", err)
+	}
+	raw, err := seccomp.Raw(prog)
+	if err != nil {
+		return fmt.Errorf("exec: %w", err)
+	}
+	if err := seccomp.Install(raw); err != nil {
+		return fmt.Errorf("exec: %w", err)
+	}
+	return nil
 }

@@ -111,7 +111,13 @@ func Start(cfg *Config, exe string, argv []string) (*Process, error) {
 		// controlling one: Ctrl-C, SIGWINCH and hangups reach it.
 		cmd.SysProcAttr.Setsid, cmd.SysProcAttr.Setctty, cmd.SysProcAttr.Ctty = true, true, 0
 	}
-	err = cmd.Start()
+	// The child runs from a read-only mount of berth's binary (see
+	// selfprotect_linux.go), unless the binary is read-only already.
+	if exeReadOnly() {
+		err = cmd.Start()
+	} else {
+		err = onReadOnlyExe(exe, cmd.Start)
+	}
 	child.Close()
 	if err != nil {
 		return nil, &StartError{ExitSetup, fmt.Sprintf("init: start container process: %v", err)}

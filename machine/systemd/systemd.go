@@ -210,6 +210,13 @@ func variant(v any) (godbus.Variant, error) {
 			st.Signals = []int32{}
 		}
 		return godbus.MakeVariant(st), nil
+	case []machine.DeviceRule:
+		// DeviceAllow= (a(ss)).
+		out := make([]struct{ Path, Permissions string }, len(x))
+		for i, r := range x {
+			out[i].Path, out[i].Permissions = r.Path, r.Permissions
+		}
+		return godbus.MakeVariant(out), nil
 	case machine.ExecCommand:
 		return godbus.MakeVariant([]execTuple{{x.Path, x.Argv, x.IgnoreFailure}}), nil
 	case []machine.ExecCommand:

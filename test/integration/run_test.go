@@ -698,8 +698,11 @@ func TestRunSecurityOptions(t *testing.T) {
 	if out := status("--security-opt", "no-new-privileges"); !strings.Contains(out, "NoNewPrivs:\t1") {
 		t.Errorf("--security-opt no-new-privileges: %q", out)
 	}
-	if out := status(); !strings.Contains(out, "NoNewPrivs:\t0") {
+	if out := status(); !strings.Contains(out, "NoNewPrivs:\t1") {
 		t.Errorf("default no_new_privs: %q", out)
+	}
+	if out := status("--security-opt", "no-new-privileges=false"); !strings.Contains(out, "NoNewPrivs:\t0") {
+		t.Errorf("--security-opt no-new-privileges=false: %q", out)
 	}
 	// --read-only: the root cannot be written, a tmpfs can; a missing
 	// working directory is still made.
