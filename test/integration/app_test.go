@@ -53,6 +53,14 @@ func TestAppGenerator(t *testing.T) {
 		sh(t, "systemctl daemon-reload")
 		run(t, "rm", "-f", "itapp-web", "itapp-db")
 		run(t, "volume", "rm", "itapp-dbdata")
+		// The app's network outlives its containers (as Compose's, until
+		// down): remove it, with its DNS units.
+		if r := run(t, "network", "rm", "itapp_back"); r.code != 0 {
+			t.Errorf("network rm itapp_back: %s", r.stderr)
+		}
+		if u := sh(t, "systemctl list-units --all --no-legend 'berth-dns-*' || true"); u != "" {
+			t.Errorf("network rm left DNS units: %s", u)
+		}
 	}()
 	sh(t, "systemctl daemon-reload")
 	if st := sh(t, "systemctl list-unit-files --no-legend 'itapp-*'"); !strings.Contains(st, "itapp-db.service") || !strings.Contains(st, "itapp-web.service") {
