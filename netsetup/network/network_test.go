@@ -64,19 +64,19 @@ func TestBuiltinIDsDiffer(t *testing.T) {
 
 func TestStore(t *testing.T) {
 	s := NewStore(t.TempDir())
-	a, err := s.Create("a", CreateOptions{Internal: true}, nil)
+	a, err := s.Create("front", CreateOptions{Internal: true}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := s.Create("b", CreateOptions{}, nil)
+	b, err := s.Create("back", CreateOptions{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if a.Bridge == b.Bridge || a.Subnet.Overlaps(b.Subnet) || len(a.ID) != 64 {
 		t.Errorf("two networks share a bridge or subnet: %+v %+v", a, b)
 	}
-	if _, err := s.Create("a", CreateOptions{}, nil); !errdefs.IsAlreadyExists(err) {
-		t.Errorf("second create of a: %v", err)
+	if _, err := s.Create("front", CreateOptions{}, nil); !errdefs.IsAlreadyExists(err) {
+		t.Errorf("second create of front: %v", err)
 	}
 	all, err := s.List()
 	if err != nil {
@@ -86,11 +86,11 @@ func TestStore(t *testing.T) {
 	for _, n := range all {
 		names = append(names, n.Name)
 	}
-	if strings.Join(names, " ") != "bridge host none a b" {
+	if strings.Join(names, " ") != "bridge host none back front" {
 		t.Errorf("List: %q", names)
 	}
 	got, err := s.Get(a.ID[:6])
-	if err != nil || got.Name != "a" || !got.Internal {
+	if err != nil || got.Name != "front" || !got.Internal {
 		t.Errorf("Get by ID prefix: %+v, %v", got, err)
 	}
 	if _, err := s.Get("nothere"); !errdefs.IsNotFound(err) {
@@ -100,17 +100,18 @@ func TestStore(t *testing.T) {
 		t.Errorf("Remove bridge: %v", err)
 	}
 	busy := errdefs.ErrConflict
-	if _, err := s.Remove("a", func(Network) error { return busy }); err != busy {
+	if _, err := s.Remove("front", func(Network) error { return busy }); err != busy {
 		t.Errorf("Remove of a network in use: %v", err)
 	}
-	if _, err := s.Remove("a", func(Network) error { return nil }); err != nil {
+	if _, err := s.Remove("front", func(Network) error { return nil }); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Get("a"); !errdefs.IsNotFound(err) {
-		t.Errorf("a after Remove: %v", err)
+	if _, err := s.Get("front"); !errdefs.IsNotFound(err) {
+		t.Errorf("front after Remove: %v", err)
 	}
+	// Names are not hex, so no ID prefix can match them by chance.
 	// The freed bridge and subnet are reused.
-	c, err := s.Create("c", CreateOptions{}, nil)
+	c, err := s.Create("third", CreateOptions{}, nil)
 	if err != nil || c.Bridge != a.Bridge || c.Subnet != a.Subnet {
 		t.Errorf("c: %+v %v, want a's bridge and subnet", c, err)
 	}
