@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -139,4 +140,37 @@ func portRange(s string) (uint16, uint16, error) {
 		}
 	}
 	return uint16(lo), uint16(hi), nil
+}
+
+// ExposedPorts are the ports of an image's EXPOSE ("80/tcp", "53/udp",
+// "8080") that no mapping in published covers, sorted, as mappings
+// without a host port.
+func ExposedPorts(exposed map[string]struct{}, published []PortMapping) ([]PortMapping, error) {
+	var out []PortMapping
+	for spec := range exposed {
+		port, proto, _ := strings.Cut(spec, "/")
+		if proto == "" {
+			proto = "tcp"
+		}
+		n, err := strconv.ParseUint(port, 10, 16)
+		if err != nil || n == 0 || (proto != "tcp" && proto != "udp") {
+			return nil, invalidf("the image exposes %q, which is not PORT[/tcp|udp]", spec)
+		}
+		covered := false
+		for _, p := range published {
+			if p.Proto == proto && uint16(n) >= p.ContainerPort && uint16(n) < p.ContainerPort+max(p.Count, 1) {
+				covered = true
+			}
+		}
+		if !covered {
+			out = append(out, PortMapping{ContainerPort: uint16(n), Count: 1, Proto: proto})
+		}
+	}
+	slices.SortFunc(out, func(a, b PortMapping) int {
+		if a.ContainerPort != b.ContainerPort {
+			return int(a.ContainerPort) - int(b.ContainerPort)
+		}
+		return strings.Compare(a.Proto, b.Proto)
+	})
+	return out, nil
 }

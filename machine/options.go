@@ -118,6 +118,9 @@ type RunOptions struct {
 	ExtraHosts []string `json:",omitempty"`
 	// Publish are -p.
 	Publish []PortMapping
+	// PublishAll is -P: every port the image exposes gets a free host
+	// port when the container is created (see ExposedPorts).
+	PublishAll bool `json:",omitempty"`
 	// Mounts are -v and --tmpfs (ParseVolume, ParseTmpfs), mounted in
 	// this order over the image's root.
 	Mounts []Mount

@@ -789,9 +789,9 @@ func portsOf(rec *machine.Container) string {
 
 func newPortCommand(g *globalOptions) *cobra.Command {
 	return &cobra.Command{
-		Use:   "port CONTAINER",
-		Short: "List port mappings of a container",
-		Args:  exactArgs(1),
+		Use:   "port CONTAINER [PRIVATE_PORT[/PROTO]]",
+		Short: "List port mappings of a container, or the mapping of one of its ports",
+		Args:  rangeArgs(1, 2),
 		RunE: func(c *cobra.Command, args []string) error {
 			h, err := g.host(c)
 			if err != nil {
@@ -801,14 +801,32 @@ func newPortCommand(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			want := ""
+			if len(args) == 2 {
+				want = args[1]
+				if !strings.Contains(want, "/") {
+					want += "/tcp"
+				}
+			}
+			found := false
 			for _, p := range rec.Options.Publish {
 				ip := p.HostIP
 				if ip == "" {
 					ip = "0.0.0.0"
 				}
 				for i := uint16(0); i < max(p.Count, 1); i++ {
-					fmt.Fprintf(c.OutOrStdout(), "%d/%s -> %s:%d\n", p.ContainerPort+i, p.Proto, ip, p.HostPort+i)
+					key := fmt.Sprintf("%d/%s", p.ContainerPort+i, p.Proto)
+					switch {
+					case want == "":
+						fmt.Fprintf(c.OutOrStdout(), "%s -> %s:%d\n", key, ip, p.HostPort+i)
+					case want == key:
+						fmt.Fprintf(c.OutOrStdout(), "%s:%d\n", ip, p.HostPort+i)
+						found = true
+					}
 				}
+			}
+			if want != "" && !found {
+				return fmt.Errorf("no public port '%s' published for %s: %w", want, rec.Name, errdefs.ErrNotFound)
 			}
 			return nil
 		},

@@ -66,6 +66,7 @@ func addRunFlags(c *cobra.Command, f *runFlags) {
 	fl.StringArrayVarP(&f.volumes, "volume", "v", nil, "Bind mount a host path or mount a named volume: SOURCE:TARGET[:ro|rw]")
 	fl.StringArrayVar(&f.tmpfs, "tmpfs", nil, "Mount a tmpfs: TARGET[:OPTIONS]")
 	fl.StringArrayVarP(&f.publish, "publish", "p", nil, "Publish a container's port(s) to the host: [IP:]HOST:CONTAINER[/tcp|udp]")
+	fl.BoolVarP(&f.o.PublishAll, "publish-all", "P", false, "Publish all exposed ports to free host ports")
 	fl.StringVar(&f.o.Network, "network", "bridge", "Connect the container to a network: bridge (berth0), a user network, host or none")
 	fl.StringArrayVar(&f.o.NetworkAliases, "network-alias", nil, "Add a network-scoped alias for the container (user networks)")
 	fl.StringVar(&f.o.IP, "ip", "", "IPv4 address on a user network (e.g. 10.89.1.20)")
@@ -272,6 +273,21 @@ func (h *host) createWithID(ctx context.Context, o machine.RunOptions, id, unit 
 			if ip := netip.MustParseAddr(o.IP); !n.Subnet.Contains(ip) {
 				return nil, engineError{fmt.Errorf("--ip %s is not in network %s's subnet %s: %w", ip, n.Name, n.Subnet, errdefs.ErrInvalid)}
 			}
+		}
+	}
+	if o.PublishAll {
+		exposed, err := machine.ExposedPorts(img.Config.Config.ExposedPorts, o.Publish)
+		if err != nil {
+			return nil, engineError{err}
+		}
+		if len(exposed) > 0 && (o.Network == machine.NetworkNone || o.Network == machine.NetworkHost) {
+			return nil, engineError{fmt.Errorf("conflicting options: port publishing and the container's network mode: %w", errdefs.ErrInvalid)}
+		}
+		for _, p := range exposed {
+			if p.HostPort, err = freeHostPort(h.g.root, p.Proto); err != nil {
+				return nil, engineError{err}
+			}
+			o.Publish = append(o.Publish, p)
 		}
 	}
 	if o.Name != "" && h.cs.NameTaken(o.Name) {

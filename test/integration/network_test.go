@@ -3,9 +3,18 @@ package integration
 import (
 	"os"
 	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
 
 // TestNetworkBridge: a container on the default network gets an address
@@ -209,5 +218,62 @@ func TestPublishedPortTaken(t *testing.T) {
 	ok(t, "run", "--rm", "-p", "18095:80", "busybox", "true")
 	if n := sh(t, "nft list ruleset | grep -c 'dport 18095' || true"); n != "0" {
 		t.Errorf("%s rules for port 18095 left", n)
+	}
+}
+
+// TestPublishAll: -P publishes every port the image exposes on a free
+// host port of the ephemeral range; berth port shows them, and they
+// answer.
+func TestPublishAll(t *testing.T) {
+	busybox(t)
+	// busybox with EXPOSE 80/tcp and 53/udp, loaded from a docker archive.
+	l, err := tarball.LayerFromFile(filepath.Join(binary(t, "BERTH_IMAGES"), "busybox.tar"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := mutate.AppendLayers(empty.Image, l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf, _ := img.ConfigFile()
+	cf = cf.DeepCopy()
+	cf.OS, cf.Architecture = "linux", runtime.GOARCH
+	cf.Config = v1.Config{Cmd: []string{"httpd", "-f", "-p", "80", "-h", "/var/www"},
+		ExposedPorts: map[string]struct{}{"80/tcp": {}, "53/udp": {}}}
+	if img, err = mutate.ConfigFile(img, cf); err != nil {
+		t.Fatal(err)
+	}
+	archive := filepath.Join(t.TempDir(), "exposing.tar")
+	if err := tarball.WriteToFile(archive, name.MustParseReference("it/exposing:1"), img); err != nil {
+		t.Fatal(err)
+	}
+	ok(t, "load", "-i", archive)
+	defer run(t, "rmi", "it/exposing:1")
+	ok(t, "run", "-d", "--name", "it_puball", "-P", "it/exposing:1")
+	defer run(t, "rm", "-f", "it_puball")
+	ports := ok(t, "port", "it_puball")
+	var web string
+	for _, l := range strings.Split(strings.TrimSpace(ports), "\n") {
+		ctr, host, _ := strings.Cut(l, " -> 0.0.0.0:")
+		n, err := strconv.Atoi(host)
+		if err != nil || n < 32768 {
+			t.Errorf("berth port: %q is not on an ephemeral port", l)
+		}
+		if ctr == "80/tcp" {
+			web = host
+		}
+	}
+	if strings.Count(ports, "\n") != 2 || !strings.Contains(ports, "53/udp -> ") || web == "" {
+		t.Fatalf("berth port after -P: %q", ports)
+	}
+	waitFor(t, 5*time.Second, "the -P port to answer", func() bool {
+		out, err := exec.Command("busybox", "wget", "-qO-", "http://127.0.0.1:"+web+"/").Output()
+		return err == nil && strings.Contains(string(out), "Hello from a berth container")
+	})
+	// A second -P container gets other ports.
+	ok(t, "run", "-d", "--name", "it_puball2", "-P", "it/exposing:1")
+	defer run(t, "rm", "-f", "it_puball2")
+	if p2 := ok(t, "port", "it_puball2", "80/tcp"); strings.TrimSpace(p2) == "0.0.0.0:"+web || !strings.HasPrefix(p2, "0.0.0.0:") {
+		t.Errorf("two -P containers share port %s", web)
 	}
 }
