@@ -19,14 +19,26 @@ const (
 // validNetworkName is Docker's rule for network names.
 var validNetworkName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
 
+// NetworkContainerPrefix starts --network container:OTHER: the
+// container shares OTHER's network namespace (its record keeps OTHER's
+// ID after the prefix).
+const NetworkContainerPrefix = "container:"
+
+// SharedNetwork returns OTHER of --network container:OTHER.
+func SharedNetwork(network string) (string, bool) {
+	return strings.CutPrefix(network, NetworkContainerPrefix)
+}
+
 // IsUserNetwork tells whether --network names a user network (one made
-// by `berth network create`) rather than bridge, none or host.
+// by `berth network create`) rather than bridge, none, host or another
+// container's.
 func IsUserNetwork(network string) bool {
 	switch network {
 	case "", NetworkBridge, NetworkNone, NetworkHost:
 		return false
 	}
-	return true
+	_, shared := SharedNetwork(network)
+	return !shared
 }
 
 // ParseAddHost reads Docker's --add-host NAME:IP (or NAME=IP); the IP

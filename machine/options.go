@@ -437,7 +437,18 @@ func (o *RunOptions) Validate() error {
 			add(invalidf("conflicting options: port publishing and the container's network mode"))
 		}
 	default:
-		if !validNetworkName.MatchString(o.Network) {
+		if other, shared := SharedNetwork(o.Network); shared {
+			switch {
+			case other == "":
+				add(invalidf("--network container: needs a container's name or ID"))
+			case len(o.Publish) > 0 || o.PublishAll:
+				add(invalidf("conflicting options: port publishing and the container type network mode"))
+			case o.Hostname != "":
+				add(invalidf("conflicting options: hostname and the network mode"))
+			case len(o.DNS) > 0 || len(o.ExtraHosts) > 0:
+				add(invalidf("conflicting options: dns and the network mode"))
+			}
+		} else if !validNetworkName.MatchString(o.Network) {
 			add(invalidf("invalid network name %q", o.Network))
 		}
 	}

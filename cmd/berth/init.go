@@ -106,6 +106,15 @@ func containerInit(c *cobra.Command, g *globalOptions, id string) error {
 	cfg.HostNetwork = rec.Options.Network == machine.NetworkHost
 	cfg.ResolvConf = resolvConf(rec, netw, onNet)
 	cfg.ExtraHosts = extraHosts(rec, netw, onNet)
+	if _, shared := machine.SharedNetwork(rec.Options.Network); shared {
+		if err := sharedNetwork(cs, rec, cfg); err != nil {
+			cs.Update(id, func(r *machine.Container) error {
+				r.State.Error, r.State.ExitCode, r.State.UserStart = err.Error(), nsinit.ExitSetup, false
+				return nil
+			})
+			return exitWith(nsinit.ExitSetup, err)
+		}
+	}
 	proc, err := nsinit.Start(cfg, exe, []string{"berth", "__nsinit"})
 	if stdinR != nil {
 		stdinR.Close() // the container's now

@@ -16,6 +16,7 @@ import (
 	"github.com/berth/berth/internal/errdefs"
 	"github.com/berth/berth/internal/fsutil"
 	"github.com/berth/berth/machine"
+	"github.com/berth/berth/machine/nsinit"
 	"github.com/berth/berth/machine/systemd"
 	"github.com/berth/berth/netsetup/ipam"
 	"github.com/berth/berth/netsetup/link"
@@ -46,6 +47,9 @@ func networkStore(root string) *network.Store {
 // for --network none and host.
 func containerNetwork(root string, rec *machine.Container) (n network.Network, ok bool, err error) {
 	name := rec.Options.Network
+	if _, shared := machine.SharedNetwork(name); shared {
+		return network.Network{}, false, nil
+	}
 	switch name {
 	case machine.NetworkNone, machine.NetworkHost:
 		return network.Network{}, false, nil
@@ -345,6 +349,26 @@ func resolvConf(rec *machine.Container, n network.Network, onNet bool) string {
 		b.WriteString("nameserver " + s + "\n")
 	}
 	return b.String()
+}
+
+// sharedNetwork sets cfg up to join the network namespace of the
+// container whose network rec shares (--network container:OTHER), with
+// OTHER's address and resolver configuration. OTHER must be running.
+func sharedNetwork(cs *machine.Containers, rec *machine.Container, cfg *nsinit.Config) error {
+	otherID, _ := machine.SharedNetwork(rec.Options.Network)
+	other, err := cs.Load(otherID)
+	if err != nil {
+		return fmt.Errorf("network container:%s: %w", otherID, err)
+	}
+	if !other.IsRunning() {
+		return fmt.Errorf("cannot join network of a non running container: %s: %w", other.Name, errdefs.ErrConflict)
+	}
+	cfg.NetNS = fmt.Sprintf("/proc/%d/ns/net", other.State.Pid)
+	cfg.Address = other.State.IPAddress
+	if b, err := os.ReadFile(filepath.Join(cs.Dir(other.ID), "resolv.conf")); err == nil {
+		cfg.ResolvConf = string(b)
+	}
+	return nil
 }
 
 // extraHosts turns --add-host into /etc/hosts lines; host-gateway is the

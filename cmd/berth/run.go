@@ -263,6 +263,13 @@ func (h *host) createWithID(ctx context.Context, o machine.RunOptions, id, unit 
 		}
 		return nil, engineError{err}
 	}
+	if otherRef, shared := machine.SharedNetwork(o.Network); shared {
+		other, err := h.cs.Lookup(otherRef)
+		if err != nil {
+			return nil, engineError{err}
+		}
+		o.Network = machine.NetworkContainerPrefix + other.ID
+	}
 	if machine.IsUserNetwork(o.Network) {
 		n, err := networkStore(h.g.root).Get(o.Network)
 		if err != nil {

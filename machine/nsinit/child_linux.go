@@ -135,6 +135,19 @@ func prepare(cfg *Config) (path string, filter []bpf.RawInstruction, err error) 
 // limits, capabilities, user.
 func prepareRoot(cfg *Config, filter []bpf.RawInstruction) (string, error) {
 	s := cfg.Spec
+	if cfg.NetNS != "" {
+		// --network container:OTHER: this thread (the one that execs)
+		// joins the other container's network namespace.
+		fd, err := unix.Open(cfg.NetNS, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return "", fmt.Errorf("init: join the network of the other container: %w", err)
+		}
+		err = unix.Setns(fd, unix.CLONE_NEWNET)
+		unix.Close(fd)
+		if err != nil {
+			return "", fmt.Errorf("init: join the network of the other container: %w", err)
+		}
+	}
 	if err := unix.Mount("", "/", "", unix.MS_SLAVE|unix.MS_REC, ""); err != nil {
 		return "", mountErr("make / rslave", "", "/", err)
 	}
@@ -182,7 +195,7 @@ func prepareRoot(cfg *Config, filter []bpf.RawInstruction) (string, error) {
 			return "", fmt.Errorf("init: sethostname: %w", err)
 		}
 	}
-	if !cfg.HostNetwork {
+	if !cfg.HostNetwork && cfg.NetNS == "" {
 		if err := loopbackUp(); err != nil {
 			return "", err
 		}

@@ -38,6 +38,9 @@ type Config struct {
 	ExtraHosts []string `json:"extraHosts,omitempty"`
 	// HostNetwork keeps the host's network namespace (--network host).
 	HostNetwork bool `json:"hostNetwork,omitempty"`
+	// NetNS is the network namespace to join (/proc/PID/ns/net of
+	// another container's PID 1, --network container:OTHER).
+	NetNS string `json:"netns,omitempty"`
 	// HostDevices (--privileged) makes a node in the container's /dev
 	// for every device node of the host's /dev.
 	HostDevices bool `json:"hostDevices,omitempty"`

@@ -277,3 +277,35 @@ func TestPublishAll(t *testing.T) {
 		t.Errorf("two -P containers share port %s", web)
 	}
 }
+
+// TestNetworkContainer: --network container:OTHER shares OTHER's network
+// namespace: the same address, and OTHER's server on localhost.
+func TestNetworkContainer(t *testing.T) {
+	busybox(t)
+	ok(t, "run", "-d", "--name", "it_netowner", "busybox", "httpd", "-f", "-p", "8080", "-h", "/var/www")
+	defer run(t, "rm", "-f", "it_netowner")
+	ip := strings.TrimSpace(ok(t, "inspect", "-f", "{{.NetworkSettings.IPAddress}}", "it_netowner"))
+	var out string
+	waitFor(t, 5*time.Second, "the owner's server on the shared localhost", func() bool {
+		r := run(t, "run", "--rm", "--network", "container:it_netowner", "busybox", "sh", "-c", "ip -4 -o addr show eth0; wget -qO- http://127.0.0.1:8080/")
+		out = r.stdout
+		return r.code == 0
+	})
+	if !strings.Contains(out, "inet "+ip+"/") || !strings.Contains(out, "Hello from a berth container") {
+		t.Errorf("in container:it_netowner's network: %q (owner has %s)", out, ip)
+	}
+	if mode := strings.TrimSpace(ok(t, "inspect", "-f", "{{.HostConfig.NetworkMode}}", "it_netowner")); mode != "bridge" {
+		t.Errorf("owner's network mode %q", mode)
+	}
+	if r := run(t, "run", "--rm", "--network", "container:nosuch", "busybox", "true"); r.code != 125 || !strings.Contains(r.stderr, "nosuch") {
+		t.Errorf("container:nosuch: exit %d, %q", r.code, r.stderr)
+	}
+	if r := run(t, "run", "--rm", "--network", "container:it_netowner", "-p", "1:1", "busybox", "true"); r.code != 125 {
+		t.Errorf("-p with container: network: exit %d, %q", r.code, r.stderr)
+	}
+	ok(t, "kill", "it_netowner")
+	waitFor(t, 5*time.Second, "it_netowner to exit", func() bool { return inspect(t, "it_netowner").State.Status == "exited" })
+	if r := run(t, "run", "--rm", "--network", "container:it_netowner", "busybox", "true"); r.code != 125 || !strings.Contains(r.stderr, "non running") {
+		t.Errorf("joining a stopped container's network: exit %d, %q", r.code, r.stderr)
+	}
+}
