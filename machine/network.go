@@ -61,6 +61,14 @@ func ParseAddHost(s string) (name, ip string, err error) {
 	return name, ip, nil
 }
 
+// ConnectedNetwork is a network a container was connected to besides
+// its own (`berth network connect --alias --ip NETWORK CONTAINER`).
+type ConnectedNetwork struct {
+	Name    string
+	Aliases []string `json:",omitempty"`
+	IP      string   `json:",omitempty"`
+}
+
 // HostGateway in --add-host stands for the gateway of the container's
 // network (the host's address on it).
 const HostGateway = "host-gateway"

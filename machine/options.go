@@ -112,6 +112,10 @@ type RunOptions struct {
 	NetworkAliases []string `json:",omitempty"`
 	// IP is --ip: the container's address on a user network.
 	IP string `json:",omitempty"`
+	// Connected are the user networks `berth network connect` added, in
+	// order: the container joins them too (as eth1, eth2…) whenever it
+	// runs.
+	Connected []ConnectedNetwork `json:",omitempty"`
 	// DNS are --dns: name servers for the container's resolv.conf.
 	DNS []string `json:",omitempty"`
 	// ExtraHosts are --add-host as NAME:IP (ParseAddHost).

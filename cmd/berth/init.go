@@ -143,6 +143,19 @@ func containerInit(c *cobra.Command, g *globalOptions, id string) error {
 			return exitWith(nsinit.ExitSetup, err)
 		}
 	}
+	for k, cn := range rec.Options.Connected {
+		if err := attachExtra(root, rec, cn, pid, fmt.Sprintf("eth%d", k+1)); err != nil {
+			releaseExtra(root, rec)
+			if addr.IsValid() {
+				disconnect(root, rec, netw)
+			}
+			cs.Update(id, func(r *machine.Container) error {
+				r.State.Error, r.State.ExitCode, r.State.UserStart = err.Error(), nsinit.ExitSetup, false
+				return nil
+			})
+			return exitWith(nsinit.ExitSetup, err)
+		}
+	}
 	// machined registration talks D-Bus: in parallel with the rest.
 	registered := make(chan error, 1)
 	go func() { registered <- systemd.RegisterMachine(rec.Machine, id, rec.Unit, pid, cfg.Rootfs) }()
@@ -256,6 +269,9 @@ func containerCleanup(g *globalOptions, id string) error {
 		if err := disconnect(root, rec, netw); err != nil {
 			fmt.Fprintf(os.Stderr, "berth: warning: %v\n", err)
 		}
+	}
+	if err := releaseExtra(root, rec); err != nil {
+		fmt.Fprintf(os.Stderr, "berth: warning: %v\n", err)
 	}
 	ended(rec)
 	// Well inside the unit's TimeoutStopSec (stop timeout + 5 s), which

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/berth/berth/machine"
+	"github.com/berth/berth/netsetup/ipam"
 )
 
 // containerInspect is `berth inspect CONTAINER` in the shape of Docker's
@@ -252,7 +253,23 @@ func networkSettings(root string, rec *machine.Container) map[string]any {
 			ns["Bridge"] = n.Bridge
 		}
 	}
-	ns["Networks"] = map[string]any{networkMode(rec): ep}
+	nets := map[string]any{networkMode(rec): ep}
+	for _, c := range rec.Options.Connected {
+		cep := map[string]any{"IPAddress": "", "Gateway": "", "IPPrefixLen": 0, "Aliases": c.Aliases}
+		if n, err := networkStore(root).Get(c.Name); err == nil {
+			cep["NetworkID"] = n.ID
+			if rec.IsRunning() {
+				leases, _ := ipam.New(ipam.NewDiskStore(networksDir(root))).List(n.Bridge)
+				for _, l := range leases {
+					if l.Owner == rec.ID {
+						cep["IPAddress"], cep["IPPrefixLen"], cep["Gateway"] = l.Addr.String(), n.Subnet.Bits(), n.Gateway.String()
+					}
+				}
+			}
+		}
+		nets[c.Name] = cep
+	}
+	ns["Networks"] = nets
 	ports := map[string]any{}
 	for _, p := range rec.Options.Publish {
 		ip := p.HostIP

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -292,6 +293,78 @@ func hostPortFree(p ports.Port) error {
 		return fmt.Errorf("cannot publish %s: %w", p, err)
 	}
 	return nil
+}
+
+// attachExtra connects the running container (its PID 1 is pid) to one
+// more user network as ifName: a lease (c.IP when given), the bridge and
+// its rules, the veth without a default route, and the DNS responder.
+// On failure the lease is released.
+func attachExtra(root string, rec *machine.Container, c machine.ConnectedNetwork, pid int, ifName string) (err error) {
+	n, err := networkStore(root).Get(c.Name)
+	if err != nil {
+		return err
+	}
+	a := ipam.New(ipam.NewDiskStore(networksDir(root)))
+	var want netip.Addr
+	if c.IP != "" {
+		want, _ = netip.ParseAddr(c.IP)
+	}
+	addr, err := a.Allocate(n.Bridge, rec.ID, n.Subnet, want)
+	if err != nil {
+		return fmt.Errorf("network %s: %w", n.Name, err)
+	}
+	defer func() {
+		if err != nil {
+			a.Release(n.Bridge, rec.ID)
+		}
+	}()
+	lock, err := fsutil.LockFile(filepath.Join(networksDir(root), n.Bridge+".lock"), true)
+	if err != nil {
+		return err
+	}
+	conn, err := nftables.New()
+	if err == nil {
+		err = setupBridge(conn, n)
+	}
+	lock.Unlock()
+	if err != nil {
+		return err
+	}
+	hostIf, err := link.AttachExtra(n.Bridge, rec.ID, fmt.Sprintf("/proc/%d/ns/net", pid), ifName, netip.PrefixFrom(addr, n.Subnet.Bits()))
+	if err != nil {
+		return fmt.Errorf("network %s: %w", n.Name, err)
+	}
+	if err := ensureDNS(root, n); err != nil {
+		link.DetachContainer(hostIf)
+		return fmt.Errorf("network %s: name service: %w", n.Name, err)
+	}
+	return nil
+}
+
+// detachExtra takes a running container off a network it was connected
+// to, and releases its lease there; both are idempotent.
+func detachExtra(root string, rec *machine.Container, name string) error {
+	n, err := networkStore(root).Get(name)
+	if err != nil {
+		return err
+	}
+	errs := []error{link.DetachContainer(link.ExtraHostIfName(rec.ID, n.Bridge)),
+		ipam.New(ipam.NewDiskStore(networksDir(root))).Release(n.Bridge, rec.ID)}
+	return errors.Join(errs...)
+}
+
+// releaseExtra releases the leases of the networks a container was
+// connected to (its veths went with its namespace).
+func releaseExtra(root string, rec *machine.Container) error {
+	var errs []error
+	for _, c := range rec.Options.Connected {
+		n, err := networkStore(root).Get(c.Name)
+		if err != nil {
+			continue // removed: its leases went with it
+		}
+		errs = append(errs, ipam.New(ipam.NewDiskStore(networksDir(root))).Release(n.Bridge, rec.ID))
+	}
+	return errors.Join(errs...)
 }
 
 // dnsUnit is the socket unit of n's DNS responder.

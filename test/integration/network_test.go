@@ -309,3 +309,60 @@ func TestNetworkContainer(t *testing.T) {
 		t.Errorf("joining a stopped container's network: exit %d, %q", r.code, r.stderr)
 	}
 }
+
+// TestNetworkConnect: a running container connected to a second user
+// network gets eth1 there and is found by name and alias on it, keeps
+// it across a restart, and loses it on disconnect.
+func TestNetworkConnect(t *testing.T) {
+	busybox(t)
+	ok(t, "network", "create", "it_cfront")
+	defer run(t, "network", "rm", "it_cfront")
+	ok(t, "network", "create", "it_cback")
+	defer run(t, "network", "rm", "it_cback")
+	ok(t, "run", "-d", "--name", "it_capi", "--network", "it_cback", "busybox", "httpd", "-f", "-p", "80", "-h", "/var/www")
+	defer run(t, "rm", "-f", "it_capi")
+	ok(t, "run", "-d", "--name", "it_cweb", "--network", "it_cfront", "busybox", "sleep", "1000")
+	defer run(t, "rm", "-f", "it_cweb")
+	fetch := func() result {
+		return run(t, "exec", "it_cweb", "sh", "-c", "timeout -s KILL 3 wget -qO- http://it_capi/; exit $?")
+	}
+	if r := fetch(); r.code == 0 {
+		t.Fatalf("it_cweb on it_cfront reached it_capi on it_cback before connect: %q", r.stdout)
+	}
+	ok(t, "network", "connect", "--alias", "api", "it_cback", "it_cweb")
+	links := ok(t, "exec", "it_cweb", "sh", "-c", "ip -4 -o addr show eth1; ip route")
+	if !strings.Contains(links, "eth1") || strings.Count(links, "default via") != 1 {
+		t.Errorf("after connect: %q (want eth1, one default route)", links)
+	}
+	if r := fetch(); r.code != 0 || !strings.Contains(r.stdout, "Hello from a berth container") {
+		t.Errorf("after connect, it_cweb cannot reach it_capi by name: exit %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	// it_capi finds it_cweb by its alias on it_cback.
+	if out := ok(t, "exec", "it_capi", "nslookup", "api"); !strings.Contains(out, "Address: 10.89.") {
+		t.Errorf("the alias on it_cback: %q", out)
+	}
+	if nets := ok(t, "inspect", "-f", "{{range $k, $v := .NetworkSettings.Networks}}{{$k}}={{$v.IPAddress}} {{end}}", "it_cweb"); !strings.Contains(nets, "it_cback=10.89.") || !strings.Contains(nets, "it_cfront=10.89.") {
+		t.Errorf("inspect networks: %q", nets)
+	}
+	if r := run(t, "network", "connect", "it_cback", "it_cweb"); r.code == 0 || !strings.Contains(r.stderr, "already connected") {
+		t.Errorf("second connect: exit %d %q", r.code, r.stderr)
+	}
+	if r := run(t, "network", "rm", "it_cback"); r.code == 0 {
+		t.Error("network rm of a network a container is connected to succeeded")
+	}
+	// A restart keeps the connection.
+	ok(t, "restart", "-t", "0", "it_cweb")
+	if r := fetch(); r.code != 0 {
+		t.Errorf("after restart: exit %d %q", r.code, r.stderr)
+	}
+	ok(t, "network", "disconnect", "it_cback", "it_cweb")
+	if r := fetch(); r.code == 0 {
+		t.Errorf("after disconnect it_cweb still reaches it_capi: %q", r.stdout)
+	}
+	if out, _ := exec.Command("sh", "-c", "ip -o link | grep -cE '^[0-9]+: vb[0-9a-f]{8}n' || true").Output(); strings.TrimSpace(string(out)) != "0" {
+		t.Errorf("extra veths left after disconnect: %s", out)
+	}
+	if r := run(t, "network", "disconnect", "it_cfront", "it_cweb"); r.code != 125 {
+		t.Errorf("disconnect from its own network: exit %d %q", r.code, r.stderr)
+	}
+}
