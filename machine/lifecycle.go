@@ -194,7 +194,7 @@ func DisplayStatus(s State, now time.Time, human func(time.Duration) string) str
 		if s.Paused {
 			return "Up " + human(now.Sub(s.StartedAt)) + " (Paused)"
 		}
-		return "Up " + human(now.Sub(s.StartedAt))
+		return "Up " + human(now.Sub(s.StartedAt)) + healthSuffix(s.Health)
 	case StatusRestarting:
 		return fmt.Sprintf("Restarting (%d) %s ago", s.ExitCode, human(now.Sub(s.FinishedAt)))
 	case StatusExited:

@@ -122,6 +122,8 @@ type RunOptions struct {
 	ExtraHosts []string `json:",omitempty"`
 	// Publish are -p.
 	Publish []PortMapping
+	// Healthcheck is --health-cmd and friends; nil: none.
+	Healthcheck *Healthcheck `json:",omitempty"`
 	// PublishAll is -P: every port the image exposes gets a free host
 	// port when the container is created (see ExposedPorts).
 	PublishAll bool `json:",omitempty"`
@@ -434,6 +436,9 @@ func (o *RunOptions) Validate() error {
 		add(err)
 	}
 	add(checkMounts(o.Mounts))
+	if o.Healthcheck != nil {
+		add(o.Healthcheck.Validate())
+	}
 	switch o.Network {
 	case "", NetworkBridge:
 	case NetworkNone, NetworkHost:

@@ -24,7 +24,8 @@ var listDirectives = map[string]struct {
 	section, key string
 	lines        func(v any) ([]string, error)
 }{
-	"DeviceAllow": {"Service", "DeviceAllow", deviceRules},
+	"DeviceAllow":  {"Service", "DeviceAllow", deviceRules},
+	"ExecStartPre": {"Service", "ExecStartPre", execLines},
 }
 
 // directives maps the properties UnitProperties makes to unit file
@@ -269,6 +270,25 @@ func quoteWord(s string) string {
 	}
 	b.WriteByte('"')
 	return b.String()
+}
+
+// execLines writes each command of a list as a line of its own: the
+// commands run in order, as systemd's ExecStartPre= lines do.
+func execLines(v any) ([]string, error) {
+	cmds, ok := v.([]ExecCommand)
+	if !ok {
+		l, err := execLine(v)
+		return []string{l}, err
+	}
+	out := make([]string, len(cmds))
+	for i, c := range cmds {
+		l, err := execLine(c)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = l
+	}
+	return out, nil
 }
 
 func execLine(v any) (string, error) {

@@ -88,12 +88,9 @@ func unsupported(s *unitgen.Service) []string {
 	if len(s.Networks) > 1 {
 		why = append(why, "more than one network per service (berth attaches a container to one network so far)")
 	}
-	if s.Healthcheck != nil {
-		why = append(why, "healthcheck")
-	}
 	for _, d := range s.DependsOn {
-		if d.Condition == unitgen.ConditionHealthy {
-			why = append(why, `depends_on condition "healthy"`)
+		if d.Condition == unitgen.ConditionCompleted {
+			why = append(why, `depends_on condition "completed"`)
 			break
 		}
 	}
@@ -150,6 +147,9 @@ func serviceOptions(app *unitgen.App, s *unitgen.Service) (machine.RunOptions, e
 	netName, aliases := "default", []string(nil)
 	if len(s.Networks) == 1 {
 		netName, aliases = s.Networks[0].Name, s.Networks[0].Aliases
+	}
+	if h := s.Healthcheck; h != nil {
+		o.Healthcheck = &machine.Healthcheck{Test: h.Test, Interval: h.Interval, Timeout: h.Timeout, Retries: h.Retries, StartPeriod: h.StartPeriod}
 	}
 	o.Network = appNetwork(app.Name, netName)
 	o.NetworkAliases = append([]string{s.Name}, aliases...)
@@ -253,9 +253,18 @@ func renderApp(app *unitgen.App, file, exe, root string) ([]renderedUnit, error)
 				props[i].Value = fmt.Sprintf("berth app %s: service %s (%s)", app.Name, s.Name, s.Image)
 			}
 		}
+		pre := []machine.ExecCommand{{Path: exe, Argv: []string{exe, "--root", root, "__prepare", file, s.Name}}}
+		for _, d := range s.DependsOn {
+			if d.Condition == unitgen.ConditionHealthy {
+				// Started after its dependency's unit (After=), and then
+				// only once that container is healthy (TimeoutStartSec
+				// bounds the wait).
+				pre = append(pre, machine.ExecCommand{Path: exe, Argv: []string{exe, "--root", root, "__wait-healthy", appContainerID(app.Name, d.Service)}})
+			}
+		}
 		props = append(props,
 			machine.Property{Name: "SourcePath", Value: file},
-			machine.Property{Name: "ExecStartPre", Value: machine.ExecCommand{Path: exe, Argv: []string{exe, "--root", root, "__prepare", file, s.Name}}})
+			machine.Property{Name: "ExecStartPre", Value: pre})
 		var deps []string
 		for _, d := range s.DependsOn {
 			deps = append(deps, appUnit(app.Name, d.Service))

@@ -76,13 +76,13 @@ Documentation = "https://example.com/%n"
 }
 
 func TestRenderAppUnsupported(t *testing.T) {
-	app, err := unitgen.Parse("/x/a.toml", []byte("[service.web]\nimage = \"busybox\"\nhealthcheck = { cmd = [\"true\"] }\n[service.ok]\nimage = \"busybox\"\nports = [\"8080:80\"]\n"))
+	app, err := unitgen.Parse("/x/a.toml", []byte("[service.web]\nimage = \"busybox\"\nreplicas = 2\n[service.ok]\nimage = \"busybox\"\nports = [\"8080:80\"]\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	units, err := renderApp(app, "/x/a.toml", "/usr/bin/berth", "/var/lib/berth")
-	if !errors.Is(err, errdefs.ErrInvalid) || !strings.Contains(err.Error(), "service web: not supported yet: healthcheck") {
-		t.Errorf("render of an app with a healthcheck: %v", err)
+	if !errors.Is(err, errdefs.ErrInvalid) || !strings.Contains(err.Error(), "service web: not supported yet: replicas") {
+		t.Errorf("render of an app with replicas: %v", err)
 	}
 	if len(units) != 1 || units[0].Name != "a-ok.service" {
 		t.Errorf("the supported service should still render: %+v", units)

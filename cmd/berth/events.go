@@ -20,7 +20,8 @@ import (
 // kill, stop, pause and unpause by the CLI; start by the unit's __init;
 // die by its __cleanup; import, untag and delete of images by the CLI. `berth
 // events` reads them back from the journal.
-var containerActions = []string{"create", "start", "die", "kill", "stop", "destroy", "pause", "unpause"}
+var containerActions = []string{"create", "start", "die", "kill", "stop", "destroy", "pause", "unpause",
+	"health_status: starting", "health_status: healthy", "health_status: unhealthy"}
 var imageActions = []string{"import", "load", "pull", "push", "tag", "untag", "delete"}
 
 // emit writes one event. A journal that cannot take it costs the user

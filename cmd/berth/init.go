@@ -173,6 +173,10 @@ func containerInit(c *cobra.Command, g *globalOptions, id string) error {
 			r.State.RestartCount++
 		}
 		r.State.Status, r.State.Pid, r.State.PidStart = machine.StatusRunning, pid, pidStart
+		r.State.Health = nil
+		if r.Options.Healthcheck != nil {
+			r.State.Health = &machine.Health{Status: machine.HealthStarting, Log: []machine.HealthResult{}}
+		}
 		r.State.StartedAt, r.State.Error, r.State.UserStart = time.Now().UTC(), "", false
 		r.State.LogStreams = proc.LogStreams
 		r.State.IPAddress = ""
@@ -202,6 +206,11 @@ func containerInit(c *cobra.Command, g *globalOptions, id string) error {
 		return exitWith(nsinit.ExitSetup, err)
 	}
 	emit("start", containerFields(rec)...)
+	if rec.Options.Healthcheck != nil {
+		if err := startHealthTimer(root, rec); err != nil {
+			fmt.Fprintf(os.Stderr, "berth: warning: health check of %s: %v\n", rec.Name, err)
+		}
+	}
 	return nil
 }
 
@@ -252,6 +261,7 @@ func containerCleanup(g *globalOptions, id string) error {
 			r.State.Status = machine.StatusRestarting
 		}
 		r.State.ExitCode, r.State.Pid, r.State.PidStart, r.State.LogStreams, r.State.IPAddress = code, 0, 0, nil, ""
+		r.State.Health = nil
 		r.State.OOMKilled = code == 137 && machine.OOMKills() > 0
 		r.State.Paused, r.State.PtyIndex, r.State.PtyDev, r.State.InitPid, r.State.StdinFd = false, 0, 0, 0, 0
 	}

@@ -50,6 +50,8 @@ type inspectState struct {
 	Error      string    `json:"Error"`
 	StartedAt  time.Time `json:"StartedAt"`
 	FinishedAt time.Time `json:"FinishedAt"`
+	// Health is there for a container with a health check, as Docker's.
+	Health *machine.Health `json:"Health,omitempty"`
 }
 
 type inspectRestart struct {
@@ -122,7 +124,7 @@ func (h *host) inspectContainer(ctx context.Context, rec *machine.Container) con
 		State: inspectState{
 			Status: status, Running: running, Paused: paused, Restarting: status == machine.StatusRestarting,
 			OOMKilled: st.OOMKilled, Pid: st.Pid, ExitCode: st.ExitCode, Error: st.Error,
-			StartedAt: st.StartedAt, FinishedAt: st.FinishedAt,
+			StartedAt: st.StartedAt, FinishedAt: st.FinishedAt, Health: st.Health,
 		},
 		Image:        rec.ImageID,
 		HostnamePath: filepath.Join(dir, "hostname"),

@@ -36,25 +36,30 @@ func (e engineError) Unwrap() error { return e.error }
 
 // runFlags are Docker's run/create flags that berth knows.
 type runFlags struct {
-	o           machine.RunOptions
-	env         []string
-	envFiles    []string
-	volumes     []string
-	tmpfs       []string
-	publish     []string
-	capAdd      []string
-	capDrop     []string
-	securityOpt []string
-	devices     []string
-	labels      []string
-	memory      string
-	cpus        string
-	restart     string
-	entrypoint  string
-	stopTimeout int
-	interactive bool
-	tty         bool
-	detachKeys  string
+	o machine.RunOptions
+	// --health-*: a health check (see health.go).
+	healthCmd                                  string
+	healthInterval, healthTimeout, healthStart time.Duration
+	healthRetries                              int
+	noHealthcheck                              bool
+	env                                        []string
+	envFiles                                   []string
+	volumes                                    []string
+	tmpfs                                      []string
+	publish                                    []string
+	capAdd                                     []string
+	capDrop                                    []string
+	securityOpt                                []string
+	devices                                    []string
+	labels                                     []string
+	memory                                     string
+	cpus                                       string
+	restart                                    string
+	entrypoint                                 string
+	stopTimeout                                int
+	interactive                                bool
+	tty                                        bool
+	detachKeys                                 string
 }
 
 func addRunFlags(c *cobra.Command, f *runFlags) {
@@ -67,6 +72,12 @@ func addRunFlags(c *cobra.Command, f *runFlags) {
 	fl.StringArrayVar(&f.tmpfs, "tmpfs", nil, "Mount a tmpfs: TARGET[:OPTIONS]")
 	fl.StringArrayVarP(&f.publish, "publish", "p", nil, "Publish a container's port(s) to the host: [IP:]HOST:CONTAINER[/tcp|udp]")
 	fl.BoolVarP(&f.o.PublishAll, "publish-all", "P", false, "Publish all exposed ports to free host ports")
+	fl.StringVar(&f.healthCmd, "health-cmd", "", "Command to run to check health (run with /bin/sh -c)")
+	fl.DurationVar(&f.healthInterval, "health-interval", 0, "Time between running the check (default 30s)")
+	fl.DurationVar(&f.healthTimeout, "health-timeout", 0, "Maximum time to allow one check to run (default 30s)")
+	fl.IntVar(&f.healthRetries, "health-retries", 0, "Consecutive failures needed to report unhealthy (default 3)")
+	fl.DurationVar(&f.healthStart, "health-start-period", 0, "Start period for the container to initialize before failures count")
+	fl.BoolVar(&f.noHealthcheck, "no-healthcheck", false, "Disable any container-specified HEALTHCHECK")
 	fl.StringVar(&f.o.Network, "network", "bridge", "Connect the container to a network: bridge (berth0), a user network, host or none")
 	fl.StringArrayVar(&f.o.NetworkAliases, "network-alias", nil, "Add a network-scoped alias for the container (user networks)")
 	fl.StringVar(&f.o.IP, "ip", "", "IPv4 address on a user network (e.g. 10.89.1.20)")
@@ -152,6 +163,12 @@ func (f *runFlags) options(c *cobra.Command, args []string) (machine.RunOptions,
 		o.Env = append(o.Env, e)
 	}
 	o.CapAdd, o.CapDrop = f.capAdd, f.capDrop
+	if f.healthCmd != "" && !f.noHealthcheck {
+		o.Healthcheck = &machine.Healthcheck{Test: []string{"CMD-SHELL", f.healthCmd}, Interval: f.healthInterval,
+			Timeout: f.healthTimeout, Retries: f.healthRetries, StartPeriod: f.healthStart}
+	} else if f.healthCmd == "" && (f.healthInterval != 0 || f.healthTimeout != 0 || f.healthRetries != 0 || f.healthStart != 0) && !f.noHealthcheck {
+		return o, usageError{errors.New("--health-interval, --health-timeout, --health-retries and --health-start-period need --health-cmd (berth does not read an image's HEALTHCHECK yet)")}
+	}
 	if o.Devices, err = hostDevices(f.devices); err != nil {
 		return o, usageError{err}
 	}

@@ -167,9 +167,9 @@ func TestAppUpDown(t *testing.T) {
 		t.Error("the app's volume is left after down -v")
 	}
 	// A file berth cannot run yet is refused before anything starts.
-	bad := filepath.Join(dir, "health.toml")
-	os.WriteFile(bad, []byte("[service.web]\nimage = \"busybox\"\nhealthcheck = { cmd = [\"true\"] }\n"), 0o644)
-	if r := run(t, "up", "-f", bad); r.code != 125 || !strings.Contains(r.stderr, "not supported yet: healthcheck") {
-		t.Errorf("up of an app with a healthcheck: exit %d, %q", r.code, r.stderr)
+	bad := filepath.Join(dir, "replicas.toml")
+	os.WriteFile(bad, []byte("[service.web]\nimage = \"busybox\"\nreplicas = 2\n"), 0o644)
+	if r := run(t, "up", "-f", bad); r.code != 125 || !strings.Contains(r.stderr, "not supported yet: replicas") {
+		t.Errorf("up of an app with replicas: exit %d, %q", r.code, r.stderr)
 	}
 }
