@@ -210,4 +210,3 @@ func newWaitHealthyCommand(g *globalOptions) *cobra.Command {
 		},
 	}
 }
-
