@@ -94,9 +94,6 @@ func unsupported(s *unitgen.Service) []string {
 			break
 		}
 	}
-	if len(s.Devices) > 0 {
-		why = append(why, "devices (they come with the security issue)")
-	}
 	if s.Replicas > 1 {
 		why = append(why, "replicas")
 	}
@@ -147,6 +144,21 @@ func serviceOptions(app *unitgen.App, s *unitgen.Service) (machine.RunOptions, e
 	netName, aliases := "default", []string(nil)
 	if len(s.Networks) == 1 {
 		netName, aliases = s.Networks[0].Name, s.Networks[0].Aliases
+	}
+	var devs []string
+	for _, d := range s.Devices {
+		spec := d.Host + ":" + d.Container
+		if d.Container == "" {
+			spec = d.Host + ":" + d.Host
+		}
+		if d.Permissions != "" {
+			spec += ":" + d.Permissions
+		}
+		devs = append(devs, spec)
+	}
+	var err error
+	if o.Devices, err = hostDevices(devs); err != nil {
+		return o, fmt.Errorf("%s: service %s: %w", app.File, s.Name, err)
 	}
 	if h := s.Healthcheck; h != nil {
 		o.Healthcheck = &machine.Healthcheck{Test: h.Test, Interval: h.Interval, Timeout: h.Timeout, Retries: h.Retries, StartPeriod: h.StartPeriod}

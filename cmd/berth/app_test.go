@@ -88,3 +88,28 @@ func TestRenderAppUnsupported(t *testing.T) {
 		t.Errorf("the supported service should still render: %+v", units)
 	}
 }
+
+func TestServiceDevices(t *testing.T) {
+	app, err := unitgen.Parse("/x/d.toml", []byte("[service.s]\nimage = \"busybox\"\ndevices = [\"/dev/null:/dev/mynull:r\", \"/dev/zero\"]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := serviceOptions(app, app.Service("s"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(o.Devices) != 2 {
+		t.Fatalf("devices %+v", o.Devices)
+	}
+	d := o.Devices[0]
+	if d.HostPath != "/dev/null" || d.ContainerPath != "/dev/mynull" || d.Permissions != "r" || d.Type != "c" || d.Major != 1 || d.Minor != 3 {
+		t.Errorf("first device %+v", d)
+	}
+	if o.Devices[1].ContainerPath != "/dev/zero" || o.Devices[1].Permissions != "rwm" {
+		t.Errorf("second device %+v", o.Devices[1])
+	}
+	bad, _ := unitgen.Parse("/x/d.toml", []byte("[service.s]\nimage = \"busybox\"\ndevices = [\"/dev/nosuchdevice\"]\n"))
+	if _, err := serviceOptions(bad, bad.Service("s")); err == nil || !strings.Contains(err.Error(), "/dev/nosuchdevice") {
+		t.Errorf("a device that does not exist: %v", err)
+	}
+}
