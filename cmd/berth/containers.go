@@ -99,7 +99,7 @@ func commandOf(rec *machine.Container, spec []string, trunc bool) string {
 
 func newPsCommand(g *globalOptions) *cobra.Command {
 	var all, quiet, noTrunc bool
-	var format string
+	var format, app string
 	var filters []string
 	c := &cobra.Command{
 		Use:     "ps [OPTIONS]",
@@ -115,6 +115,9 @@ func newPsCommand(g *globalOptions) *cobra.Command {
 			recs, err := h.cs.List()
 			if err != nil {
 				return err
+			}
+			if app != "" {
+				filters = append(filters, "label=io.berth.app="+app)
 			}
 			match, err := psFilter(filters)
 			if err != nil {
@@ -177,6 +180,7 @@ func newPsCommand(g *globalOptions) *cobra.Command {
 	}
 	c.Flags().BoolVarP(&all, "all", "a", false, "Show all containers (default shows just running)")
 	c.Flags().StringArrayVarP(&filters, "filter", "f", nil, "Filter output: status=, name=, id=, label=KEY[=VALUE], ancestor=IMAGE")
+	c.Flags().StringVar(&app, "app", "", "Only the containers of a TOML app (berth up, /etc/berth)")
 	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "Only display container IDs")
 	c.Flags().BoolVar(&noTrunc, "no-trunc", false, "Don't truncate output")
 	c.Flags().StringVar(&format, "format", "", "Format output: table, json, 'table TEMPLATE' or a Go template")
@@ -455,17 +459,23 @@ func lastExitCode(ctx context.Context, id string) (int, error) {
 
 func newLogsCommand(g *globalOptions) *cobra.Command {
 	var follow, timestamps bool
-	var tail, since string
+	var tail, since, app string
 	c := &cobra.Command{
-		Use:   "logs [OPTIONS] CONTAINER",
-		Short: "Fetch the logs of a container (from the journal)",
-		Args:  exactArgs(1),
+		Use:   "logs [OPTIONS] CONTAINER | logs --app APP [OPTIONS]",
+		Short: "Fetch the logs of a container, or of every container of an app (from the journal)",
+		Args:  rangeArgs(0, 1),
 		RunE: func(c *cobra.Command, args []string) error {
+			if (app == "") == (len(args) == 0) {
+				return usageError{errors.New("logs needs a CONTAINER, or --app APP")}
+			}
 			h, err := g.host(c)
 			if err != nil {
 				return err
 			}
 			defer h.close()
+			if app != "" {
+				return appLogs(c, h, app, follow, timestamps, tail, since)
+			}
 			rec, err := h.cs.Lookup(args[0])
 			if err != nil {
 				return err
@@ -538,7 +548,64 @@ func newLogsCommand(g *globalOptions) *cobra.Command {
 	c.Flags().BoolVarP(&timestamps, "timestamps", "t", false, "Show timestamps")
 	c.Flags().StringVarP(&tail, "tail", "n", "all", "Number of lines to show from the end of the logs")
 	c.Flags().StringVar(&since, "since", "", "Show logs since timestamp (e.g. 2013-01-02T13:23:37Z) or relative (e.g. 42m for 42 minutes)")
+	c.Flags().StringVar(&app, "app", "", "The logs of every container of a TOML app, interleaved, each line prefixed with its service")
 	return c
+}
+
+// appLogs prints the output of every container of app, in the order it
+// was written, each line prefixed "SERVICE | " as Compose does; with
+// follow, until interrupted.
+func appLogs(c *cobra.Command, h *host, app string, follow, timestamps bool, tail, since string) error {
+	recs, err := h.cs.List()
+	if err != nil {
+		return err
+	}
+	q := journal.Query{Matches: []string{"PRIORITY=6", "PRIORITY=3"}, Follow: follow}
+	width := 0
+	for _, r := range recs {
+		if r.Options.Labels["io.berth.app"] == app {
+			q.Matches = append(q.Matches, "CONTAINER_ID_FULL="+r.ID)
+			width = max(width, len(r.Options.Labels["io.berth.service"]))
+		}
+	}
+	if len(q.Matches) == 2 {
+		return fmt.Errorf("app %s has no containers (berth ps -a --app %s): %w", app, app, errdefs.ErrNotFound)
+	}
+	if tail != "all" && tail != "" {
+		n, err := strconv.Atoi(tail)
+		if err != nil || n < 0 {
+			return usageError{fmt.Errorf("invalid --tail %q: want a number or \"all\"", tail)}
+		}
+		q.Tail = n
+	}
+	if since != "" {
+		t, err := parseSince(since, time.Now())
+		if err != nil {
+			return usageError{err}
+		}
+		q.Since = t
+	}
+	names := map[string]string{}
+	for _, r := range recs {
+		names[r.ID] = r.Options.Labels["io.berth.service"]
+	}
+	out, errw := c.OutOrStdout(), c.ErrOrStderr()
+	return journal.Read(c.Context(), q, func(e journal.Entry) error {
+		if e.Fields["BERTH_EVENT"] != "" || (e.Priority != 6 && e.Priority != 3) {
+			return nil
+		}
+		w := out
+		if e.Priority == 3 {
+			w = errw
+		}
+		prefix := fmt.Sprintf("%-*s | ", width, names[e.Fields["CONTAINER_ID_FULL"]])
+		if timestamps {
+			prefix += e.Time.UTC().Format(time.RFC3339Nano) + " "
+		}
+		fmt.Fprint(w, prefix)
+		writeEntry(e, w, w)
+		return nil
+	})
 }
 
 // parseSince reads Docker's --since: a Go duration before now, a Unix

@@ -173,3 +173,39 @@ func TestAppUpDown(t *testing.T) {
 		t.Errorf("up of an app with replicas: exit %d, %q", r.code, r.stderr)
 	}
 }
+
+// TestAppPsLogs: ps --app lists an app's containers only; logs --app
+// interleaves their output, each line prefixed with its service.
+func TestAppPsLogs(t *testing.T) {
+	busybox(t)
+	file := filepath.Join(t.TempDir(), "pl.toml")
+	os.WriteFile(file, []byte(`
+[service.one]
+image = "busybox"
+command = ["sh", "-c", "echo one says hi; echo one complains >&2; exec sleep 1000"]
+stop_timeout = 1
+
+[service.two]
+image = "busybox"
+command = ["sh", "-c", "echo two says hi; exec sleep 1000"]
+stop_timeout = 1
+`), 0o644)
+	ok(t, "up", "-f", file)
+	defer run(t, "down", "-f", file)
+	ok(t, "run", "-d", "--name", "it_notapp", "busybox", "sleep", "1000")
+	defer run(t, "rm", "-f", "it_notapp")
+	if ps := ok(t, "ps", "--app", "pl", "--format", "{{.Names}}"); ps != "pl-two\npl-one\n" && ps != "pl-one\npl-two\n" {
+		t.Errorf("ps --app pl: %q", ps)
+	}
+	var r result
+	waitFor(t, 5*time.Second, "both services' output", func() bool {
+		r = run(t, "logs", "--app", "pl")
+		return strings.Contains(r.stdout, "one | one says hi") && strings.Contains(r.stdout, "two | two says hi")
+	})
+	if !strings.Contains(r.stderr, "one | one complains") || strings.Contains(r.stdout, "complains") {
+		t.Errorf("stderr of logs --app: %q (stdout %q)", r.stderr, r.stdout)
+	}
+	if r := run(t, "logs", "--app", "nosuchapp"); r.code == 0 || !strings.Contains(r.stderr, "no containers") {
+		t.Errorf("logs --app nosuchapp: exit %d %q", r.code, r.stderr)
+	}
+}
