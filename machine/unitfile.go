@@ -36,6 +36,7 @@ var directives = map[string]directive{
 	"SourcePath":               {"Unit", "SourcePath", plainValue},
 	"Requires":                 {"Unit", "Requires", wordList},
 	"After":                    {"Unit", "After", wordList},
+	"Wants":                    {"Unit", "Wants", wordList},
 	"ExecStartPre":             {"Service", "ExecStartPre", execLine},
 	"CollectMode":              {"Unit", "CollectMode", plainValue},
 	"StartLimitBurst":          {"Unit", "StartLimitBurst", number},

@@ -276,7 +276,10 @@ func renderApp(app *unitgen.App, file, exe, root string) ([]renderedUnit, error)
 		}
 		props = append(props,
 			machine.Property{Name: "SourcePath", Value: file},
-			machine.Property{Name: "ExecStartPre", Value: pre})
+			machine.Property{Name: "ExecStartPre", Value: pre},
+			// __prepare pulls an image the store lacks.
+			machine.Property{Name: "Wants", Value: []string{"network-online.target"}},
+			machine.Property{Name: "After", Value: []string{"network-online.target"}})
 		var deps []string
 		for _, d := range s.DependsOn {
 			deps = append(deps, appUnit(app.Name, d.Service))

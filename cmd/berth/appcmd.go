@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 
+	"github.com/berth/berth/imagestore"
 	"github.com/berth/berth/internal/errdefs"
 	"github.com/berth/berth/machine"
 	"github.com/spf13/cobra"
@@ -57,6 +58,18 @@ func prepareService(c *cobra.Command, g *globalOptions, file, svc string) error 
 	}
 	if err := ensureAppNetwork(g.root, app, s); err != nil {
 		return err
+	}
+	// As `docker compose up`: an image that is not in the store is
+	// pulled (the unit waits for network-online.target).
+	store, err := g.openStore(c)
+	if err != nil {
+		return err
+	}
+	if _, err := store.Get(c.Context(), o.Image); errdefs.IsNotFound(err) {
+		fmt.Fprintf(os.Stderr, "berth: %s: pulling %s\n", want.Unit, o.Image)
+		if _, err := store.Pull(c.Context(), o.Image, imagestore.PullOptions{}); err != nil {
+			return fmt.Errorf("%s: service %s: %w", abs, svc, err)
+		}
 	}
 	id := want.ID
 	if old, err := h.cs.Load(id); err == nil {

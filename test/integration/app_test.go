@@ -209,3 +209,31 @@ stop_timeout = 1
 		t.Errorf("logs --app nosuchapp: exit %d %q", r.code, r.stderr)
 	}
 }
+
+// TestAppPullsMissingImage: berth up of an app whose image is not in the
+// store pulls it first (from Debian's docker-registry on loopback), as
+// docker compose up does; generate systemd prints the app's units.
+func TestAppPullsMissingImage(t *testing.T) {
+	busybox(t)
+	startRegistry(t)
+	const ref = registryAddr + "/it/appimage:1"
+	pushBusybox(t, ref)
+	run(t, "rmi", ref)
+	file := filepath.Join(t.TempDir(), "pullapp.toml")
+	os.WriteFile(file, []byte("[service.web]\nimage = \""+ref+"\"\ncommand = \"httpd -f -p 80 -h /var/www\"\nstop_timeout = 1\n"), 0o644)
+	units := ok(t, "generate", "systemd", file)
+	if !strings.Contains(units, "# pullapp-web.service") || !strings.Contains(units, "After=network-online.target") {
+		t.Errorf("generate systemd of the app file: %q", units)
+	}
+	ok(t, "up", "-f", file)
+	defer func() {
+		run(t, "down", "-f", file)
+		run(t, "rmi", ref)
+	}()
+	if st := inspect(t, "pullapp-web").State; st.Status != "running" {
+		t.Errorf("the app's container after up: %+v", st)
+	}
+	if id := strings.TrimSpace(ok(t, "image", "inspect", "-f", "{{.Id}}", ref)); !strings.HasPrefix(id, "sha256:") {
+		t.Errorf("the image was not pulled: %q", id)
+	}
+}
