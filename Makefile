@@ -25,7 +25,7 @@ MAN_NAME          := containers built into systemd
 PKG_WORK          := $(BIN)/pkg
 PKG_CGO_ENABLED   ?= 0
 
-.PHONY: all deps build images test test-unit test-integration bench bench-deps demo install sysext deb packaging-test lint clean
+.PHONY: all deps build images reboot-test test test-unit test-integration bench bench-deps demo install sysext deb packaging-test lint clean
 
 all: build
 
@@ -41,11 +41,17 @@ images: deps
 	$(GO) run ./contrib/images -o $(BIN)/images
 
 # All tiers: unit (no root needed), integration and packaging (root, in the testbed).
-test: lint test-unit test-integration packaging-test
+test: lint test-unit test-integration packaging-test reboot-test
 
 # Unit tests: pure logic; the few that need root say so and skip without it.
 test-unit:
 	$(GO) test -count=1 $(UNIT_PKGS)
+
+# The reboot test: an app in /etc/berth comes back by itself after the
+# testbed is shut down and booted again (contrib/testbed/reboot-test.sh).
+reboot-test: deps build images
+	contrib/testbed/reboot-test.sh $(TESTBED_NAME)
+	$(TESTBED) leftovers $(TESTBED_NAME)-reboot
 
 # Integration tests: root; boots the testbed (real systemd in
 # systemd-nspawn), runs the tests inside, tears it down, then checks the
