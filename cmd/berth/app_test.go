@@ -76,13 +76,13 @@ Documentation = "https://example.com/%n"
 }
 
 func TestRenderAppUnsupported(t *testing.T) {
-	app, err := unitgen.Parse("/x/a.toml", []byte("[service.web]\nimage = \"busybox\"\nreplicas = 2\n[service.ok]\nimage = \"busybox\"\nports = [\"8080:80\"]\n"))
+	app, err := unitgen.Parse("/x/a.toml", []byte("[service.web]\nimage = \"busybox\"\ndepends_on = { ok = { condition = \"completed\" } }\n[service.ok]\nimage = \"busybox\"\nports = [\"8080:80\"]\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	units, err := renderApp(app, "/x/a.toml", "/usr/bin/berth", "/var/lib/berth")
-	if !errors.Is(err, errdefs.ErrInvalid) || !strings.Contains(err.Error(), "service web: not supported yet: replicas") {
-		t.Errorf("render of an app with replicas: %v", err)
+	if !errors.Is(err, errdefs.ErrInvalid) || !strings.Contains(err.Error(), `service web: not supported yet: depends_on condition "completed"`) {
+		t.Errorf("render of an app with a condition completed: %v", err)
 	}
 	if len(units) != 1 || units[0].Name != "a-ok.service" {
 		t.Errorf("the supported service should still render: %+v", units)
@@ -111,5 +111,36 @@ func TestServiceDevices(t *testing.T) {
 	bad, _ := unitgen.Parse("/x/d.toml", []byte("[service.s]\nimage = \"busybox\"\ndevices = [\"/dev/nosuchdevice\"]\n"))
 	if _, err := serviceOptions(bad, bad.Service("s")); err == nil || !strings.Contains(err.Error(), "/dev/nosuchdevice") {
 		t.Errorf("a device that does not exist: %v", err)
+	}
+}
+
+func TestRenderAppReplicas(t *testing.T) {
+	app, err := unitgen.Parse("/x/r.toml", []byte("[service.worker]\nimage = \"busybox\"\nreplicas = 3\n[service.web]\nimage = \"busybox\"\ndepends_on = [\"worker\"]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	units, err := renderApp(app, "/x/r.toml", "/usr/bin/berth", "/var/lib/berth")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, u := range units {
+		names = append(names, u.Name)
+	}
+	if strings.Join(names, " ") != "r-worker@1.service r-worker@2.service r-worker@3.service r-web.service" {
+		t.Fatalf("units %q", names)
+	}
+	if !strings.Contains(units[1].Text, `"__prepare" "/x/r.toml" "worker@2"`) || !strings.Contains(units[1].Text, appContainerID("r", "worker@2")) {
+		t.Errorf("worker@2's unit:\n%s", units[1].Text)
+	}
+	if !strings.Contains(units[3].Text, "Requires=r-worker@1.service r-worker@2.service r-worker@3.service") {
+		t.Errorf("web's unit needs every replica:\n%s", units[3].Text)
+	}
+	o, err := instanceOptions(app, app.Service("worker"), "worker@2")
+	if err != nil || o.Name != "r-worker-2" || o.NetworkAliases[0] != "worker" {
+		t.Errorf("replica 2: name %q aliases %q, %v", o.Name, o.NetworkAliases, err)
+	}
+	if appContainerID("r", "worker@1") == appContainerID("r", "worker@2") {
+		t.Error("replicas share a container ID")
 	}
 }

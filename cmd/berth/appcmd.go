@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 
 	"github.com/berth/berth/imagestore"
@@ -42,15 +43,16 @@ func prepareService(c *cobra.Command, g *globalOptions, file, svc string) error 
 	if err != nil {
 		return err
 	}
-	s := app.Service(svc)
-	if s == nil {
+	name, _, _ := strings.Cut(svc, "@")
+	s := app.Service(name)
+	if s == nil || !slices.Contains(instanceKeys(s), svc) {
 		return fmt.Errorf("%s: no service %q: %w", abs, svc, errdefs.ErrNotFound)
 	}
-	o, err := serviceOptions(app, s)
+	o, err := instanceOptions(app, s, svc)
 	if err != nil {
 		return err
 	}
-	want := appRecord(app, s, o)
+	want := appRecord(app, svc, o)
 	o.StopSignal = want.StopSignal
 	h, err := g.host(c)
 	if err != nil {
@@ -145,7 +147,8 @@ func appUp(c *cobra.Command, g *globalOptions, file string, only []string) error
 	var errs []error
 	for _, u := range units {
 		svc := strings.TrimSuffix(strings.TrimPrefix(u.Name, app.Name+"-"), ".service")
-		if len(only) > 0 && !contains(only, svc) {
+		base, _, _ := strings.Cut(svc, "@")
+		if len(only) > 0 && !contains(only, svc) && !contains(only, base) {
 			continue
 		}
 		if err := m.Start(c.Context(), u.Name); err != nil {
@@ -191,17 +194,19 @@ func newDownCommand(g *globalOptions) *cobra.Command {
 			// Dependents first: the services in reverse file order.
 			for i := len(app.Services) - 1; i >= 0; i-- {
 				s := app.Services[i]
-				unit := appUnit(app.Name, s.Name)
-				if err := m.Stop(c.Context(), unit); err != nil {
-					errs = append(errs, err)
-				}
-				os.Remove(filepath.Join(runtimeUnitDir, unit))
-				if rec, err := h.cs.Load(appContainerID(app.Name, s.Name)); err == nil {
-					if err := h.destroy(rec); err != nil {
+				for _, key := range instanceKeys(s) {
+					unit := appUnit(app.Name, key)
+					if err := m.Stop(c.Context(), unit); err != nil {
 						errs = append(errs, err)
 					}
+					os.Remove(filepath.Join(runtimeUnitDir, unit))
+					if rec, err := h.cs.Load(appContainerID(app.Name, key)); err == nil {
+						if err := h.destroy(rec); err != nil {
+							errs = append(errs, err)
+						}
+					}
+					fmt.Fprintln(c.OutOrStdout(), unit)
 				}
-				fmt.Fprintln(c.OutOrStdout(), unit)
 			}
 			if err := m.Reload(c.Context()); err != nil {
 				errs = append(errs, err)

@@ -167,10 +167,10 @@ func TestAppUpDown(t *testing.T) {
 		t.Error("the app's volume is left after down -v")
 	}
 	// A file berth cannot run yet is refused before anything starts.
-	bad := filepath.Join(dir, "replicas.toml")
-	os.WriteFile(bad, []byte("[service.web]\nimage = \"busybox\"\nreplicas = 2\n"), 0o644)
-	if r := run(t, "up", "-f", bad); r.code != 125 || !strings.Contains(r.stderr, "not supported yet: replicas") {
-		t.Errorf("up of an app with replicas: exit %d, %q", r.code, r.stderr)
+	bad := filepath.Join(dir, "completed.toml")
+	os.WriteFile(bad, []byte("[service.web]\nimage = \"busybox\"\ndepends_on = { job = { condition = \"completed\" } }\n[service.job]\nimage = \"busybox\"\n"), 0o644)
+	if r := run(t, "up", "-f", bad); r.code != 125 || !strings.Contains(r.stderr, `not supported yet: depends_on condition "completed"`) {
+		t.Errorf("up of an app with a condition completed: exit %d, %q", r.code, r.stderr)
 	}
 }
 
@@ -235,5 +235,50 @@ func TestAppPullsMissingImage(t *testing.T) {
 	}
 	if id := strings.TrimSpace(ok(t, "image", "inspect", "-f", "{{.Id}}", ref)); !strings.HasPrefix(id, "sha256:") {
 		t.Errorf("the image was not pulled: %q", id)
+	}
+}
+
+// TestAppReplicas: replicas = 3 runs three containers, each its own unit
+// A-S@N.service; the service's name resolves to all three on the app's
+// network; down removes them all.
+func TestAppReplicas(t *testing.T) {
+	busybox(t)
+	file := filepath.Join(t.TempDir(), "rep.toml")
+	os.WriteFile(file, []byte(`
+[service.worker]
+image = "busybox"
+command = ["sleep", "1000"]
+replicas = 3
+stop_timeout = 1
+
+[service.client]
+image = "busybox"
+command = ["sleep", "1000"]
+depends_on = ["worker"]
+stop_timeout = 1
+`), 0o644)
+	out := ok(t, "up", "-f", file)
+	defer run(t, "down", "-f", file)
+	for _, u := range []string{"rep-worker@1.service", "rep-worker@2.service", "rep-worker@3.service", "rep-client.service"} {
+		if !strings.Contains(out, u) {
+			t.Errorf("up printed %q, lacks %s", out, u)
+		}
+		if s := unitProp(t, u, "ActiveState"); s != "active" {
+			t.Errorf("%s is %s", u, s)
+		}
+	}
+	var addrs []string
+	for _, n := range []string{"rep-worker-1", "rep-worker-2", "rep-worker-3"} {
+		addrs = append(addrs, strings.TrimSpace(ok(t, "inspect", "-f", "{{.NetworkSettings.IPAddress}}", n)))
+	}
+	ns := ok(t, "exec", "rep-client", "nslookup", "worker")
+	for _, a := range addrs {
+		if a == "" || !strings.Contains(ns, "Address: "+a) {
+			t.Errorf("worker does not resolve to %q: %s", a, ns)
+		}
+	}
+	ok(t, "down", "-f", file)
+	if ps := ok(t, "ps", "-a", "--app", "rep", "--format", "{{.Names}}"); ps != "" {
+		t.Errorf("after down: %q", ps)
 	}
 }
