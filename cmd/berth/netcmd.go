@@ -139,7 +139,11 @@ func newNetworkCommand(g *globalOptions) *cobra.Command {
 					o.Labels[k] = v
 				}
 			}
-			n, err := networkStore(g.root).Create(args[0], o, hostRoutes())
+			store, err := networkStoreChecked(g.root)
+			if err != nil {
+				return usageError{err}
+			}
+			n, err := store.Create(args[0], o, hostRoutes())
 			if errdefs.IsInvalid(err) || errdefs.IsAlreadyExists(err) {
 				return usageError{err}
 			}

@@ -40,8 +40,22 @@ import (
 
 func networksDir(root string) string { return filepath.Join(root, "networks") }
 
+// networkStore is the networks' store, the default bridge network on the
+// subnet of berth.toml (network.DefaultSubnet when that is unreadable:
+// networkStoreChecked says why, where it matters).
 func networkStore(root string) *network.Store {
-	return network.NewStore(filepath.Join(networksDir(root), "defs"))
+	s, _ := networkStoreChecked(root)
+	return s
+}
+
+// networkStoreChecked is networkStore, with berth.toml's error.
+func networkStoreChecked(root string) (*network.Store, error) {
+	s := network.NewStore(filepath.Join(networksDir(root), "defs"))
+	subnet, err := defaultSubnet()
+	if err != nil {
+		return s, err
+	}
+	return s.WithDefaultSubnet(subnet), nil
 }
 
 // containerNetwork returns the bridge network rec joins; ok is false
@@ -57,7 +71,11 @@ func containerNetwork(root string, rec *machine.Container) (n network.Network, o
 	case "":
 		name = network.Bridge
 	}
-	n, err = networkStore(root).Get(name)
+	store, err := networkStoreChecked(root)
+	if err != nil {
+		return network.Network{}, false, err
+	}
+	n, err = store.Get(name)
 	if err != nil {
 		return network.Network{}, false, err
 	}
@@ -448,6 +466,9 @@ func sharedNetwork(cs *machine.Containers, rec *machine.Container, cfg *nsinit.C
 // gateway of the container's network (the default bridge's without one).
 func extraHosts(rec *machine.Container, n network.Network, onNet bool) []string {
 	gw := network.DefaultSubnet.Addr().Next()
+	if subnet, err := defaultSubnet(); err == nil {
+		gw = subnet.Addr().Next()
+	}
 	if onNet {
 		gw = n.Gateway
 	}
