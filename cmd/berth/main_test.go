@@ -3,9 +3,13 @@ package main
 import (
 	"archive/tar"
 	"bytes"
+	"context"
 	"encoding/json"
+	"github.com/berth/berth/imagestore"
+	"github.com/berth/berth/internal/errdefs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -143,4 +147,29 @@ func TestBerthConfig(t *testing.T) {
 		})
 	}
 	configOnce = sync.Once{}
+}
+
+func TestGetImageSearchRegistries(t *testing.T) {
+	root := t.TempDir()
+	if code, _, errs := run(t, root, "import", writeRootfs(t), "reg.example:5000/team/bb:1"); code != 0 {
+		t.Fatalf("import: %s", errs)
+	}
+	store, err := imagestore.Open(root, imagestore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf := filepath.Join(t.TempDir(), "registries.toml")
+	t.Setenv("BERTH_REGISTRIES_CONF", conf)
+	ctx := context.Background()
+	if _, err := getImage(ctx, store, "team/bb:1"); !errdefs.IsNotFound(err) {
+		t.Errorf("without a search list: %v, want not found", err)
+	}
+	os.WriteFile(conf, []byte(`unqualified-search-registries = ["other.example", "reg.example:5000"]`+"\n"), 0o644)
+	img, err := getImage(ctx, store, "team/bb:1")
+	if err != nil || !slices.Contains(img.Names, "reg.example:5000/team/bb:1") {
+		t.Errorf("with a search list: %+v, %v", img.Names, err)
+	}
+	if _, err := getImage(ctx, store, "team/other:1"); !errdefs.IsNotFound(err) {
+		t.Errorf("a name under no search registry: %v", err)
+	}
 }

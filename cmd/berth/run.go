@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/berth/berth/imagestore"
 	"github.com/berth/berth/internal/errdefs"
 	"github.com/berth/berth/machine"
 	"github.com/berth/berth/machine/console"
@@ -273,7 +274,7 @@ func (h *host) createWithID(ctx context.Context, o machine.RunOptions, id, unit 
 	if err != nil {
 		return nil, engineError{err}
 	}
-	img, err := s.Get(ctx, o.Image)
+	img, err := getImage(ctx, s, o.Image)
 	if err != nil {
 		if errdefs.IsNotFound(err) {
 			return nil, engineError{fmt.Errorf("Unable to find image '%s' locally: %w", o.Image, err)}
@@ -683,4 +684,30 @@ func newStartCommand(g *globalOptions) *cobra.Command {
 	}
 	c.Flags().BoolVarP(&attach, "attach", "a", false, "Attach STDOUT/STDERR and forward signals")
 	return c
+}
+
+// getImage finds an image in the store by name or ID; a short name that
+// is not there is looked for under each unqualified search registry of
+// registries.toml, in order, as pull would have stored it (podman's
+// rule), so that `berth run busybox` finds what `berth pull busybox`
+// fetched from a search registry.
+func getImage(ctx context.Context, s *imagestore.Store, ref string) (imagestore.Image, error) {
+	img, err := s.Get(ctx, ref)
+	if err == nil || !errdefs.IsNotFound(err) || !imagestore.IsShortName(ref) {
+		return img, err
+	}
+	cfg, cerr := imagestore.LoadRegistries(imagestore.RegistriesConfPath())
+	if cerr != nil {
+		return img, err
+	}
+	cands, defaulted := cfg.Candidates(ref)
+	if defaulted {
+		return img, err
+	}
+	for _, c := range cands {
+		if found, cerr := s.Get(ctx, c); cerr == nil {
+			return found, nil
+		}
+	}
+	return img, err
 }
