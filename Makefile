@@ -25,7 +25,7 @@ MAN_NAME          := containers built into systemd
 PKG_WORK          := $(BIN)/pkg
 PKG_CGO_ENABLED   ?= 0
 
-.PHONY: all deps build images reboot-test test test-unit test-integration bench bench-deps demo install sysext deb packaging-test lint clean
+.PHONY: all deps build images reboot-test test test-unit test-integration bench bench-deps demo demo-test install sysext deb packaging-test lint clean
 
 all: build
 
@@ -40,8 +40,9 @@ build:
 images: deps
 	$(GO) run ./contrib/images -o $(BIN)/images
 
-# All tiers: unit (no root needed), integration and packaging (root, in the testbed).
-test: lint test-unit test-integration packaging-test reboot-test
+# All tiers: unit (no root needed), integration and packaging (root, in
+# the testbed), the reboot test and the demo.
+test: lint test-unit test-integration packaging-test reboot-test demo-test
 
 # Unit tests: pure logic; the few that need root say so and skip without it.
 test-unit:
@@ -83,6 +84,18 @@ bench-deps:
 # The main job: boot the testbed, import busybox, run from its rootfs.
 demo: deps build images
 	contrib/demo/demo.sh
+
+# The demo as a test (make test, so CI runs it; about 25 s): it must end
+# well, print the page the web container serves with the api container's
+# answer, and leave nothing behind. Its testbed is named after
+# TESTBED_NAME, so it can run beside `make demo` and other testbeds.
+DEMO_TESTBED ?= $(TESTBED_NAME)-demo
+demo-test: deps build images
+	set -o pipefail; BERTH_DEMO_TESTBED=$(DEMO_TESTBED) contrib/demo/demo.sh 2>&1 | tee $(BIN)/demo.log
+	@grep -q "^Hello from the shop's web container" $(BIN)/demo.log && \
+	  grep -qxF '{"item": "berth mug", "stock": 42}' $(BIN)/demo.log || \
+	  { echo "demo-test: the demo's output lacks the web container's page with the api's stock line" >&2; exit 1; }
+	$(TESTBED) leftovers $(DEMO_TESTBED)
 
 # Lays out berth under $(DESTDIR)$(PREFIX) (packaging/README.md): the
 # binary, the generator link, tmpfiles.d, shell completions and berth(1)
