@@ -32,8 +32,12 @@ all: build
 deps:
 	@contrib/install-deps.sh
 
+# berth is built static (no cgo), as the packages have it: every container
+# start runs it four times (client, __init, its child, __cleanup), and a
+# static binary starts about 1 ms faster than a dynamically linked one.
+BUILD_CGO_ENABLED ?= 0
 build:
-	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/berth ./cmd/berth
+	CGO_ENABLED=$(BUILD_CGO_ENABLED) $(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/berth ./cmd/berth
 	$(GO) build -o $(TESTBED) ./contrib/testbed
 
 # Offline test images from Debian's busybox-static (contrib/images).
