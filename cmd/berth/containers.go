@@ -342,12 +342,16 @@ func newRmCommand(g *globalOptions) *cobra.Command {
 		Use:     "rm [OPTIONS] CONTAINER [CONTAINER...]",
 		Aliases: []string{"remove"},
 		Short:   "Remove one or more containers",
-		Long: "Remove one or more containers: their state, writable layer and name. -v is accepted for\n" +
-			"Docker compatibility; berth has no volumes yet, so there is nothing more to remove.",
+		Long: "Remove one or more containers: their state, writable layer and name; with -v also their\n" +
+			"anonymous volumes (-v /path, the image's VOLUME) that no other container uses.",
 		Args: minArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			return eachContainer(c, g, args, func(h *host, rec *machine.Container) error {
-				return h.remove(c.Context(), rec, force)
+				if err := h.remove(c.Context(), rec, force); err != nil || !volumes {
+					return err
+				}
+				_, err := removeAnonymousVolumes(g.root, h.cs, rec)
+				return err
 			})
 		},
 	}

@@ -62,6 +62,7 @@ func containerInit(c *cobra.Command, g *globalOptions, id string) error {
 		LogIdentifier: machine.ShortID(id),
 		Unit:          rec.Unit,
 		HostDevices:   rec.Options.Privileged,
+		CopyUp:        copyUpTargets(rec),
 	}
 	var pty *console.Pty
 	if rec.Options.Tty {
@@ -304,7 +305,8 @@ func containerCleanup(g *globalOptions, id string) error {
 			return err
 		}
 		emit("destroy", containerFields(rec)...)
-		return nil
+		_, err := removeAnonymousVolumes(g.root, cs, rec) // as Docker's --rm
+		return err
 	}
 	return nil
 }

@@ -1,0 +1,139 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/berth/berth/imagestore"
+	"github.com/berth/berth/internal/errdefs"
+	"github.com/berth/berth/machine"
+)
+
+// prepareMounts completes the mounts of a new container as Docker does:
+// the mounts of --volumes-from containers, an anonymous volume for each
+// VOLUME of the image that no mount covers, a generated name for each
+// anonymous volume, every volume made, and every bind source made (-v)
+// or checked (--mount) and resolved to a path without symlinks, which
+// is what __init then insists on (machine/nsinit openBindSource).
+func (h *host) prepareMounts(img imagestore.Image, o machine.RunOptions) ([]machine.Mount, error) {
+	ms := slices.Clone(o.Mounts)
+	taken := func(target string) bool {
+		return slices.ContainsFunc(ms, func(m machine.Mount) bool { return m.Target == target })
+	}
+	for _, from := range o.VolumesFrom {
+		ref, mode, _ := strings.Cut(from, ":")
+		if mode != "" && mode != "ro" && mode != "rw" {
+			return nil, usageError{fmt.Errorf("invalid --volumes-from %q: the mode must be ro or rw: %w", from, errdefs.ErrInvalid)}
+		}
+		other, err := h.cs.Lookup(ref)
+		if err != nil {
+			return nil, engineError{err}
+		}
+		for _, m := range other.Options.Mounts {
+			if m.Type == machine.MountTmpfs || taken(m.Target) {
+				continue
+			}
+			// The volume stays the other container's: rm -v of this one
+			// leaves it.
+			m.Anonymous = false
+			if mode != "" {
+				m.ReadOnly = mode == "ro"
+			}
+			ms = append(ms, m)
+		}
+	}
+	for _, target := range imageVolumes(img) {
+		if !taken(target) {
+			ms = append(ms, machine.Mount{Type: machine.MountVolume, Target: target, Anonymous: true})
+		}
+	}
+	vols, err := machine.OpenVolumes(h.g.root)
+	if err != nil {
+		return nil, engineError{err}
+	}
+	for i := range ms {
+		m := &ms[i]
+		switch m.Type {
+		case machine.MountVolume:
+			labels := map[string]string(nil)
+			if m.Anonymous && m.Source == "" {
+				m.Source = machine.NewID()
+				labels = map[string]string{machine.AnonymousVolumeLabel: ""}
+			}
+			if _, _, err := vols.Create(m.Source, labels); err != nil {
+				return nil, engineError{err}
+			}
+		case machine.MountBind:
+			if _, err := os.Stat(m.Source); errors.Is(err, os.ErrNotExist) {
+				if m.MustExist {
+					return nil, engineError{fmt.Errorf("invalid mount config for type \"bind\": bind source path does not exist: %s: %w", m.Source, errdefs.ErrInvalid)}
+				}
+				// As Docker's -v: a missing host directory is made.
+				if err := os.MkdirAll(m.Source, 0o755); err != nil {
+					return nil, engineError{fmt.Errorf("bind mount source %s: %w", m.Source, err)}
+				}
+			}
+			real, err := filepath.EvalSymlinks(m.Source)
+			if err != nil {
+				return nil, engineError{fmt.Errorf("bind mount source %s: %w", m.Source, err)}
+			}
+			m.Source = real
+		}
+	}
+	return ms, nil
+}
+
+// imageVolumes are the image config's VOLUME paths, cleaned and sorted.
+func imageVolumes(img imagestore.Image) []string {
+	var out []string
+	for p := range img.Config.Config.Volumes {
+		if path.IsAbs(p) && path.Clean(p) != "/" {
+			out = append(out, path.Clean(p))
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// resolvedVolumePath is vols.Path without symlinks (a --root or
+// /var/lib under a symlink), as __init's bind source check wants.
+func resolvedVolumePath(vols *machine.Volumes) func(string) string {
+	return func(name string) string {
+		p := vols.Path(name)
+		if real, err := filepath.EvalSymlinks(p); err == nil {
+			return real
+		}
+		return p
+	}
+}
+
+// copyUpTargets are the targets of rec's volumes that an empty volume
+// is seeded at from the image (all but nocopy).
+func copyUpTargets(rec *machine.Container) []string {
+	var out []string
+	for _, m := range rec.Options.Mounts {
+		if m.Type == machine.MountVolume && !m.NoCopy {
+			out = append(out, m.Target)
+		}
+	}
+	return out
+}
+
+// removeAnonymousVolumes removes rec's anonymous volumes that no other
+// container uses (rm -v, --rm), and says which it removed.
+func removeAnonymousVolumes(root string, cs *machine.Containers, rec *machine.Container) ([]string, error) {
+	recs, err := cs.List()
+	if err != nil {
+		return nil, err
+	}
+	vols, err := machine.OpenVolumes(root)
+	if err != nil {
+		return nil, err
+	}
+	return machine.RemoveAnonymousVolumes(vols, rec, recs)
+}
