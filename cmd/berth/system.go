@@ -7,6 +7,7 @@ import (
 
 	"github.com/berth/berth/imagestore"
 	"github.com/berth/berth/internal/errdefs"
+	"github.com/berth/berth/machine"
 	"github.com/berth/berth/machine/journal"
 	"github.com/docker/go-units"
 	"github.com/spf13/cobra"
@@ -127,4 +128,59 @@ func newSystemPruneCommand(g *globalOptions) *cobra.Command {
 	c.Flags().BoolVar(&volumes, "volumes", false, "Prune anonymous volumes")
 	c.Flags().BoolVarP(&force, "force", "f", false, "Do not prompt for confirmation")
 	return c
+}
+
+// newSystemGCCommand is what berth-gc.service runs besides `system check
+// --repair`: it removes --rm containers that ended but were not removed
+// (their cleanup did not get that far) and the image store's blobs and
+// layers that no image reaches. Images, named or dangling, and
+// containers without --rm are left to the prune commands.
+func newSystemGCCommand(g *globalOptions) *cobra.Command {
+	return &cobra.Command{
+		Use:   "gc",
+		Short: "Remove exited --rm containers left behind and blobs and layers no image uses (berth-gc.timer runs it)",
+		Args:  exactArgs(0),
+		RunE: func(c *cobra.Command, args []string) error {
+			h, err := g.host(c)
+			if err != nil {
+				return err
+			}
+			defer h.close()
+			recs, err := h.cs.List()
+			if err != nil {
+				return err
+			}
+			out := c.OutOrStdout()
+			var errs []error
+			for _, rec := range recs {
+				if !rec.Options.AutoRemove {
+					continue
+				}
+				rec = h.refresh(c.Context(), rec)
+				if active(rec) || rec.State.Status != machine.StatusExited {
+					continue
+				}
+				if err := h.destroy(rec); err != nil {
+					errs = append(errs, err)
+					continue
+				}
+				if _, err := removeAnonymousVolumes(g.root, h.cs, rec); err != nil {
+					errs = append(errs, err)
+				}
+				fmt.Fprintf(out, "removed exited --rm container %s (%s)\n", machine.ShortID(rec.ID), rec.Name)
+			}
+			s, err := g.openStore(c)
+			if err != nil {
+				return errors.Join(append(errs, err)...)
+			}
+			freed, err := s.CollectGarbage(c.Context())
+			if err != nil {
+				errs = append(errs, err)
+			}
+			if freed > 0 {
+				fmt.Fprintf(out, "removed unused blobs and layers: %s\n", units.HumanSizeWithPrecision(float64(freed), 3))
+			}
+			return errors.Join(errs...)
+		},
+	}
 }

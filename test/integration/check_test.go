@@ -256,3 +256,43 @@ func TestSystemPrune(t *testing.T) {
 	}
 	ok(t, "image", "inspect", "busybox")
 }
+
+// TestSystemGC: `berth system gc` (what berth-gc.service runs) removes
+// an --rm container that ended without being removed, and an unpacked
+// layer no image uses; containers without --rm and images stay.
+func TestSystemGC(t *testing.T) {
+	busybox(t)
+	id := strings.TrimSpace(ok(t, "create", "--rm", "--name", "it_gc_rm", "-v", "/anon", "busybox", "true"))
+	defer run(t, "rm", "-f", "it_gc_rm")
+	vol := strings.TrimSpace(ok(t, "inspect", "-f", "{{range .Mounts}}{{.Name}}{{end}}", "it_gc_rm"))
+	ok(t, "create", "--name", "it_gc_keep", "busybox", "true")
+	defer run(t, "rm", "-f", "it_gc_keep")
+	p := filepath.Join(stateDir, id, "container.json")
+	b, _ := os.ReadFile(p)
+	var rec map[string]any
+	if err := json.Unmarshal(b, &rec); err != nil {
+		t.Fatal(err)
+	}
+	rec["State"].(map[string]any)["Status"] = "exited"
+	b, _ = json.Marshal(rec)
+	os.WriteFile(p, b, 0o600)
+	orphan := filepath.Join("/var/lib/berth/layers/sha256", strings.Repeat("ef", 32))
+	os.MkdirAll(filepath.Join(orphan, "etc"), 0o755)
+	os.WriteFile(filepath.Join(orphan, "etc", "x"), make([]byte, 4096), 0o644)
+
+	out := ok(t, "system", "gc")
+	if !strings.Contains(out, "removed exited --rm container "+id[:12]+" (it_gc_rm)") || !strings.Contains(out, "removed unused blobs and layers") {
+		t.Errorf("system gc: %q", out)
+	}
+	if _, err := os.Stat(orphan); !os.IsNotExist(err) {
+		t.Errorf("the orphan layer is left: %v", err)
+	}
+	if r := run(t, "volume", "inspect", vol); r.code == 0 {
+		t.Error("the --rm container's anonymous volume is left")
+	}
+	ok(t, "inspect", "it_gc_keep")
+	ok(t, "image", "inspect", "busybox")
+	if out := ok(t, "system", "gc"); out != "" {
+		t.Errorf("a second gc: %q, want nothing", out)
+	}
+}
