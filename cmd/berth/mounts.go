@@ -65,8 +65,12 @@ func (h *host) prepareMounts(img imagestore.Image, o machine.RunOptions) ([]mach
 				m.Source = machine.NewID()
 				labels = map[string]string{machine.AnonymousVolumeLabel: ""}
 			}
-			if _, _, err := vols.Create(m.Source, labels); err != nil {
+			_, created, err := vols.Create(m.Source, labels)
+			if err != nil {
 				return nil, engineError{err}
+			}
+			if created {
+				emitVolume("create", m.Source)
 			}
 		case machine.MountBind:
 			if _, err := os.Stat(m.Source); errors.Is(err, os.ErrNotExist) {
@@ -135,5 +139,9 @@ func removeAnonymousVolumes(root string, cs *machine.Containers, rec *machine.Co
 	if err != nil {
 		return nil, err
 	}
-	return machine.RemoveAnonymousVolumes(vols, rec, recs)
+	removed, err := machine.RemoveAnonymousVolumes(vols, rec, recs)
+	for _, n := range removed {
+		emitVolume("destroy", n)
+	}
+	return removed, err
 }

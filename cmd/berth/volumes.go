@@ -36,12 +36,15 @@ func newVolumeCommand(g *globalOptions) *cobra.Command {
 				k, v, _ := strings.Cut(l, "=")
 				lm[k] = v
 			}
-			vol, _, err := vols.Create(args[0], lm)
+			vol, created, err := vols.Create(args[0], lm)
 			if err != nil {
 				if errdefs.IsInvalid(err) {
 					return usageError{err}
 				}
 				return err
+			}
+			if created {
+				emitVolume("create", vol.Name)
 			}
 			fmt.Fprintln(c.OutOrStdout(), vol.Name)
 			return nil
@@ -154,6 +157,7 @@ func newVolumeCommand(g *globalOptions) *cobra.Command {
 					errs = append(errs, err)
 					continue
 				}
+				emitVolume("destroy", name)
 				fmt.Fprintln(c.OutOrStdout(), name)
 			}
 			return errors.Join(errs...)
@@ -224,6 +228,7 @@ func pruneVolumes(root string, all bool) (removed []string, reclaimed int64, err
 			errs = append(errs, err)
 			continue
 		}
+		emitVolume("destroy", v.Name)
 		removed = append(removed, v.Name)
 		reclaimed += n
 	}
