@@ -6,6 +6,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 
@@ -144,4 +145,76 @@ func removeAnonymousVolumes(root string, cs *machine.Containers, rec *machine.Co
 		emitVolume("destroy", n)
 	}
 	return removed, err
+}
+
+// sameOptions reports whether a container made with requested would be
+// the one whose options are prepared: the same options, and the same
+// mounts once prepareMounts has done its work (anonymous volumes named,
+// the image's VOLUMEs, imageVols, added, bind sources resolved). An app's service
+// keeps its container across starts only then.
+func sameOptions(prepared, requested machine.RunOptions, imageVols []string) bool {
+	p, r := prepared, requested
+	pm, rm := p.Mounts, r.Mounts
+	p.Mounts, r.Mounts = nil, nil
+	if !reflect.DeepEqual(p, r) {
+		return false
+	}
+	used := make([]bool, len(pm))
+	for _, want := range rm {
+		found := false
+		for i, got := range pm {
+			if used[i] || got.Target != want.Target || got.Type != want.Type || got.ReadOnly != want.ReadOnly ||
+				got.Options != want.Options || got.Propagation != want.Propagation || got.NoCopy != want.NoCopy || got.Anonymous != want.Anonymous {
+				continue
+			}
+			switch {
+			case want.Type == machine.MountVolume && want.Anonymous && want.Source == "":
+			case want.Type == machine.MountBind:
+				real, err := filepath.EvalSymlinks(want.Source)
+				if got.Source != want.Source && (err != nil || real != got.Source) {
+					continue
+				}
+			default:
+				if got.Source != want.Source {
+					continue
+				}
+			}
+			used[i], found = true, true
+			break
+		}
+		if !found {
+			return false
+		}
+	}
+	// The rest must be what prepareMounts adds: the image's volumes.
+	for i, got := range pm {
+		if !used[i] && !(got.Type == machine.MountVolume && got.Anonymous && slices.Contains(imageVols, got.Target)) {
+			return false
+		}
+	}
+	return true
+}
+
+// reuseAnonymous gives each anonymous volume of requested the volume
+// that old (the container being replaced) had on the same target, so an
+// app's anonymous volume keeps its data when its container is made
+// again, as Compose does. It returns the volumes of old it did not
+// reuse.
+func reuseAnonymous(requested, old []machine.Mount) ([]machine.Mount, []string) {
+	out := slices.Clone(requested)
+	var dropped []string
+	for _, om := range old {
+		if om.Type != machine.MountVolume || !om.Anonymous || om.Source == "" {
+			continue
+		}
+		i := slices.IndexFunc(out, func(m machine.Mount) bool {
+			return m.Type == machine.MountVolume && m.Anonymous && m.Source == "" && m.Target == om.Target
+		})
+		if i < 0 {
+			dropped = append(dropped, om.Source)
+			continue
+		}
+		out[i].Source = om.Source
+	}
+	return out, dropped
 }

@@ -3,6 +3,7 @@ package integration
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -229,5 +230,57 @@ func TestBindSourceSymlink(t *testing.T) {
 	r := run(t, "start", "-a", "it_bindswap")
 	if r.code != 125 || !strings.Contains(r.stderr, "symlink") || strings.Contains(r.stdout, "passwd") {
 		t.Errorf("start after the swap: exit %d, stdout %q, stderr %q; want 125 and a refusal", r.code, r.stdout, r.stderr)
+	}
+}
+
+// TestAppVolumes: an app's volumes go through the same code as -v: an
+// anonymous volume seeded from the image, a named one, a bind mount with
+// a propagation; the service keeps its container and volumes across a
+// restart, and down -v removes them.
+func TestAppVolumes(t *testing.T) {
+	busybox(t)
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "conf"), []byte("from the app dir\n"), 0o644)
+	file := filepath.Join(dir, "volapp.toml")
+	os.WriteFile(file, []byte(`[service.web]
+image = "busybox"
+command = ["sleep", "1000"]
+stop_timeout = 1
+volumes = ["/var/www", "data:/data:nocopy", ".:/conf:ro,rslave"]
+
+[volume.data]
+`), 0o644)
+	before := volumeNames(t)
+	ok(t, "up", "-f", file)
+	defer run(t, "down", "-v", "-f", file)
+	out := ok(t, "exec", "volapp-web", "sh", "-c", "cat /var/www/index.html /conf/conf; ls -A /data")
+	if !strings.Contains(out, "Hello from a berth container") || !strings.HasSuffix(out, "from the app dir\n") {
+		t.Errorf("the app's mounts: %q", out)
+	}
+	if p := inspect(t, "volapp-web").State.Pid; sh(t, "grep ' /conf ' /proc/"+strconv.Itoa(p)+"/mountinfo") == "" {
+		t.Error("no /conf mount")
+	}
+	if prop := ok(t, "inspect", "-f", "{{range .Mounts}}{{.Propagation}} {{end}}", "volapp-web"); !strings.Contains(prop, "rslave") {
+		t.Errorf("inspect propagation: %q", prop)
+	}
+	made := newVolumes(before, volumeNames(t))
+	if len(made) != 2 {
+		t.Fatalf("the app made volumes %v, want volapp-data and an anonymous one", made)
+	}
+	id := inspect(t, "volapp-web").ID
+	ok(t, "exec", "volapp-web", "sh", "-c", "echo kept > /var/www/mine")
+	sh(t, "systemctl restart volapp-web.service")
+	if got := inspect(t, "volapp-web").ID; got != id {
+		t.Errorf("a restart replaced the container (%s, was %s)", got, id)
+	}
+	if out := ok(t, "exec", "volapp-web", "cat", "/var/www/mine"); out != "kept\n" {
+		t.Errorf("after a restart the anonymous volume holds %q", out)
+	}
+	if again := newVolumes(before, volumeNames(t)); len(again) != 2 {
+		t.Errorf("after a restart: volumes %v", again)
+	}
+	ok(t, "down", "-v", "-f", file)
+	if left := newVolumes(before, volumeNames(t)); len(left) != 0 {
+		t.Errorf("down -v left %v", left)
 	}
 }
