@@ -141,8 +141,8 @@ func newEventsCommand(g *globalOptions) *cobra.Command {
 			want := map[string][]string{}
 			for _, f := range filters {
 				k, v, ok := strings.Cut(f, "=")
-				if !ok || (k != "type" && k != "event" && k != "container" && k != "image" && k != "volume" && k != "network") {
-					return usageError{fmt.Errorf("invalid filter %q: want type=, event=, container=, image=, volume= or network=", f)}
+				if !ok || (k != "type" && k != "event" && k != "container" && k != "image" && k != "volume" && k != "network" && k != "unit") {
+					return usageError{fmt.Errorf("invalid filter %q: want type=, event=, container=, image=, volume=, network= or unit=", f)}
 				}
 				want[k] = append(want[k], v)
 			}
@@ -158,6 +158,15 @@ func newEventsCommand(g *globalOptions) *cobra.Command {
 				var cancel context.CancelFunc
 				ctx, cancel = context.WithCancel(ctx)
 				defer cancel()
+			}
+			if q.Follow {
+				// Unit state changes come from systemd's signals, live.
+				var stop func() error
+				print, stop, err = watchUnitEvents(ctx, print, want) // events_objects.go
+				if err != nil {
+					return err
+				}
+				defer stop()
 			}
 			err = journal.Read(ctx, q, func(e journal.Entry) error {
 				ev := toEvent(e)
@@ -185,7 +194,7 @@ func newEventsCommand(g *globalOptions) *cobra.Command {
 	}
 	c.Flags().StringVar(&since, "since", "", "Show events since timestamp or relative time (10m)")
 	c.Flags().StringVar(&until, "until", "", "Stream events until this timestamp or relative time")
-	c.Flags().StringArrayVarP(&filters, "filter", "f", nil, "Filter output: type=, event=, container=, image=, volume=, network=")
+	c.Flags().StringArrayVarP(&filters, "filter", "f", nil, "Filter output: type=, event=, container=, image=, volume=, network=, unit=")
 	c.Flags().StringVar(&format, "format", "", "json (one JSON object a line) or a Go template")
 	return c
 }
@@ -207,6 +216,8 @@ func eventMatches(ev eventJSON, want map[string][]string) bool {
 				hit = hit || (ev.Type == "volume" && ev.Actor.ID == v)
 			case "network":
 				hit = hit || (ev.Type == "network" && (ev.Actor.Attributes["name"] == v || strings.HasPrefix(ev.Actor.ID, v)))
+			case "unit":
+				hit = hit || (ev.Type == "unit" && ev.Actor.ID == v)
 			}
 		}
 		if !hit {

@@ -1,12 +1,17 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"text/template"
 
 	"github.com/berth/berth/machine/journal"
+	"github.com/berth/berth/machine/reconcile"
+	"github.com/berth/berth/machine/systemd"
 	"github.com/berth/berth/netsetup/network"
 )
 
@@ -71,4 +76,46 @@ func eventPrinter(w io.Writer, format string) (func(eventJSON) error, error) {
 		_, err := fmt.Fprintln(w)
 		return err
 	}, nil
+}
+
+// watchUnitEvents starts reporting the state changes of berth's
+// container units (berth-*.service, not the DNS responders) as events of
+// type "unit": Action the unit's new active state, Attributes its sub
+// state. They come from systemd's D-Bus signals, so only while
+// following. It returns a printer safe to share with the journal
+// reader, and stop, which ends the watch.
+func watchUnitEvents(ctx context.Context, print func(eventJSON) error, want map[string][]string) (func(eventJSON) error, func() error, error) {
+	m, err := systemd.Connect(ctx)
+	if err != nil {
+		return nil, nil, engineError{err}
+	}
+	var mu sync.Mutex
+	locked := func(ev eventJSON) error {
+		mu.Lock()
+		defer mu.Unlock()
+		return print(ev)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		done <- m.WatchUnits(ctx, reconcile.IsContainerUnit, func(ch systemd.UnitChange) error {
+			ev := eventJSON{Type: "unit", Action: ch.ActiveState, Status: ch.ActiveState, ID: ch.Unit, Scope: "local",
+				Time: ch.Time.Unix(), TimeNano: ch.Time.UnixNano(),
+				Actor: eventActor{ID: ch.Unit, Attributes: map[string]string{"subState": ch.SubState}}}
+			if !eventMatches(ev, want) {
+				return nil
+			}
+			return locked(ev)
+		})
+	}()
+	stop := func() error {
+		cancel()
+		err := <-done
+		m.Close()
+		if errors.Is(err, context.Canceled) {
+			return nil
+		}
+		return err
+	}
+	return locked, stop, nil
 }

@@ -1,8 +1,12 @@
 package integration
 
 import (
+	"bytes"
+	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -34,4 +38,52 @@ func TestEventsOfObjects(t *testing.T) {
 	if oom != "oom\ndie 137\n" {
 		t.Errorf("oom events: %q, want oom then die 137", oom)
 	}
+}
+
+// TestEventsUnitStates: while following, berth events reports the state
+// changes of container units from systemd's D-Bus signals.
+func TestEventsUnitStates(t *testing.T) {
+	busybox(t)
+	var out lockedBuffer
+	c := exec.Command(binary(t, "BERTH_BIN"), "events", "--filter", "type=unit", "--filter", "unit=berth-it_ev_unit.service",
+		"--format", "{{.Actor.ID}} {{.Action}} {{.Actor.Attributes.subState}}")
+	c.Stdout, c.Stderr = &out, &out
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer c.Process.Kill()
+	time.Sleep(time.Second) // subscribed
+	ok(t, "run", "--rm", "--name", "it_ev_unit", "busybox", "true")
+	ok(t, "run", "-d", "--name", "it_ev_other", "busybox", "true") // filtered out
+	defer run(t, "rm", "-f", "it_ev_other")
+	waitFor(t, 5*time.Second, "the unit's events", func() bool {
+		return strings.Contains(out.String(), "berth-it_ev_unit.service inactive dead")
+	})
+	c.Process.Signal(syscall.SIGTERM)
+	c.Wait()
+	got := out.String()
+	t.Logf("unit events:\n%s", got)
+	if !strings.Contains(got, "berth-it_ev_unit.service activating start\n") || !strings.Contains(got, "berth-it_ev_unit.service inactive dead\n") ||
+		strings.Contains(got, "it_ev_other") {
+		t.Errorf("unit events:\n%s", got)
+	}
+}
+
+// lockedBuffer is a bytes.Buffer that a command writes to while the
+// test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
