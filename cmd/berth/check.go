@@ -55,7 +55,7 @@ Exit status: 0 when nothing is (or is left) wrong, 1 otherwise.`,
 			if err != nil {
 				return err
 			}
-			problems := reconcile.Check(facts)
+			problems := settleVeths(reconcile.Check(facts))
 			out := c.OutOrStdout()
 			if !repair {
 				for _, p := range problems {
@@ -300,4 +300,32 @@ func repairOne(ctx context.Context, root string, m *systemd.Manager, p reconcile
 		return unix.Unmount(p.Target, unix.MNT_DETACH)
 	}
 	return fmt.Errorf("no repair for this")
+}
+
+// settleVeths drops the veth problems that go away within a second: the
+// kernel deletes a container's veth asynchronously after its network
+// namespace dies, so a container removed a moment ago leaves its veth
+// for a little while.
+func settleVeths(problems []reconcile.Problem) []reconcile.Problem {
+	deadline := time.Now().Add(time.Second)
+	for {
+		veths, err := link.ContainerVeths()
+		if err != nil {
+			return problems
+		}
+		var out []reconcile.Problem
+		pending := false
+		for _, p := range problems {
+			if p.Repair == reconcile.DeleteVeth && !slices.Contains(veths, p.Target) {
+				continue
+			}
+			pending = pending || p.Repair == reconcile.DeleteVeth
+			out = append(out, p)
+		}
+		problems = out
+		if !pending || time.Now().After(deadline) {
+			return problems
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }

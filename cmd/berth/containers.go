@@ -379,6 +379,18 @@ func (h *host) remove(ctx context.Context, rec *machine.Container, force bool) e
 		if err := m.Stop(ctx, rec.Unit); err != nil {
 			return err
 		}
+	} else if rec.State.Status == machine.StatusRunning {
+		// Its command has ended but its unit's cleanup (which releases
+		// its address, ports and rules, and records the exit) has not
+		// finished: wait for it, or the cleanup finds no record and
+		// releases nothing. Stopping a unit that is stopping waits.
+		m, err := h.systemd(ctx)
+		if err != nil {
+			return err
+		}
+		if err := m.Stop(ctx, rec.Unit); err != nil {
+			return err
+		}
 	}
 	return h.destroy(rec)
 }

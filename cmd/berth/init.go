@@ -116,6 +116,12 @@ func containerInit(c *cobra.Command, g *globalOptions, id string) error {
 		if se, ok := err.(*nsinit.StartError); ok {
 			code = se.Code
 		}
+		if addr.IsValid() {
+			// Release the lease now: a client that saw the failure may
+			// remove the record before __cleanup runs, and __cleanup
+			// releases only what a record names.
+			disconnect(root, rec, netw)
+		}
 		cs.Update(id, func(r *machine.Container) error {
 			r.State.Error, r.State.ExitCode, r.State.UserStart = err.Error(), code, false
 			return nil

@@ -296,3 +296,20 @@ func TestSystemGC(t *testing.T) {
 		t.Errorf("a second gc: %q, want nothing", out)
 	}
 }
+
+// TestRmWhileCleanupRuns: a container removed right after its command
+// ended, while its unit's cleanup may still run, leaves no lease, claim,
+// rule or veth (the removal waits for the cleanup).
+func TestRmWhileCleanupRuns(t *testing.T) {
+	busybox(t)
+	for i := range 20 {
+		id := strings.TrimSpace(ok(t, "run", "-d", "--name", "it_rmrace", "-p", "18300:80", "busybox", "true"))
+		waitFor(t, 5*time.Second, "the command to end", func() bool {
+			return run(t, "rm", "it_rmrace").code == 0
+		})
+		if l := leftovers(t, id); len(l) != 0 {
+			t.Fatalf("round %d: removed at once, the container left %v", i, l)
+		}
+	}
+	checkClean(t, "after the removals")
+}

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // volumeNames is `berth volume ls -q` as a set.
@@ -223,13 +224,20 @@ func TestBindSourceSymlink(t *testing.T) {
 
 	victim := filepath.Join(dir, "victim")
 	os.Mkdir(victim, 0o755)
-	ok(t, "create", "--name", "it_bindswap", "-v", victim+":/data", "busybox", "ls", "/data/passwd")
+	swapID := strings.TrimSpace(ok(t, "create", "--name", "it_bindswap", "-v", victim+":/data", "busybox", "ls", "/data/passwd"))
 	defer run(t, "rm", "-f", "it_bindswap")
 	os.Remove(victim)
 	os.Symlink("/etc", victim)
 	r := run(t, "start", "-a", "it_bindswap")
 	if r.code != 125 || !strings.Contains(r.stderr, "symlink") || strings.Contains(r.stdout, "passwd") {
 		t.Errorf("start after the swap: exit %d, stdout %q, stderr %q; want 125 and a refusal", r.code, r.stdout, r.stderr)
+	}
+	// A start that failed in setup leaves no lease, even when the
+	// container is removed at once (before its cleanup could run).
+	ok(t, "rm", "-f", "it_bindswap")
+	time.Sleep(300 * time.Millisecond)
+	if l := leftovers(t, swapID); len(l) != 0 {
+		t.Errorf("the failed start left %v", l)
 	}
 }
 
