@@ -313,3 +313,22 @@ func TestRmWhileCleanupRuns(t *testing.T) {
 	}
 	checkClean(t, "after the removals")
 }
+
+// TestSystemCheckDNSSocket: a network's DNS socket whose network
+// definition is gone (removed by hand, or a removal that crashed half
+// way) is reported and stopped.
+func TestSystemCheckDNSSocket(t *testing.T) {
+	busybox(t)
+	ok(t, "network", "create", "it-chk-dns")
+	ok(t, "run", "--rm", "--network", "it-chk-dns", "busybox", "true")
+	if s := unitProp(t, "berth-dns-it-chk-dns.socket", "ActiveState"); s != "active" {
+		t.Fatalf("the network's DNS socket is %s", s)
+	}
+	if err := os.Remove("/var/lib/berth/networks/defs/it-chk-dns.json"); err != nil {
+		t.Fatal(err)
+	}
+	checkRepairs(t, "DNS socket berth-dns-it-chk-dns.socket: network it-chk-dns does not exist")
+	if s := unitProp(t, "berth-dns-it-chk-dns.socket", "ActiveState"); s != "inactive" {
+		t.Errorf("after --repair the DNS socket is %s", s)
+	}
+}
