@@ -102,13 +102,18 @@ demo-test: deps build images
 	$(TESTBED) leftovers $(DEMO_TESTBED)
 
 # Lays out berth under $(DESTDIR)$(PREFIX) (packaging/README.md): the
-# binary, the generator link, tmpfiles.d, shell completions and berth(1)
+# binary, the generator link, tmpfiles.d, berth-gc.service and .timer,
+# shell completions and berth(1)
 # (from `berth --help` with help2man; skipped with a warning without it).
 install: build
 	install -D -m 0755 $(BIN)/berth $(DESTDIR)$(PREFIX)/bin/berth
 	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system-generators
 	ln -sf ../../../bin/berth $(DESTDIR)$(PREFIX)/lib/systemd/system-generators/berth-generator
 	install -D -m 0644 packaging/berth.tmpfiles $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/berth.conf
+	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
+	sed 's|@BINDIR@|$(PREFIX)/bin|g' packaging/berth-gc.service.in > $(DESTDIR)$(PREFIX)/lib/systemd/system/berth-gc.service
+	chmod 0644 $(DESTDIR)$(PREFIX)/lib/systemd/system/berth-gc.service
+	install -m 0644 packaging/berth-gc.timer $(DESTDIR)$(PREFIX)/lib/systemd/system/berth-gc.timer
 	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions \
 	  $(DESTDIR)$(PREFIX)/share/zsh/vendor-completions $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
 	$(BIN)/berth completion bash > $(DESTDIR)$(PREFIX)/share/bash-completion/completions/berth

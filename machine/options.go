@@ -130,6 +130,9 @@ type RunOptions struct {
 	// Mounts are -v and --tmpfs (ParseVolume, ParseTmpfs), mounted in
 	// this order over the image's root.
 	Mounts []Mount
+	// VolumesFrom are --volumes-from, CONTAINER[:ro|rw]; their mounts
+	// are in Mounts once the container is made.
+	VolumesFrom []string `json:",omitempty"`
 	// AutoRemove is --rm.
 	AutoRemove bool
 	// Detach is -d.

@@ -194,9 +194,17 @@ func serviceOptions(app *unitgen.App, s *unitgen.Service) (machine.RunOptions, e
 	for _, m := range s.Mounts {
 		switch m.Type {
 		case unitgen.MountBind:
-			o.Mounts = append(o.Mounts, machine.Mount{Type: machine.MountBind, Source: m.Source, Target: m.Target, ReadOnly: m.ReadOnly})
+			o.Mounts = append(o.Mounts, machine.Mount{Type: machine.MountBind, Source: m.Source, Target: m.Target, ReadOnly: m.ReadOnly,
+				Propagation: m.Propagation})
 		case unitgen.MountVolume:
-			o.Mounts = append(o.Mounts, machine.Mount{Type: machine.MountVolume, Source: app.Name + "-" + m.Source, Target: m.Target, ReadOnly: m.ReadOnly})
+			// As -v: createWithID makes the volume (an anonymous one
+			// gets its name there) and __init seeds it from the image.
+			vm := machine.Mount{Type: machine.MountVolume, Source: app.Name + "-" + m.Source, Target: m.Target, ReadOnly: m.ReadOnly,
+				NoCopy: m.NoCopy, Anonymous: m.Anonymous}
+			if m.Anonymous {
+				vm.Source = ""
+			}
+			o.Mounts = append(o.Mounts, vm)
 		case unitgen.MountTmpfs:
 			var opts []string
 			if m.TmpfsSize > 0 {

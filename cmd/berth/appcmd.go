@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"reflect"
 	"slices"
 	"strings"
 
@@ -80,11 +79,20 @@ func prepareService(c *cobra.Command, g *globalOptions, file, svc string) error 
 			return err
 		}
 		img, ierr := store.Get(c.Context(), o.Image)
-		if ierr == nil && old.ImageID == img.ID.String() && reflect.DeepEqual(old.Options, o) && old.Unit == want.Unit {
+		if ierr == nil && old.ImageID == img.ID.String() && sameOptions(old.Options, o, imageVolumes(img)) && old.Unit == want.Unit { // mounts.go
 			return nil
 		}
 		if err := h.destroy(old); err != nil {
 			return fmt.Errorf("replace the container of %s: %w", want.Unit, err)
+		}
+		var dropped []string
+		o.Mounts, dropped = reuseAnonymous(o.Mounts, old.Options.Mounts)
+		if vols, err := machine.OpenVolumes(g.root); err == nil {
+			for _, v := range dropped {
+				if vols.Remove(v) == nil {
+					emitVolume("destroy", v)
+				}
+			}
 		}
 	}
 	if _, err := h.createWithID(c.Context(), o, id, want.Unit); err != nil {
@@ -203,6 +211,10 @@ func newDownCommand(g *globalOptions) *cobra.Command {
 					if rec, err := h.cs.Load(appContainerID(app.Name, key)); err == nil {
 						if err := h.destroy(rec); err != nil {
 							errs = append(errs, err)
+						} else if volumes {
+							if _, err := removeAnonymousVolumes(g.root, h.cs, rec); err != nil {
+								errs = append(errs, err)
+							}
 						}
 					}
 					fmt.Fprintln(c.OutOrStdout(), unit)
@@ -235,7 +247,7 @@ func newDownCommand(g *globalOptions) *cobra.Command {
 		},
 	}
 	c.Flags().StringVarP(&file, "file", "f", "berth.toml", "The app file")
-	c.Flags().BoolVarP(&volumes, "volumes", "v", false, "Remove the app's named volumes too")
+	c.Flags().BoolVarP(&volumes, "volumes", "v", false, "Remove the app's named and anonymous volumes too")
 	return c
 }
 

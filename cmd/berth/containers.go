@@ -346,12 +346,16 @@ func newRmCommand(g *globalOptions) *cobra.Command {
 		Use:     "rm [OPTIONS] CONTAINER [CONTAINER...]",
 		Aliases: []string{"remove"},
 		Short:   "Remove one or more containers",
-		Long: "Remove one or more containers: their state, writable layer and name. -v is accepted for\n" +
-			"Docker compatibility; berth has no volumes yet, so there is nothing more to remove.",
+		Long: "Remove one or more containers: their state, writable layer and name; with -v also their\n" +
+			"anonymous volumes (-v /path, the image's VOLUME) that no other container uses.",
 		Args: minArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			return eachContainer(c, g, args, func(h *host, rec *machine.Container) error {
-				return h.remove(c.Context(), rec, force)
+				if err := h.remove(c.Context(), rec, force); err != nil || !volumes {
+					return err
+				}
+				_, err := removeAnonymousVolumes(g.root, h.cs, rec)
+				return err
 			})
 		},
 	}
@@ -374,6 +378,18 @@ func (h *host) remove(ctx context.Context, rec *machine.Container, force bool) e
 		}
 		h.cs.Update(rec.ID, func(r *machine.Container) error { r.State.Stopping = true; return nil })
 		if err := m.Kill(ctx, rec.Unit, "all", syscall.SIGKILL); err != nil && !errdefs.IsNotFound(err) {
+			return err
+		}
+		if err := m.Stop(ctx, rec.Unit); err != nil {
+			return err
+		}
+	} else if rec.State.Status == machine.StatusRunning {
+		// Its command has ended but its unit's cleanup (which releases
+		// its address, ports and rules, and records the exit) has not
+		// finished: wait for it, or the cleanup finds no record and
+		// releases nothing. Stopping a unit that is stopping waits.
+		m, err := h.systemd(ctx)
+		if err != nil {
 			return err
 		}
 		if err := m.Stop(ctx, rec.Unit); err != nil {

@@ -62,6 +62,7 @@ func containerInit(c *cobra.Command, g *globalOptions, id string) error {
 		LogIdentifier: machine.ShortID(id),
 		Unit:          rec.Unit,
 		HostDevices:   rec.Options.Privileged,
+		CopyUp:        copyUpTargets(rec),
 	}
 	var pty *console.Pty
 	if rec.Options.Tty {
@@ -123,6 +124,12 @@ func containerInit(c *cobra.Command, g *globalOptions, id string) error {
 		code := nsinit.ExitSetup
 		if se, ok := err.(*nsinit.StartError); ok {
 			code = se.Code
+		}
+		if addr.IsValid() {
+			// Release the lease now: a client that saw the failure may
+			// remove the record before __cleanup runs, and __cleanup
+			// releases only what a record names.
+			disconnect(root, rec, netw)
 		}
 		cs.Update(id, func(r *machine.Container) error {
 			r.State.Error, r.State.ExitCode, r.State.UserStart = err.Error(), code, false
@@ -339,7 +346,8 @@ func containerCleanup(g *globalOptions, id string) error {
 			return err
 		}
 		emit("destroy", containerFields(rec)...)
-		return nil
+		_, err := removeAnonymousVolumes(g.root, cs, rec) // as Docker's --rm
+		return err
 	}
 	return nil
 }

@@ -218,12 +218,15 @@ func inspectMounts(h *host, rec *machine.Container) []any {
 	vols, _ := machine.OpenVolumes(h.g.root)
 	for _, m := range rec.Options.Mounts {
 		im := inspectMount{Type: m.Type, Source: m.Source, Destination: m.Target, RW: !m.ReadOnly, Mode: "rw", Propagation: "rprivate"}
+		if m.Propagation != "" {
+			im.Propagation = m.Propagation
+		}
 		if m.ReadOnly {
 			im.Mode = "ro"
 		}
 		switch m.Type {
 		case machine.MountVolume:
-			im.Name, im.Driver = m.Source, "local"
+			im.Name, im.Driver, im.Propagation = m.Source, "local", ""
 			if vols != nil {
 				im.Source = vols.Path(m.Source)
 			}

@@ -150,6 +150,7 @@ func newNetworkCommand(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			emitNetwork("create", n)
 			fmt.Fprintln(c.OutOrStdout(), n.ID)
 			return nil
 		},
@@ -448,6 +449,7 @@ func removeNetwork(root, ref string) (network.Network, error) {
 	errs = append(errs, link.DeleteBridge(n.Bridge))
 	os.RemoveAll(filepath.Join(networksDir(root), n.Bridge))
 	os.Remove(filepath.Join(networksDir(root), n.Bridge+".lock"))
+	emitNetwork("destroy", n)
 	if err := errors.Join(errs...); err != nil {
 		return n, fmt.Errorf("remove network %s: %w", n.Name, err)
 	}

@@ -46,6 +46,7 @@ type runFlags struct {
 	env                                        []string
 	envFiles                                   []string
 	volumes                                    []string
+	mounts                                     []string
 	tmpfs                                      []string
 	publish                                    []string
 	capAdd                                     []string
@@ -71,6 +72,8 @@ func addRunFlags(c *cobra.Command, f *runFlags) {
 	fl.StringArrayVar(&f.envFiles, "env-file", nil, "Read in a file of environment variables")
 	fl.StringArrayVarP(&f.volumes, "volume", "v", nil, "Bind mount a host path or mount a named volume: SOURCE:TARGET[:ro|rw]")
 	fl.StringArrayVar(&f.tmpfs, "tmpfs", nil, "Mount a tmpfs: TARGET[:OPTIONS]")
+	fl.StringArrayVar(&f.mounts, "mount", nil, "Attach a filesystem mount: type=bind|volume|tmpfs,source=…,target=…[,readonly][,…]")
+	fl.StringArrayVar(&f.o.VolumesFrom, "volumes-from", nil, "Mount the volumes of the given container(s): CONTAINER[:ro|rw]")
 	fl.StringArrayVarP(&f.publish, "publish", "p", nil, "Publish a container's port(s) to the host: [IP:]HOST:CONTAINER[/tcp|udp]")
 	fl.BoolVarP(&f.o.PublishAll, "publish-all", "P", false, "Publish all exposed ports to free host ports")
 	fl.StringVar(&f.healthCmd, "health-cmd", "", "Command to run to check health (run with /bin/sh -c)")
@@ -205,6 +208,13 @@ func (f *runFlags) options(c *cobra.Command, args []string) (machine.RunOptions,
 		}
 		o.Mounts = append(o.Mounts, m)
 	}
+	for _, v := range f.mounts {
+		m, err := machine.ParseMount(v)
+		if err != nil {
+			return o, usageError{err}
+		}
+		o.Mounts = append(o.Mounts, m)
+	}
 	for _, v := range f.tmpfs {
 		m, err := machine.ParseTmpfs(v)
 		if err != nil {
@@ -324,24 +334,11 @@ func (h *host) createWithID(ctx context.Context, o machine.RunOptions, id, unit 
 	if err != nil {
 		return nil, engineError{err}
 	}
-	// As Docker: a named volume is made on first use, and a missing
-	// host directory of a bind mount is made too.
-	for _, m := range o.Mounts {
-		switch m.Type {
-		case machine.MountVolume:
-			if _, _, err := vols.Create(m.Source, nil); err != nil {
-				return nil, engineError{err}
-			}
-		case machine.MountBind:
-			if _, err := os.Stat(m.Source); errors.Is(err, os.ErrNotExist) {
-				if err := os.MkdirAll(m.Source, 0o755); err != nil {
-					return nil, engineError{fmt.Errorf("bind mount source %s: %w", m.Source, err)}
-				}
-			}
-		}
+	if o.Mounts, err = h.prepareMounts(img, o); err != nil { // mounts.go
+		return nil, err
 	}
 	dirs := machine.LayerDirs(img, s.LayerPath)
-	rec, spec, err := machine.NewContainerWithID(id, img, dirs, o, h.cs.NameTaken, vols.Path)
+	rec, spec, err := machine.NewContainerWithID(id, img, dirs, o, h.cs.NameTaken, resolvedVolumePath(vols))
 	if err != nil {
 		return nil, engineError{err}
 	}
@@ -484,8 +481,8 @@ func runContainer(c *cobra.Command, g *globalOptions, o machine.RunOptions, deta
 // removeAfterFailedStart removes an --rm container whose start failed:
 // its cleanup leaves that to the client, which still needs the error.
 func (h *host) removeAfterFailedStart(rec *machine.Container) {
-	if rec.Options.AutoRemove {
-		h.destroy(rec)
+	if rec.Options.AutoRemove && h.destroy(rec) == nil {
+		removeAnonymousVolumes(h.g.root, h.cs, rec)
 	}
 }
 

@@ -36,6 +36,8 @@ func TestImportRules(t *testing.T) {
 		// Leaves import nothing of berth's but each other.
 		{"machine/fscopy", []string{module + "/"}},
 		{"machine/cgroup", []string{module + "/"}},
+		// The reconciler of `berth system check` is pure: no D-Bus, netlink, nftables.
+		{"machine/reconcile", []string{module + "/", "github.com/godbus", "github.com/coreos", "github.com/vishvananda", "github.com/google/nftables"}},
 		{"internal/errdefs", []string{module + "/"}},
 	}
 	for _, tt := range tests {
