@@ -390,7 +390,8 @@ func resources(o RunOptions) *specs.LinuxResources {
 		r.CPU = &specs.LinuxCPU{Quota: &quota, Period: &period}
 	}
 	if o.PidsLimit > 0 {
-		r.Pids = &specs.LinuxPids{Limit: o.PidsLimit}
+		limit := o.PidsLimit
+		r.Pids = &specs.LinuxPids{Limit: &limit}
 	}
 	return r
 }

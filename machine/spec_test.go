@@ -262,7 +262,7 @@ func TestBuildSpecResources(t *testing.T) {
 		{"fine cpus", RunOptions{CPUs: 0.015},
 			specs.LinuxResources{CPU: &specs.LinuxCPU{Quota: i64(1500), Period: u64(100000)}}},
 		{"pids", RunOptions{PidsLimit: 100},
-			specs.LinuxResources{Pids: &specs.LinuxPids{Limit: 100}}},
+			specs.LinuxResources{Pids: &specs.LinuxPids{Limit: ptr(int64(100))}}},
 		{"pids -1 is unlimited", RunOptions{PidsLimit: -1}, specs.LinuxResources{}},
 	} {
 		tc.o.Image, tc.o.Cmd = "img", []string{"sh"}
@@ -344,3 +344,5 @@ func TestBuildSpecSecurityOptions(t *testing.T) {
 		}
 	}
 }
+
+func ptr[T any](v T) *T { return &v }
