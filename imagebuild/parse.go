@@ -120,7 +120,9 @@ func (df *Dockerfile) check(st *instructions.Stage) error {
 }
 
 // Ignore is a .dockerignore: which context paths a build does not see.
-type Ignore struct{ pm *patternmatcher.PatternMatcher }
+type Ignore struct {
+	pm *patternmatcher.PatternMatcher
+}
 
 // ParseIgnore reads a .dockerignore (Docker's syntax: one pattern a
 // line, # comments, ** and ! exceptions).
