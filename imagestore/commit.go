@@ -33,6 +33,9 @@ type CommitOptions struct {
 	Ref Reference
 	// Intermediate marks the image as a build step's (AnnotationIntermediate).
 	Intermediate bool
+	// DockerConfig are fields of Docker's image config that the OCI
+	// config has not (Healthcheck, OnBuild, Shell), written beside it.
+	DockerConfig map[string]any
 }
 
 // Commit stores a new image: Parent's layers, plus Layer when given
@@ -84,6 +87,9 @@ func (s *Store) Commit(ctx context.Context, o CommitOptions) (Image, error) {
 	if err != nil {
 		return Image{}, err
 	}
+	if cfgBytes, err = withDockerConfig(cfgBytes, o.DockerConfig); err != nil {
+		return Image{}, err
+	}
 	cfgDigest, err := s.writeBlob(cfgBytes)
 	if err != nil {
 		return Image{}, fmt.Errorf("commit: %w", err)
@@ -126,4 +132,41 @@ func (s *Store) Commit(ctx context.Context, o CommitOptions) (Image, error) {
 		img.Names = []string{o.Ref.String()}
 	}
 	return img, nil
+}
+
+// ConfigJSON is img's config blob as stored: Docker's fields that the
+// OCI config has not (Healthcheck, OnBuild, Shell) are in it.
+func (s *Store) ConfigJSON(img Image) ([]byte, error) {
+	var m ocispec.Manifest
+	if err := s.readJSON(img.Manifest, &m); err != nil {
+		return nil, err
+	}
+	return s.readBlob(m.Config.Digest)
+}
+
+// withDockerConfig adds Docker's config fields (extra) to the "config"
+// object of an OCI image config.
+func withDockerConfig(cfg []byte, extra map[string]any) ([]byte, error) {
+	if len(extra) == 0 {
+		return cfg, nil
+	}
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(cfg, &top); err != nil {
+		return nil, err
+	}
+	inner := map[string]any{}
+	if raw, ok := top["config"]; ok {
+		if err := json.Unmarshal(raw, &inner); err != nil {
+			return nil, err
+		}
+	}
+	for k, v := range extra {
+		inner[k] = v
+	}
+	b, err := json.Marshal(inner)
+	if err != nil {
+		return nil, err
+	}
+	top["config"] = b
+	return json.Marshal(top)
 }
