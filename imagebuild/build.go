@@ -125,6 +125,9 @@ type builder struct {
 	step   int
 	steps  int
 	ignore *Ignore
+	// metaOnly applies metadata instructions to the stage's config and
+	// stores nothing (berth commit --change).
+	metaOnly bool
 }
 
 func (b *builder) errf(c interface{ Location() []parser.Range }, format string, a ...any) error {
@@ -142,7 +145,7 @@ func (b *builder) printf(format string, a ...any) {
 // cache) and nothing else: no tag, no container.
 func Build(ctx context.Context, st Store, r Runner, o Options) (imagestore.Image, error) {
 	df := o.Dockerfile
-	b := &builder{ctx: ctx, st: st, run: r, o: o, df: df, lex: shell.NewLex(df.Escape), meta: map[string]string{}}
+	b := &builder{ctx: ctx, st: st, run: r, o: o, df: df, lex: newLex(df), meta: map[string]string{}}
 	last := len(df.Stages) - 1
 	if o.Target != "" {
 		i, ok := b.stageIndex(o.Target)
@@ -419,10 +422,17 @@ func (s *stage) extraMap() map[string]any {
 	return m
 }
 
+func newLex(df *Dockerfile) *shell.Lex { return shell.NewLex(df.Escape) }
+
 // useImage makes a cached image the stage's state.
 func (b *builder) useImage(s *stage, img imagestore.Image) {
 	s.img = &img
 	s.cfg = img.Config
+	b.useExtra(s, img)
+}
+
+// useExtra reads img's Docker config fields into the stage.
+func (b *builder) useExtra(s *stage, img imagestore.Image) {
 	if raw, err := b.st.ConfigJSON(img); err == nil {
 		var c struct{ Config extra }
 		if json.Unmarshal(raw, &c) == nil {
@@ -457,6 +467,10 @@ func (b *builder) command(s *stage, c instructions.Command) error {
 		}
 	}
 	meta := func(createdBy string, apply func()) error {
+		if b.metaOnly {
+			apply()
+			return nil
+		}
 		return b.commitStep(s, createdBy, "", func() (*os.File, error) { apply(); return nil, nil })
 	}
 	switch c := c.(type) {

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 // buildContext writes files (name → content) into a fresh context
@@ -187,5 +188,38 @@ func TestBuildErrorsLeaveNothing(t *testing.T) {
 	}
 	if m := sh(t, "grep -c /var/lib/berth/containers /proc/self/mountinfo || true"); m != "0" {
 		t.Errorf("failed builds left mounts: %s", m)
+	}
+}
+
+func TestCommit(t *testing.T) {
+	busybox(t)
+	ok(t, "run", "-d", "--name", "it_commit", "busybox", "sh", "-c", "echo captured > /data.txt; rm /bin/vi; sleep 300")
+	defer run(t, "rm", "-f", "it_commit")
+	defer run(t, "rmi", "-f", "it_committed")
+	waitFor(t, 10*time.Second, "the container's file", func() bool {
+		return run(t, "exec", "it_commit", "cat", "/data.txt").stdout == "captured\n"
+	})
+	out := ok(t, "commit", "-m", "a test commit", "-c", `CMD ["cat", "/data.txt"]`, "-c", "ENV COMMITTED=yes", "it_commit", "it_committed")
+	if !imageIDLine.MatchString(strings.TrimSpace(out)) {
+		t.Errorf("commit printed %q, want an image ID", out)
+	}
+	// The commit paused the container only while it read its files.
+	if st := inspect(t, "it_commit").State; !st.Running {
+		t.Errorf("container after commit: %+v", st)
+	}
+	if r := run(t, "exec", "it_commit", "echo", "thawed"); r.stdout != "thawed\n" {
+		t.Errorf("exec after commit: exit %d, %q %q", r.code, r.stdout, r.stderr)
+	}
+	if got := ok(t, "run", "--rm", "it_committed"); got != "captured\n" {
+		t.Errorf("the committed image's CMD printed %q", got)
+	}
+	if r := run(t, "run", "--rm", "it_committed", "sh", "-c", "echo $COMMITTED; ls /bin/vi"); r.stdout != "yes\n" || r.code == 0 {
+		t.Errorf("committed image: ENV or the deletion of /bin/vi lost: exit %d, %q", r.code, r.stdout)
+	}
+	if hist := ok(t, "image", "history", "--no-trunc", "it_committed"); !strings.Contains(hist, "a test commit") || !strings.Contains(hist, "sleep 300") {
+		t.Errorf("history of the committed image:\n%s", hist)
+	}
+	if r := run(t, "commit", "-c", "RUN true", "it_commit", "it_committed:bad"); r.code != 125 || !strings.Contains(r.stderr, "RUN is not a change commit accepts") {
+		t.Errorf("commit -c RUN: exit %d, %q", r.code, r.stderr)
 	}
 }
