@@ -705,6 +705,13 @@ func (b *builder) runStep(s *stage, c *instructions.RunCommand) error {
 				env = append(env, a)
 			}
 		}
+		// The proxy variables need no ARG, and are not part of the
+		// cache key (as in Docker).
+		for k, v := range b.o.BuildArgs {
+			if _, declared := s.args[k]; predefinedArgs[k] && !declared && !hasEnv(s.cfg.Config.Env, k) {
+				env = append(env, k+"="+v)
+			}
+		}
 		f, err := b.tempFile()
 		if err != nil {
 			return nil, err
