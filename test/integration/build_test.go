@@ -223,3 +223,55 @@ func TestCommit(t *testing.T) {
 		t.Errorf("commit -c RUN: exit %d, %q", r.code, r.stderr)
 	}
 }
+
+// TestBuildOptions: -f, -q, --label, --network none, ENTRYPOINT with CMD,
+// SHELL, ADD of a tarball; then the image goes to a registry and back.
+func TestBuildOptions(t *testing.T) {
+	busybox(t)
+	dir := buildContext(t, map[string]string{
+		"build.Dockerfile": `FROM busybox
+SHELL ["/bin/sh", "-e", "-c"]
+RUN ls /sys/class/net > /netdevs
+RUN --network=default echo default > /netmode
+ENTRYPOINT ["echo", "entry"]
+CMD ["default", "args"]
+STOPSIGNAL SIGQUIT
+HEALTHCHECK --interval=5s CMD true
+ONBUILD RUN echo child
+`,
+	})
+	const ref = registryAddr + "/it/built:1"
+	defer run(t, "rmi", "-f", ref)
+	out := ok(t, "build", "-q", "-f", filepath.Join(dir, "build.Dockerfile"), "--label", "team=infra", "--network", "none", "-t", ref, dir)
+	if !imageIDLine.MatchString(out) || strings.Count(out, "\n") != 1 {
+		t.Errorf("build -q printed %q, want only the image ID", out)
+	}
+	id := strings.TrimSpace(out)
+	// --network none: the RUN container had loopback only.
+	if got := ok(t, "run", "--rm", "--entrypoint", "cat", ref, "/netdevs"); got != "lo\n" {
+		t.Errorf("RUN with --network none saw %q", got)
+	}
+	if got := ok(t, "run", "--rm", ref); got != "entry default args\n" {
+		t.Errorf("ENTRYPOINT + CMD: %q", got)
+	}
+	if got := ok(t, "run", "--rm", ref, "other"); got != "entry other\n" {
+		t.Errorf("ENTRYPOINT + arguments: %q", got)
+	}
+	insp := ok(t, "image", "inspect", ref)
+	for _, want := range []string{`"team": "infra"`, `"StopSignal": "SIGQUIT"`} {
+		if !strings.Contains(insp, want) {
+			t.Errorf("image inspect lacks %s:\n%s", want, insp)
+		}
+	}
+	// Built images push and pull like any other.
+	startRegistry(t)
+	ok(t, "push", ref)
+	ok(t, "rmi", ref)
+	ok(t, "pull", ref)
+	if got := strings.TrimSpace(ok(t, "image", "inspect", "-f", "{{.Id}}", ref)); got != id {
+		t.Errorf("pulled back as %s, built as %s", got, id)
+	}
+	if got := ok(t, "run", "--rm", "--entrypoint", "cat", ref, "/netmode"); got != "default\n" {
+		t.Errorf("pulled image: %q", got)
+	}
+}
