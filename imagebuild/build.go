@@ -307,6 +307,9 @@ func (b *builder) buildStage(ds *instructions.Stage) (*stage, error) {
 		s.cfg.Config.Labels = copyMap(from.Config.Config.Labels)
 		s.cfg.History = append([]ocispec.History(nil), from.Config.History...)
 		b.printf("--> %s\n", short(from.ID))
+		if err := b.onBuild(s, ds); err != nil {
+			return nil, err
+		}
 	}
 	for _, c := range ds.Commands {
 		b.step++
@@ -316,6 +319,32 @@ func (b *builder) buildStage(ds *instructions.Stage) (*stage, error) {
 		}
 	}
 	return s, nil
+}
+
+// onBuild runs the base image's ONBUILD triggers, as Docker does right
+// after FROM, and drops them from the new image.
+func (b *builder) onBuild(s *stage, ds *instructions.Stage) error {
+	triggers := s.extra.OnBuild
+	if len(triggers) == 0 {
+		return nil
+	}
+	s.extra.OnBuild = nil
+	for _, tr := range triggers {
+		df, err := Parse(b.df.Name, strings.NewReader("FROM scratch\n"+tr+"\n"))
+		if err != nil || len(df.Stages[0].Commands) != 1 {
+			return &Error{File: b.df.Name, Line: stageLine(ds), Msg: fmt.Sprintf("the base image's ONBUILD %s: %v", tr, err)}
+		}
+		c := df.Stages[0].Commands[0]
+		switch strings.ToLower(c.Name()) {
+		case "onbuild", "from", "maintainer":
+			return &Error{File: b.df.Name, Line: stageLine(ds), Msg: fmt.Sprintf("the base image's ONBUILD %s: not allowed as a trigger", tr)}
+		}
+		b.printf("--> ONBUILD %s\n", tr)
+		if err := b.command(s, c); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func stageLine(ds *instructions.Stage) int {

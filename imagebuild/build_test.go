@@ -174,3 +174,42 @@ CMD ["${HOME_DIR}"]
 		t.Errorf("SHELL not in the config: %s", raw)
 	}
 }
+
+func TestBuildOnBuild(t *testing.T) {
+	ctx := context.Background()
+	s, err := imagestore.Open(t.TempDir(), imagestore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, _ := imagestore.ParseReference("base")
+	if _, err := s.Import(ctx, bytes.NewReader(tarOf(t, map[string]string{"etc/": ""})), base, imagestore.ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	build := func(dockerfile, tag string) (imagestore.Image, *fakeRunner) {
+		df, err := Parse("Dockerfile", strings.NewReader(dockerfile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := &fakeRunner{}
+		img, err := Build(ctx, s, r, Options{ContextDir: t.TempDir(), Dockerfile: df, Tags: []string{tag},
+			CacheDir: filepath.Join(t.TempDir(), "cache"), TmpDir: t.TempDir(), Stdout: io.Discard, Stderr: io.Discard})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return img, r
+	}
+	parent, r := build("FROM base\nONBUILD RUN echo child\nONBUILD ENV FROM_TRIGGER=1\n", "parent:latest")
+	if len(r.argv) != 0 {
+		t.Errorf("ONBUILD ran in the image that declares it: %q", r.argv)
+	}
+	if raw, _ := s.ConfigJSON(parent); !strings.Contains(string(raw), `"OnBuild":["RUN echo child","ENV FROM_TRIGGER=1"]`) {
+		t.Errorf("ONBUILD not recorded: %s", raw)
+	}
+	child, r := build("FROM parent\nCMD [\"x\"]\n", "child:latest")
+	if !reflect.DeepEqual(r.argv, [][]string{{"/bin/sh", "-c", "echo child"}}) || !hasEnv(child.Config.Config.Env, "FROM_TRIGGER") {
+		t.Errorf("triggers: RUN %q, env %q", r.argv, child.Config.Config.Env)
+	}
+	if raw, _ := s.ConfigJSON(child); strings.Contains(string(raw), "OnBuild") {
+		t.Errorf("the child kept its parent's triggers: %s", raw)
+	}
+}

@@ -87,7 +87,11 @@ var mountStubs = map[string]bool{"etc/hostname": true, "etc/hosts": true, "etc/r
 // becomes .wh.NAME, an opaque directory gets .wh..wh..opq. lower is the
 // view below the upper: directories that overlayfs only copied up (the
 // same mode and owner as below) are left out when nothing changed
-// under them. It returns how many entries it wrote.
+// under them. It returns how many entries it wrote. Files are read
+// through an os.Root of upper with O_NOFOLLOW: a running container (berth
+// commit -p=false) that swaps a file for a symlink between the walk and
+// the read makes the read fail or stay in its own upper, never reach the
+// host.
 func diffUpper(upper string, lower *view, out io.Writer) (int, error) {
 	lt := newLayerTar(out)
 	type entry struct {
@@ -113,6 +117,11 @@ func diffUpper(upper string, lower *view, out io.Writer) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("read the container's changes: %w", err)
 	}
+	root, err := os.OpenRoot(upper)
+	if err != nil {
+		return 0, err
+	}
+	defer root.Close()
 	// Keep what changed, and the directories above it.
 	keep := map[string]bool{}
 	changed := func(e entry) bool {
@@ -155,7 +164,7 @@ func diffUpper(upper string, lower *view, out io.Writer) (int, error) {
 		}
 		link := ""
 		if e.fi.Mode()&fs.ModeSymlink != 0 {
-			if link, err = os.Readlink(full); err != nil {
+			if link, err = root.Readlink(e.rel); err != nil {
 				return 0, err
 			}
 		}
@@ -180,7 +189,9 @@ func diffUpper(upper string, lower *view, out io.Writer) (int, error) {
 		}
 		var body io.Reader
 		if h.Typeflag == tar.TypeReg {
-			f, err := os.Open(full)
+			// Through the os.Root: a file the container swaps for a
+			// symlink meanwhile still resolves inside the upper.
+			f, err := root.OpenFile(e.rel, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
 			if err != nil {
 				return 0, err
 			}
