@@ -72,6 +72,9 @@ type Options struct {
 	CacheDir string
 	// TmpDir is where layer tars wait to be stored.
 	TmpDir string
+	// Pull, when set (--pull), is called for every image a FROM names
+	// before it is looked up: it fetches the newest from its registry.
+	Pull func(ctx context.Context, ref string) error
 	// Out gets the steps; nil for none (-q). Stdout and Stderr get RUN's output.
 	Out, Stdout, Stderr io.Writer
 }
@@ -286,6 +289,11 @@ func (b *builder) buildStage(ds *instructions.Stage) (*stage, error) {
 			from = prev.img
 			s.extra = prev.extra
 		} else {
+			if b.o.Pull != nil {
+				if err := b.o.Pull(b.ctx, base); err != nil {
+					return nil, &Error{File: b.df.Name, Line: stageLine(ds), Msg: fmt.Sprintf("FROM %s: pull: %v", base, err)}
+				}
+			}
 			img, err := b.st.Get(b.ctx, base)
 			if err != nil {
 				if errdefs.IsNotFound(err) {

@@ -75,7 +75,7 @@ func newBuildCommand(g *globalOptions) *cobra.Command {
 	var (
 		tags, buildArgs, labels []string
 		file, target, network   string
-		noCache, quiet          bool
+		noCache, quiet, pull    bool
 	)
 	c := &cobra.Command{
 		Use:   "build [OPTIONS] PATH",
@@ -139,6 +139,9 @@ func newBuildCommand(g *globalOptions) *cobra.Command {
 				return usageError{err}
 			}
 			opts.Dockerfile = df
+			if pull {
+				opts.Pull = func(ctx context.Context, ref string) error { return buildPull(c, g, ref, opts.Out) }
+			}
 			h, err := g.host(c)
 			if err != nil {
 				return engineError{err}
@@ -178,6 +181,7 @@ func newBuildCommand(g *globalOptions) *cobra.Command {
 	fl.BoolVar(&noCache, "no-cache", false, "Do not use cache when building the image")
 	fl.StringArrayVar(&labels, "label", nil, "Set metadata for an image")
 	fl.StringVar(&network, "network", "default", "Networking mode for the RUN instructions: default, host or none")
+	fl.BoolVar(&pull, "pull", false, "Always attempt to pull a newer version of the base images")
 	fl.BoolVarP(&quiet, "quiet", "q", false, "Suppress the build output and print image ID on success")
 	return c
 }
@@ -192,4 +196,31 @@ func needsRun(df *imagebuild.Dockerfile) bool {
 		}
 	}
 	return false
+}
+
+// buildPull is --pull: ref is fetched as berth pull fetches it (search
+// registries, registries.toml), its progress printed to out (nil: none).
+func buildPull(c *cobra.Command, g *globalOptions, ref string, out io.Writer) error {
+	if out == nil {
+		out = io.Discard
+	}
+	cfg, err := imagestore.LoadRegistries(imagestore.RegistriesConfPath())
+	if err != nil {
+		return err
+	}
+	s, err := g.openStore(c)
+	if err != nil {
+		return err
+	}
+	saved := c.OutOrStdout()
+	c.SetOut(out)
+	defer c.SetOut(saved)
+	cands, _ := cfg.Candidates(ref)
+	for i, cand := range cands {
+		err = pullOne(c, s, cfg, cand, false, "", true)
+		if err == nil || i == len(cands)-1 || !(errdefs.IsNotFound(err) || errors.Is(err, errdefs.ErrUnavailable)) {
+			return err
+		}
+	}
+	return err
 }

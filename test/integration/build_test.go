@@ -274,4 +274,18 @@ ONBUILD RUN echo child
 	if got := ok(t, "run", "--rm", "--entrypoint", "cat", ref, "/netmode"); got != "default\n" {
 		t.Errorf("pulled image: %q", got)
 	}
+	// --pull fetches the base image from its registry first.
+	ok(t, "rmi", ref)
+	child := buildContext(t, map[string]string{"Dockerfile": "FROM " + ref + "\nCMD [\"from-pulled\"]\n"})
+	if r := run(t, "build", "-t", "it_child", child); r.code != 125 || !strings.Contains(r.stderr, "Dockerfile:1: FROM "+ref+": no such image") {
+		t.Errorf("build from an image not in the store without --pull: exit %d, %q", r.code, r.stderr)
+	}
+	defer run(t, "rmi", "-f", "it_child")
+	out = ok(t, "build", "--pull", "-t", "it_child", child)
+	if !strings.Contains(out, "Status: Downloaded newer image for "+ref) {
+		t.Errorf("build --pull output:\n%s", out)
+	}
+	if got := ok(t, "run", "--rm", "it_child"); got != "entry from-pulled\n" {
+		t.Errorf("image built on the pulled base: %q", got)
+	}
 }
