@@ -523,9 +523,7 @@ func (b *builder) command(s *stage, c instructions.Command) error {
 			}
 			if ok {
 				s.args[kv.Key] = v
-			} else {
-				s.args[kv.Key] = ""
-			}
+			} // else declared but unset, as in Docker: ${K:-x} gives x
 		}
 		b.printf("--> %s\n", b.shortImg(s))
 		return nil
@@ -869,8 +867,12 @@ func (b *builder) copyStep(s *stage, c instructions.Command, sd instructions.Sou
 		}
 		matches = append(matches, kept...)
 	}
-	if len(matches) > 1 {
+	if len(matches)+len(sd.SourceContents) > 1 {
 		destDir = true
+	}
+	env := b.env(s)
+	if err := sd.ExpandRaw(func(w string) (string, error) { return b.expand(w, env) }); err != nil {
+		return b.errf(c, "%v", err)
 	}
 	if fi, _, err := lower.lstat(dest); err == nil && fi != nil && fi.IsDir() {
 		destDir = true
@@ -920,6 +922,18 @@ func (b *builder) copyStep(s *stage, c instructions.Command, sd instructions.Sou
 		if err := copyFile(lt, src, root, m, fi, target, own); err != nil {
 			f.Close()
 			return b.errf(c, "%v", err)
+		}
+	}
+	// COPY <<EOF /file: the heredoc is the file.
+	for _, sc := range sd.SourceContents {
+		target := dest
+		if destDir {
+			target = path.Join(dest, sc.Path)
+		}
+		h := &tar.Header{Typeflag: tar.TypeReg, Name: target, Mode: 0o644, Size: int64(len(sc.Data)), ModTime: time.Now()}
+		own(h)
+		if err := lt.add(h, strings.NewReader(sc.Data)); err != nil {
+			return err
 		}
 	}
 	if err := lt.close(); err != nil {

@@ -115,6 +115,11 @@ COPY dir /copied/
 COPY --chown=app a.txt /owned
 ADD vendor.tar.gz /opt/
 RUN echo $V
+COPY <<EOF /srv/generated.conf
+v=${V} home=$HOME_DIR
+EOF
+ARG UNSET
+ENV FROM_UNSET=${UNSET:-fallback}
 RUN ["/bin/true", "exec"]
 ENTRYPOINT ["/entry"]
 CMD ["${HOME_DIR}"]
@@ -137,7 +142,7 @@ CMD ["${HOME_DIR}"]
 	got := files(t, s, img)
 	want := map[string]string{
 		"srv/a.txt": "a", "srv/b.txt": "b", "srv/keep.md": "yes", "copied/sub/x": "x", "owned": "a",
-		"opt/pkg/lib.txt": "lib", "ran": "/bin/true exec",
+		"opt/pkg/lib.txt": "lib", "ran": "/bin/true exec", "srv/generated.conf": "v=2 home=/srv\n",
 	}
 	for k, v := range want {
 		if got[k] != v {
@@ -159,7 +164,10 @@ CMD ["${HOME_DIR}"]
 	if c.WorkingDir != "/srv" || !reflect.DeepEqual(c.Entrypoint, []string{"/entry"}) || !reflect.DeepEqual(c.Cmd, []string{"${HOME_DIR}"}) || !hasEnv(c.Env, "HOME_DIR") {
 		t.Errorf("config = %+v", c)
 	}
-	if !strings.Contains(out, "STEP 13/13: CMD") || !strings.Contains(out, "Successfully tagged built:latest") {
+	if !hasEnv(c.Env, "FROM_UNSET") || c.Env[len(c.Env)-1] != "FROM_UNSET=fallback" {
+		t.Errorf("ARG without a value: env %q", c.Env)
+	}
+	if !strings.Contains(out, "STEP 16/16: CMD") || !strings.Contains(out, "Successfully tagged built:latest") {
 		t.Errorf("output:\n%s", out)
 	}
 	// The owner from --chown=app is the image's passwd entry.
