@@ -21,6 +21,7 @@ import (
 
 	"github.com/berth/berth/imagestore"
 	"github.com/berth/berth/internal/errdefs"
+	"github.com/berth/berth/internal/fsutil"
 	"github.com/berth/berth/machine"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
@@ -131,6 +132,8 @@ type builder struct {
 	// metaOnly applies metadata instructions to the stage's config and
 	// stores nothing (berth commit --change).
 	metaOnly bool
+	// consumed are the build args an ARG declared.
+	consumed map[string]bool
 }
 
 func (b *builder) errf(c interface{ Location() []parser.Range }, format string, a ...any) error {
@@ -148,7 +151,7 @@ func (b *builder) printf(format string, a ...any) {
 // cache) and nothing else: no tag, no container.
 func Build(ctx context.Context, st Store, r Runner, o Options) (imagestore.Image, error) {
 	df := o.Dockerfile
-	b := &builder{ctx: ctx, st: st, run: r, o: o, df: df, lex: newLex(df), meta: map[string]string{}}
+	b := &builder{ctx: ctx, st: st, run: r, o: o, df: df, lex: newLex(df), meta: map[string]string{}, consumed: map[string]bool{}}
 	last := len(df.Stages) - 1
 	if o.Target != "" {
 		i, ok := b.stageIndex(o.Target)
@@ -159,6 +162,7 @@ func Build(ctx context.Context, st Store, r Runner, o Options) (imagestore.Image
 	}
 	for _, a := range df.MetaArgs {
 		for _, kv := range a.Args {
+			b.consumed[kv.Key] = true
 			v, ok := o.BuildArgs[kv.Key]
 			if !ok && kv.Value != nil {
 				v, _ = b.expand(*kv.Value, b.env(nil))
@@ -221,6 +225,16 @@ func Build(ctx context.Context, st Store, r Runner, o Options) (imagestore.Image
 			return imagestore.Image{}, err
 		}
 		s.img = &img
+	}
+	var unused []string
+	for k := range o.BuildArgs {
+		if !b.consumed[k] && !predefinedArgs[k] {
+			unused = append(unused, k)
+		}
+	}
+	if len(unused) > 0 {
+		sort.Strings(unused)
+		b.printf("[Warning] One or more build-args %v were not consumed\n", unused)
 	}
 	for _, t := range o.Tags {
 		if err := st.Tag(ctx, s.img.ID.String(), t); err != nil {
@@ -439,7 +453,8 @@ func (b *builder) commitStep(s *stage, createdBy, contentKey string, apply func(
 	s.img = &img
 	s.cfg = img.Config
 	if err := os.MkdirAll(b.o.CacheDir, 0o700); err == nil {
-		os.WriteFile(keyFile, []byte(img.ID.String()+"\n"), 0o600)
+		// Best effort: a key not written is a cache miss next time.
+		fsutil.WriteFileAtomic(keyFile, []byte(img.ID.String()+"\n"), 0o600)
 	}
 	b.printf("--> %s\n", short(img.ID))
 	return nil
@@ -513,6 +528,9 @@ func (b *builder) command(s *stage, c instructions.Command) error {
 	switch c := c.(type) {
 	case *instructions.ArgCommand:
 		for _, kv := range c.Args {
+			if b.consumed != nil {
+				b.consumed[kv.Key] = true
+			}
 			v, ok := b.o.BuildArgs[kv.Key]
 			if !ok {
 				if kv.Value != nil {

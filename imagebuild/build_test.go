@@ -138,7 +138,7 @@ CMD ["${HOME_DIR}"]
 		}
 		return img, r, out.String()
 	}
-	img, r, out := build(map[string]string{"V": "2"})
+	img, r, out := build(map[string]string{"V": "2", "NOPE": "1", "HTTP_PROXY": "http://proxy:3128"})
 	got := files(t, s, img)
 	want := map[string]string{
 		"srv/a.txt": "a", "srv/b.txt": "b", "srv/keep.md": "yes", "copied/sub/x": "x", "owned": "a",
@@ -157,7 +157,10 @@ CMD ["${HOME_DIR}"]
 	if !reflect.DeepEqual(r.argv, [][]string{{"/bin/ash", "-e", "-c", "echo $V"}, {"/bin/true", "exec"}}) {
 		t.Errorf("RUN argv = %q", r.argv)
 	}
-	if !reflect.DeepEqual(r.env[0], []string{"V=2"}) {
+	if !strings.Contains(out, "[Warning] One or more build-args [NOPE] were not consumed") {
+		t.Errorf("no warning about the unused build arg:\n%s", out)
+	}
+	if !reflect.DeepEqual(r.env[0], []string{"V=2", "HTTP_PROXY=http://proxy:3128"}) {
 		t.Errorf("RUN env = %q", r.env[0])
 	}
 	c := img.Config.Config
