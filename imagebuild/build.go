@@ -47,8 +47,10 @@ type RunRequest struct {
 	Argv    []string
 	Env     []string
 	Network string // "" or "default" (the bridge), "host", "none"
-	Stdout  io.Writer
-	Stderr  io.Writer
+	// Mounts are RUN --mount's: cache directories (binds) and tmpfs.
+	Mounts []machine.Mount
+	Stdout io.Writer
+	Stderr io.Writer
 }
 
 // Runner runs RUN steps. Run runs req to its end, then calls changes
@@ -738,6 +740,18 @@ func (b *builder) runStep(s *stage, c *instructions.RunCommand) error {
 	if network == "" || network == instructions.NetworkDefault {
 		network = b.o.Network
 	}
+	env := b.env(s)
+	if err := c.Expand(func(w string) (string, error) { return b.expand(w, env) }); err != nil {
+		return b.errf(c, "%v", err)
+	}
+	mounts, err := b.runMounts(c)
+	if err != nil {
+		return err
+	}
+	skip := map[string]bool{}
+	for _, m := range mounts {
+		skip[clean(m.Target)] = true
+	}
 	createdBy := "RUN " + strings.Join(argv, " ")
 	var layer *os.File
 	defer func() {
@@ -770,10 +784,10 @@ func (b *builder) runStep(s *stage, c *instructions.RunCommand) error {
 			return nil, err
 		}
 		n := 0
-		code, err := b.run.Run(b.ctx, RunRequest{Image: s.img.ID, Argv: argv, Env: env, Network: network, Stdout: b.o.Stdout, Stderr: b.o.Stderr},
+		code, err := b.run.Run(b.ctx, RunRequest{Image: s.img.ID, Argv: argv, Env: env, Network: network, Mounts: mounts, Stdout: b.o.Stdout, Stderr: b.o.Stderr},
 			func(upper string) error {
 				var err error
-				n, err = diffUpper(upper, lower, f)
+				n, err = diffUpper(upper, lower, skip, f)
 				return err
 			})
 		if err != nil {
@@ -791,6 +805,51 @@ func (b *builder) runStep(s *stage, c *instructions.RunCommand) error {
 		layer = f
 		return f, nil
 	})
+}
+
+// runMounts turns RUN --mount=type=cache into a bind of a directory
+// under the build cache that outlives the build (one per id, else per
+// target) and type=tmpfs into a tmpfs.
+func (b *builder) runMounts(c *instructions.RunCommand) ([]machine.Mount, error) {
+	var out []machine.Mount
+	for _, m := range instructions.GetMounts(c) {
+		target := m.Target
+		if !path.IsAbs(target) {
+			return nil, b.errf(c, "RUN --mount: target %q must be absolute", target)
+		}
+		switch m.Type {
+		case instructions.MountTypeTmpfs:
+			out = append(out, machine.Mount{Type: machine.MountTmpfs, Target: target})
+		case instructions.MountTypeCache:
+			id := m.CacheID
+			if id == "" {
+				id = target
+			}
+			dir := filepath.Join(b.o.CacheDir, "mounts", fmt.Sprintf("%x", sha256.Sum256([]byte(id))))
+			if _, err := os.Stat(dir); os.IsNotExist(err) {
+				mode := os.FileMode(0o755)
+				if m.Mode != nil {
+					mode = os.FileMode(*m.Mode)
+				}
+				if err := os.MkdirAll(dir, 0o755); err != nil {
+					return nil, err
+				}
+				os.Chmod(dir, mode)
+				if m.UID != nil || m.GID != nil {
+					uid, gid := 0, 0
+					if m.UID != nil {
+						uid = int(*m.UID)
+					}
+					if m.GID != nil {
+						gid = int(*m.GID)
+					}
+					os.Chown(dir, uid, gid)
+				}
+			}
+			out = append(out, machine.Mount{Type: machine.MountBind, Source: dir, Target: target, ReadOnly: m.ReadOnly})
+		}
+	}
+	return out, nil
 }
 
 func hasEnv(env []string, k string) bool {

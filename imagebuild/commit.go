@@ -66,7 +66,7 @@ func Commit(ctx context.Context, st Store, img imagestore.Image, upper string, o
 		return imagestore.Image{}, err
 	}
 	defer f.Close()
-	n, err := diffUpper(upper, lower, f)
+	n, err := diffUpper(upper, lower, nil, f)
 	if err != nil {
 		return imagestore.Image{}, err
 	}

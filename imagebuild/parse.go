@@ -98,8 +98,15 @@ func (df *Dockerfile) check(st *instructions.Stage) error {
 		bad := ""
 		switch c := c.(type) {
 		case *instructions.RunCommand:
-			if len(instructions.GetMounts(c)) > 0 {
-				bad = "RUN --mount is not supported by berth build yet"
+			// The flags are parsed by Expand; here with no variables,
+			// again with them when the step runs.
+			if err := c.Expand(func(w string) (string, error) { return w, nil }); err != nil {
+				return &Error{File: df.Name, Line: line(c), Msg: err.Error()}
+			}
+			for _, m := range instructions.GetMounts(c) {
+				if m.Type != instructions.MountTypeCache && m.Type != instructions.MountTypeTmpfs {
+					bad = fmt.Sprintf("RUN --mount=type=%s is not supported by berth build (type=cache and type=tmpfs are)", m.Type)
+				}
 			}
 		case *instructions.AddCommand:
 			for _, s := range c.SourcePaths {

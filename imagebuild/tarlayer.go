@@ -87,12 +87,13 @@ var mountStubs = map[string]bool{"etc/hostname": true, "etc/hosts": true, "etc/r
 // becomes .wh.NAME, an opaque directory gets .wh..wh..opq. lower is the
 // view below the upper: directories that overlayfs only copied up (the
 // same mode and owner as below) are left out when nothing changed
-// under them. It returns how many entries it wrote. Files are read
+// under them, and so are mountpoints (RUN --mount targets). It returns
+// how many entries it wrote. Files are read
 // through an os.Root of upper with O_NOFOLLOW: a running container (berth
 // commit -p=false) that swaps a file for a symlink between the walk and
 // the read makes the read fail or stay in its own upper, never reach the
 // host.
-func diffUpper(upper string, lower *view, out io.Writer) (int, error) {
+func diffUpper(upper string, lower *view, mountpoints map[string]bool, out io.Writer) (int, error) {
 	lt := newLayerTar(out)
 	type entry struct {
 		rel string
@@ -126,6 +127,9 @@ func diffUpper(upper string, lower *view, out io.Writer) (int, error) {
 	keep := map[string]bool{}
 	changed := func(e entry) bool {
 		if e.fi.IsDir() {
+			if mountpoints[e.rel] {
+				return false // the mount point of a RUN --mount, made by init
+			}
 			if opaqueDir(filepath.Join(upper, e.rel)) {
 				return true
 			}
@@ -138,6 +142,9 @@ func diffUpper(upper string, lower *view, out io.Writer) (int, error) {
 		}
 		if mountStubs[e.rel] && e.fi.Mode().IsRegular() && e.fi.Size() == 0 {
 			return false
+		}
+		if mountpoints[e.rel] {
+			return false // the mount point of a RUN --mount, made by init
 		}
 		return true
 	}

@@ -98,7 +98,7 @@ func TestDiffUpper(t *testing.T) {
 		upper []string
 		want  []string
 	}{
-		{"nothing changed", []string{"keep/", "etc/hostname"}, nil},
+		{"nothing changed", []string{"keep/", "etc/hostname", "cache/"}, nil},
 		{"new file and deletion", []string{"bin/-vi", "etc/new"}, []string{"bin/", "bin/.wh.vi", "etc/", "etc/new"}},
 		{"replaced directory", []string{"data/!", "data/fresh"}, []string{"data/", "data/.wh..wh..opq", "data/fresh"}},
 	}
@@ -117,7 +117,7 @@ func TestDiffUpper(t *testing.T) {
 				os.WriteFile(filepath.Join(up, "etc/hostname"), nil, 0o644) // an empty mount stub
 			}
 			var buf bytes.Buffer
-			n, err := diffUpper(up, lower, &buf)
+			n, err := diffUpper(up, lower, map[string]bool{"cache": true}, &buf)
 			if err != nil {
 				t.Fatal(err)
 			}

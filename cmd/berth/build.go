@@ -35,6 +35,7 @@ func (r *buildRunner) Run(ctx context.Context, req imagebuild.RunRequest, change
 		Entrypoint: &empty,
 		Env:        req.Env,
 		Network:    network,
+		Mounts:     req.Mounts,
 		Labels:     map[string]string{"org.berth.build": "true"},
 	}
 	id := machine.NewID()

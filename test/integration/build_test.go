@@ -289,3 +289,20 @@ ONBUILD RUN echo child
 		t.Errorf("image built on the pulled base: %q", got)
 	}
 }
+
+// TestBuildRunMounts: RUN --mount=type=cache keeps a directory across
+// builds (outside the image); type=tmpfs is scratch space.
+func TestBuildRunMounts(t *testing.T) {
+	busybox(t)
+	dir := buildContext(t, map[string]string{"Dockerfile": `FROM busybox
+RUN --mount=type=cache,target=/var/cache/app sh -c 'echo run >> /var/cache/app/log; wc -l < /var/cache/app/log > /runs'
+RUN --mount=type=tmpfs,target=/scratch sh -c 'echo t > /scratch/f && grep -q "/scratch tmpfs" /proc/mounts && echo ok > /tmpfs-worked'
+`})
+	defer run(t, "rmi", "-f", "it_mounts")
+	ok(t, "build", "--no-cache", "-q", "-t", "it_mounts", dir)
+	ok(t, "build", "--no-cache", "-q", "-t", "it_mounts", dir)
+	got := run(t, "run", "--rm", "it_mounts", "sh", "-c", "cat /runs /tmpfs-worked; ls /var/cache/app/log /scratch/f 2>&1")
+	if !strings.HasPrefix(got.stdout, "2\nok\n") || strings.Count(got.stdout, "No such file or directory") != 2 {
+		t.Errorf("RUN --mount: %q (want the cache seen twice, its files and the tmpfs's not in the image)", got.stdout)
+	}
+}
