@@ -167,6 +167,9 @@ func newImagesCommand(g *globalOptions) *cobra.Command {
 			}
 			seen := map[string]bool{}
 			for _, img := range imgs {
+				if img.Intermediate && len(img.Names) == 0 && !all {
+					continue // a build step's image (the layer cache), as docker images hides them
+				}
 				for _, row := range imageRows([]imagestore.Image{img}, noTrunc) {
 					if len(args) == 1 && !matchRepo(row, args[0]) || !match(img, row) {
 						continue
@@ -189,7 +192,7 @@ func newImagesCommand(g *globalOptions) *cobra.Command {
 	c.Flags().StringArrayVarP(&filters, "filter", "f", nil, "filter output: dangling=true|false, reference=PATTERN, label=KEY[=VALUE]")
 	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "only show image IDs")
 	c.Flags().BoolVar(&noTrunc, "no-trunc", false, "don't truncate output")
-	c.Flags().BoolVarP(&all, "all", "a", false, "show all images (berth keeps no intermediate images; accepted for compatibility)")
+	c.Flags().BoolVarP(&all, "all", "a", false, "show all images (default hides the intermediate images of builds)")
 	c.Flags().StringVar(&format, "format", "", "output format: table, json, 'table TEMPLATE' or a Go template")
 	return c
 }

@@ -27,6 +27,10 @@ func TestImportRules(t *testing.T) {
 		{"imagestore", []string{module + "/cmd", module + "/machine", module + "/netsetup", module + "/unitgen", "github.com/godbus", "github.com/coreos/go-systemd"}},
 		{"imagestore/layer", []string{module + "/cmd", module + "/imagestore/", "github.com/godbus"}},
 		{"machine", []string{module + "/cmd", module + "/unitgen", "github.com/godbus", "github.com/coreos/go-systemd"}},
+		// Builds run containers through the CLI's Runner only: no D-Bus here,
+		// and BuildKit's parser stays inside imagebuild.
+		{"imagebuild", []string{module + "/cmd", module + "/netsetup", module + "/unitgen", "github.com/godbus", "github.com/coreos/go-systemd"}},
+		{"machine", []string{"github.com/moby/buildkit"}},
 		{"netsetup", []string{module + "/cmd", module + "/machine", module + "/unitgen", module + "/imagestore"}},
 		// The generator runs at early boot: no D-Bus, netlink or image store.
 		{"unitgen", []string{module + "/cmd", module + "/machine", module + "/imagestore", module + "/netsetup", "github.com/godbus", "github.com/coreos/go-systemd/v22/dbus", "github.com/vishvananda"}},
