@@ -38,6 +38,7 @@ deps:
 BUILD_CGO_ENABLED ?= 0
 build:
 	CGO_ENABLED=$(BUILD_CGO_ENABLED) $(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/berth ./cmd/berth
+	CGO_ENABLED=$(BUILD_CGO_ENABLED) $(GO) build -trimpath -ldflags "-s -w" -o $(BIN)/berth-nsinit ./cmd/berth-nsinit
 	$(GO) build -o $(TESTBED) ./contrib/testbed
 
 # Offline test images from Debian's busybox-static (contrib/images).
@@ -107,6 +108,7 @@ demo-test: deps build images
 # (from `berth --help` with help2man; skipped with a warning without it).
 install: build
 	install -D -m 0755 $(BIN)/berth $(DESTDIR)$(PREFIX)/bin/berth
+	install -D -m 0755 $(BIN)/berth-nsinit $(DESTDIR)$(PREFIX)/libexec/berth/berth-nsinit
 	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system-generators
 	ln -sf ../../../bin/berth $(DESTDIR)$(PREFIX)/lib/systemd/system-generators/berth-generator
 	install -D -m 0644 packaging/berth.tmpfiles $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/berth.conf
@@ -166,9 +168,9 @@ deb: deps
 # this testbed only, since other testbeds may be running (.ci/run checks
 # them all at the end).
 PKG_TESTBED ?= $(TESTBED_NAME)-pkg
-packaging-test: build sysext deb
+packaging-test: build images sysext deb
 	$(TESTBED) run $(PKG_TESTBED) -- \
-	  packaging/test.sh $(BIN)/berth.raw $(BIN)/berth_$(PKG_DEB_VERSION)_amd64.deb $(PKG_VERSION) $(PKG_DEB_VERSION)
+	  packaging/test.sh $(BIN)/berth.raw $(BIN)/berth_$(PKG_DEB_VERSION)_amd64.deb $(PKG_VERSION) $(PKG_DEB_VERSION) $(BIN)/images/busybox.tar
 	$(TESTBED) leftovers $(PKG_TESTBED)
 
 lint:

@@ -53,7 +53,9 @@ func newExecCommand(g *globalOptions) *cobra.Command {
 				o.Bounding = spec.Process.Capabilities.Bounding
 			}
 			if spec.Linux != nil {
-				o.Seccomp = spec.Linux.Seccomp
+				if o.SeccompFilter, err = machine.ExecSeccompFilter(spec.Linux.Seccomp); err != nil {
+					return engineError{err}
+				}
 			}
 			for _, e := range env {
 				if !strings.Contains(e, "=") {
