@@ -81,7 +81,7 @@ bench: deps bench-deps build images
 	$(TESTBED) run berth-bench -- $(BIN)/runbench -berth $(BIN)/berth -image $(BIN)/images/busybox.tar \
 	  -n $(BENCH_RUNS) -rev $(VERSION) $(if $(BENCH_DOC),-doc $(BENCH_DOC))
 
-# The peers `make bench` measures berth against (podman, crun); not
+# The peers `make bench` measures berth against (podman, crun, buildah); not
 # needed by the tests or CI.
 bench-deps:
 	@contrib/bench/install-peers.sh
