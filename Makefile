@@ -69,7 +69,8 @@ test-integration: deps build images
 	$(TESTBED) leftovers $(TESTBED_NAME)
 
 # Benchmarks, inside the testbed (see docs/BENCHMARKS.md): the image
-# import, then `berth run` against systemd-run, podman and crun
+# import, then builds against buildah and `berth run` against systemd-run,
+# podman and crun
 # (contrib/bench), which rewrites its block of BENCH_DOC (empty: don't).
 BENCH_RUNS ?= 100
 BENCH_DOC  ?= $(CURDIR)/docs/BENCHMARKS.md
