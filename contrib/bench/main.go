@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -60,9 +61,10 @@ func run() int {
 	phases := flag.Int("phases", 20, "runs of the floor and of berth run split into phases at their units' journal messages (0: none)")
 	coldBuilds := flag.Int("cold-builds", 5, "measured cold builds of each builder (0: no build benchmark)")
 	cachedBuilds := flag.Int("cached-builds", 10, "measured cached builds of each builder")
-	onlyBuilds := flag.Bool("only-builds", false, "run only the build benchmark")
+	pulls := flag.Int("pulls", 5, "measured rounds of the pull benchmark (0: none)")
+	only := flag.String("only", "", "run only this benchmark: builds, pulls or runs")
 	flag.Parse()
-	if flag.NArg() != 0 || *n < 1 || *warmup < 0 {
+	if flag.NArg() != 0 || *n < 1 || *warmup < 0 || !slices.Contains([]string{"", "builds", "pulls", "runs"}, *only) {
 		flag.Usage()
 		return 2
 	}
@@ -87,7 +89,8 @@ func run() int {
 		return fail(err)
 	}
 	env.Runs, env.Warmup, env.Rev = *n, *warmup, *rev
-	if *coldBuilds > 0 {
+	want := func(name string) bool { return *only == "" || *only == name }
+	if *coldBuilds > 0 && want("builds") {
 		bb, err := b.builds(ctx, *coldBuilds, max(1, *cachedBuilds))
 		if err != nil {
 			return fail(err)
@@ -99,7 +102,19 @@ func run() int {
 			}
 		}
 	}
-	if *onlyBuilds {
+	if *pulls > 0 && want("pulls") {
+		pb, err := b.pulls(ctx, *pulls)
+		if err != nil {
+			return fail(err)
+		}
+		fmt.Print(pb.text())
+		if *doc != "" {
+			if err := writeDoc(*doc, pullBlock, pb.markdown(env)); err != nil {
+				return fail(err)
+			}
+		}
+	}
+	if !want("runs") {
 		return 0
 	}
 	fmt.Printf("bench: %d warm-up and %d measured runs of each command, round-robin\n", *warmup, *n)

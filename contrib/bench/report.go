@@ -230,6 +230,11 @@ func display(argv []string) string {
 	if strings.HasPrefix(a[0], work+"/") {
 		a[0] = strings.TrimPrefix(a[0], work+"/")
 	}
+	for i, s := range a {
+		if strings.ContainsAny(s, " &;") {
+			a[i] = "'" + s + "'"
+		}
+	}
 	return strings.Join(a, " ")
 }
 
