@@ -31,6 +31,8 @@
 //	berth run -d --rm --network none busybox true  detached: returns once the unit is started
 //	podman run --rm --runtime crun --network none localhost/busybox true
 //	crun run --bundle DIR ID                    an unpacked bundle, no image store, no unit
+//	berth run --rm -p 18080:80 busybox true     the default bridge and a published port
+//	podman run --rm --runtime crun -p 18081:80 localhost/busybox true
 //
 // All of them use the same busybox rootfs (contrib/images): berth and podman
 // import the same tarball, and crun's bundle is the tarball unpacked. None has

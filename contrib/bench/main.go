@@ -45,6 +45,8 @@ type bench struct {
 	floor     *command
 	berthRun  *command
 	podmanRun *command
+	berthNet  *command // on the default bridge with a published port
+	podmanNet *command
 }
 
 func main() {
@@ -284,7 +286,11 @@ func (b *bench) setup(ctx context.Context, berthBin string) (*environment, error
 	berthDetach := &command{label: "berth run -d", argv: []string{b.berth, "run", "-d", "--rm", "--network", "none", "busybox", "true"}, settle: berthSettle}
 	b.podmanRun = &command{label: "podman run", argv: []string{"podman", "run", "--rm", "--runtime", "crun", "--network", "none", "localhost/busybox", "true"}, settle: podmanSettle}
 	crunRun := &command{label: "crun run", argv: []string{"crun", "run", "--bundle", bundle, crunID}}
-	b.commands = []*command{b.floor, b.berthRun, berthDetach, b.podmanRun, crunRun}
+	// The network's cost (issue 6): the default bridge and one
+	// published port, against --network none above.
+	b.berthNet = &command{label: "berth run, bridge + port", argv: []string{b.berth, "run", "--rm", "-p", "18080:80", "busybox", "true"}, settle: berthSettle}
+	b.podmanNet = &command{label: "podman run, bridge + port", argv: []string{"podman", "run", "--rm", "--runtime", "crun", "-p", "18081:80", "localhost/busybox", "true"}, settle: podmanSettle}
+	b.commands = []*command{b.floor, b.berthRun, berthDetach, b.podmanRun, crunRun, b.berthNet, b.podmanNet}
 	for i, c := range b.commands {
 		f, err := os.Create(filepath.Join(work, fmt.Sprintf("out.%d", i)))
 		if err != nil {
