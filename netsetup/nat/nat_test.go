@@ -43,13 +43,43 @@ func TestEnsureBase(t *testing.T) {
 		t.Fatal(err)
 	}
 	check(t, f.dump(), baseDump)
-	// Idempotent: a second call replaces the bridge's rules, adds nothing.
+	// Idempotent: a second call finds the rules as it would write them
+	// and makes no transaction at all (every container start calls it).
 	if err := EnsureBase(f, "berth0", subnet, false); err != nil {
 		t.Fatal(err)
 	}
 	check(t, f.dump(), baseDump)
-	if f.flushes != 2 {
-		t.Errorf("%d transactions, want one per call", f.flushes)
+	if f.flushes != 1 {
+		t.Errorf("%d transactions, want 1: the second call had nothing to do", f.flushes)
+	}
+	// A rule gone (someone's `nft delete rule`), or one changed: the
+	// bridge's rules are written again, in one transaction, as they were.
+	for i, spoil := range []func(){
+		func() { f.rules["forward-berth0"] = f.rules["forward-berth0"][1:] },
+		func() {
+			r := *f.rules["postrouting"][0]
+			r.Exprs = r.Exprs[:len(r.Exprs)-1]
+			f.rules["postrouting"][0] = &r
+		},
+		func() { f.rules["prerouting"] = nil },
+	} {
+		spoil()
+		if err := EnsureBase(f, "berth0", subnet, false); err != nil {
+			t.Fatal(err)
+		}
+		check(t, f.dump(), baseDump)
+		if want := 2 + i; f.flushes != want {
+			t.Errorf("spoiled rule set %d: %d transactions, want %d", i, f.flushes, want)
+		}
+	}
+	// The same bridge made internal: its rules change.
+	fi := newFake()
+	EnsureBase(fi, "berth0", subnet, false)
+	if err := EnsureBase(fi, "berth0", subnet, true); err != nil {
+		t.Fatal(err)
+	}
+	if d := fi.dump(); fi.flushes != 2 || strings.Contains(d, "oifname != berth0 masquerade") {
+		t.Errorf("made internal: %d transactions, rules:\n%s", fi.flushes, d)
 	}
 	// A second bridge adds its own rules and chain, keeps the first's.
 	if err := EnsureBase(f, "br1", netip.MustParsePrefix("10.89.0.0/24"), false); err != nil {
