@@ -37,6 +37,7 @@ type Conn interface {
 	FlushChain(c *nftables.Chain)
 	DelChain(c *nftables.Chain)
 	AddRule(r *nftables.Rule) *nftables.Rule
+	InsertRule(r *nftables.Rule) *nftables.Rule
 	DelRule(r *nftables.Rule) error
 	ListTablesOfFamily(family nftables.TableFamily) ([]*nftables.Table, error)
 	ListChainsOfTableFamily(family nftables.TableFamily) ([]*nftables.Chain, error)
@@ -333,7 +334,8 @@ func EnsureBase(conn Conn, bridge string, subnet netip.Prefix, internal bool) er
 }
 
 // AddPorts publishes a container's ports: it replaces the container's
-// rules (if any) with ports, in one transaction, so a retry is harmless.
+// rules (if any) with ports, in one transaction, so a retry is harmless;
+// they go first in the ports chain, in order.
 // EnsureBase must have run first.
 func AddPorts(conn Conn, containerID string, ports []Port) error {
 	rules, err := PortRules(containerID, ports)
@@ -343,8 +345,11 @@ func AddPorts(conn Conn, containerID string, ports []Port) error {
 	if err := delContainerRules(conn, containerID); err != nil {
 		return err
 	}
-	for _, r := range rules {
-		conn.AddRule(r)
+	// At the head of the chain: a container that took over a port whose
+	// last owner has ended wins at once, before that owner's cleanup has
+	// removed its rule (it does so after it has reported the end).
+	for i := len(rules) - 1; i >= 0; i-- {
+		conn.InsertRule(rules[i])
 	}
 	if err := conn.Flush(); err != nil {
 		return fmt.Errorf("nftables: publish ports of %s: %w", containerID, err)

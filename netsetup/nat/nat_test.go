@@ -168,8 +168,21 @@ func TestAddRemovePorts(t *testing.T) {
 		}
 		return strings.Join(s, "\n")
 	}
-	check(t, ports(), "l4proto == tcp th dport == 81 r1=10.88.0.3 r2=80 dnat addr=r1 port=r2 # berth container bbb\n"+
-		"l4proto == tcp th dport == 80 r1=10.88.0.2 r2=80 dnat addr=r1 port=r2 # berth container aaa")
+	// The latest container's rules come first (it wins a port taken over
+	// from one whose cleanup has not removed its rule yet).
+	check(t, ports(), "l4proto == tcp th dport == 80 r1=10.88.0.2 r2=80 dnat addr=r1 port=r2 # berth container aaa\n"+
+		"l4proto == tcp th dport == 81 r1=10.88.0.3 r2=80 dnat addr=r1 port=r2 # berth container bbb")
+	// A container's own rules keep their order.
+	if err := AddPorts(f, "aaa", []Port{{Proto: "tcp", HostPort: 80, ContainerIP: a, ContainerPort: 80}, {Proto: "udp", HostPort: 53, ContainerIP: a, ContainerPort: 53}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := ports(); !strings.HasPrefix(got, "l4proto == tcp th dport == 80 r1=10.88.0.2") || !strings.Contains(got, "dport == 53") ||
+		strings.Index(got, "dport == 53") > strings.Index(got, "dport == 81") {
+		t.Errorf("two ports of aaa, then bbb's:\n%s", got)
+	}
+	if err := AddPorts(f, "aaa", []Port{{Proto: "tcp", HostPort: 80, ContainerIP: a, ContainerPort: 80}}); err != nil {
+		t.Fatal(err)
+	}
 	if err := RemovePorts(f, "aaa"); err != nil {
 		t.Fatal(err)
 	}
