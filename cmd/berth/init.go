@@ -121,6 +121,16 @@ func containerInit(g *globalOptions, id string) error {
 			return exitWith(nsinit.ExitSetup, err)
 		}
 	}
+	if err := acquireVolumes(root, rec); err != nil {
+		if addr.IsValid() {
+			disconnect(root, rec, netw)
+		}
+		cs.Update(id, func(r *machine.Container) error {
+			r.State.Error, r.State.ExitCode, r.State.UserStart = err.Error(), nsinit.ExitSetup, false
+			return nil
+		})
+		return exitWith(nsinit.ExitSetup, err)
+	}
 	child, argv := nsinit.Helper(exe)
 	proc, err := nsinit.Start(cfg, child, argv)
 	if stdinR != nil {
@@ -302,6 +312,9 @@ func containerCleanup(g *globalOptions, id string) error {
 			}
 		}
 		if err := releaseExtra(root, &netRec); err != nil {
+			fmt.Fprintf(os.Stderr, "berth: warning: %v\n", err)
+		}
+		if err := releaseVolumes(root, &netRec); err != nil {
 			fmt.Fprintf(os.Stderr, "berth: warning: %v\n", err)
 		}
 	}()
