@@ -34,7 +34,7 @@ last one has stopped:
   --opt type=tmpfs [--opt device=tmpfs] [--opt o=size=64m,uid=1000]
   --opt type=none --opt o=bind --opt device=/host/path
   --opt type=ext4 --opt device=/dev/vdb1 [--opt o=noatime]`,
-		Args:  exactArgs(1),
+		Args: exactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			vols, err := machine.OpenVolumes(g.root)
 			if err != nil {
