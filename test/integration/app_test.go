@@ -46,7 +46,7 @@ func TestAppGenerator(t *testing.T) {
 	os.WriteFile("/etc/berth/itapp.toml", []byte(appTOML), 0o644)
 	os.WriteFile("/etc/berth/broken.toml", []byte("[service.x]\nimage = 42\n"), 0o644)
 	defer func() {
-		sh(t, "systemctl stop itapp-web.service itapp-db.service || true")
+		sh(t, "systemctl stop 'itapp-*' || true")
 		os.Remove(gen)
 		os.Remove("/etc/berth/itapp.toml")
 		os.Remove("/etc/berth/broken.toml")
@@ -66,7 +66,7 @@ func TestAppGenerator(t *testing.T) {
 	if st := sh(t, "systemctl list-unit-files --no-legend 'itapp-*'"); !strings.Contains(st, "itapp-db.service") || !strings.Contains(st, "itapp-web.service") {
 		t.Fatalf("the generator made no units for the app: %q", st)
 	}
-	if out := sh(t, "systemd-analyze verify /run/systemd/generator/itapp-web.service /run/systemd/generator/itapp-db.service 2>&1 || true"); out != "" {
+	if out := sh(t, "systemd-analyze verify /run/systemd/generator/itapp-*.service 2>&1 || true"); out != "" {
 		t.Errorf("systemd-analyze verify: %s", out)
 	}
 	if l, err := os.Readlink("/run/systemd/generator/multi-user.target.wants/itapp-web.service"); err != nil || l != "../itapp-web.service" {
@@ -76,6 +76,12 @@ func TestAppGenerator(t *testing.T) {
 	for _, u := range []string{"itapp-db.service", "itapp-web.service"} {
 		if s := unitProp(t, u, "ActiveState"); s != "active" {
 			t.Fatalf("%s is %s", u, s)
+		}
+	}
+	// The network and the volume are oneshots that stay active.
+	for _, u := range []string{"itapp-net-back.service", "itapp-vol-dbdata.service", "itapp-pull-db.service"} {
+		if s := unitProp(t, u, "ActiveState"); s != "active" {
+			t.Errorf("%s is %s", u, s)
 		}
 	}
 	dbUp := unitProp(t, "itapp-db.service", "ActiveEnterTimestampMonotonic")
@@ -155,7 +161,7 @@ func TestAppUpDown(t *testing.T) {
 	if nets := ok(t, "network", "ls", "--format", "{{.Name}}"); strings.Contains(nets, "upapp_") {
 		t.Errorf("the app's network is left after down: %q", nets)
 	}
-	for _, u := range []string{"upapp-db.service", "upapp-web.service"} {
+	for _, u := range []string{"upapp-db.service", "upapp-web.service", "upapp-net-back.service", "upapp-vol-dbdata.service", "upapp-pull-web.service"} {
 		if s := unitProp(t, u, "LoadState"); s != "not-found" {
 			t.Errorf("%s is %s after down", u, s)
 		}
@@ -167,10 +173,13 @@ func TestAppUpDown(t *testing.T) {
 		t.Error("the app's volume is left after down -v")
 	}
 	// A file berth cannot run yet is refused before anything starts.
-	bad := filepath.Join(dir, "completed.toml")
-	os.WriteFile(bad, []byte("[service.web]\nimage = \"busybox\"\ndepends_on = { job = { condition = \"completed\" } }\n[service.job]\nimage = \"busybox\"\n"), 0o644)
-	if r := run(t, "up", "-f", bad); r.code != 125 || !strings.Contains(r.stderr, `not supported yet: depends_on condition "completed"`) {
-		t.Errorf("up of an app with a condition completed: exit %d, %q", r.code, r.stderr)
+	bad := filepath.Join(dir, "ephemeral.toml")
+	os.WriteFile(bad, []byte("[service.web]\nimage = \"busybox\"\nports = [\"80\"]\n"), 0o644)
+	if r := run(t, "up", "-f", bad); r.code != 125 || !strings.Contains(r.stderr, `not supported yet: ports without a host port`) {
+		t.Errorf("up of an app with an ephemeral port: exit %d, %q", r.code, r.stderr)
+	}
+	if u := unitProp(t, "ephemeral-web.service", "LoadState"); u != "not-found" {
+		t.Errorf("a refused app's unit is %s", u)
 	}
 }
 

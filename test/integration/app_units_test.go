@@ -1,0 +1,148 @@
+package integration
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestAppDependsOnCompleted: a service that depends on another with
+// condition "completed" starts once that one has exited with status 0
+// (it sees what the other wrote), and does not start when it failed.
+func TestAppDependsOnCompleted(t *testing.T) {
+	busybox(t)
+	dir := t.TempDir()
+	app := func(name, exit string) string {
+		file := filepath.Join(dir, name+".toml")
+		os.WriteFile(file, []byte(`
+[volume.state]
+
+[service.migrate]
+image = "busybox"
+command = ["sh", "-c", "sleep 1; echo migrated > /state/done; exit `+exit+`"]
+volumes = ["state:/state"]
+stop_timeout = 1
+
+[service.web]
+image = "busybox"
+command = ["sh", "-c", "cat /state/done > /state/seen; exec sleep 1000"]
+volumes = ["state:/state"]
+depends_on = { migrate = { condition = "completed" } }
+stop_timeout = 1
+`), 0o644)
+		return file
+	}
+	good := app("done", "0")
+	ok(t, "up", "-f", good)
+	defer run(t, "down", "-v", "-f", good)
+	if s := unitProp(t, "done-web.service", "ActiveState"); s != "active" {
+		t.Fatalf("web is %s", s)
+	}
+	if st := inspect(t, "done-migrate").State; st.Status != "exited" || st.ExitCode != 0 {
+		t.Errorf("migrate: %+v", st)
+	}
+	seen := filepath.Join(strings.TrimSpace(ok(t, "volume", "inspect", "-f", "{{.Mountpoint}}", "done-state")), "seen")
+	waitFor(t, 5*time.Second, "web to read migrate's file", func() bool {
+		b, _ := os.ReadFile(seen)
+		return string(b) == "migrated\n"
+	})
+
+	bad := app("fail", "3")
+	defer run(t, "down", "-v", "-f", bad)
+	r := run(t, "up", "-f", bad)
+	if r.code == 0 {
+		t.Errorf("up of an app whose job fails succeeded: %q", r.stdout)
+	}
+	if s := unitProp(t, "fail-web.service", "ActiveState"); s == "active" {
+		t.Errorf("web started after its dependency failed")
+	}
+	if logs := sh(t, "journalctl -u fail-web.service --no-pager -o cat || true"); !strings.Contains(logs, "did not complete successfully: exit status 3") {
+		t.Errorf("web's journal does not say why: %q", logs)
+	}
+}
+
+// TestAppNetworks: a service on two networks answers on both, under the
+// aliases of each network, and a service on one network does not see
+// the other network's aliases.
+func TestAppNetworks(t *testing.T) {
+	busybox(t)
+	file := filepath.Join(t.TempDir(), "nets.toml")
+	os.WriteFile(file, []byte(`
+[network.front]
+[network.back]
+internal = true
+
+[service.api]
+image = "busybox"
+command = "httpd -f -p 8080 -h /var/www"
+networks = { front = { aliases = ["api.front"] }, back = { aliases = ["api.back"] } }
+stop_timeout = 1
+
+[service.fclient]
+image = "busybox"
+command = ["sleep", "1000"]
+networks = ["front"]
+stop_timeout = 1
+
+[service.bclient]
+image = "busybox"
+command = ["sleep", "1000"]
+networks = ["back"]
+stop_timeout = 1
+`), 0o644)
+	ok(t, "up", "-f", file)
+	defer run(t, "down", "-f", file)
+	for _, tt := range []struct{ client, name string }{
+		{"nets-fclient", "api"}, {"nets-fclient", "api.front"},
+		{"nets-bclient", "api"}, {"nets-bclient", "api.back"},
+	} {
+		var r result
+		waitFor(t, 5*time.Second, tt.client+" to reach "+tt.name, func() bool {
+			r = run(t, "exec", tt.client, "wget", "-qO-", "http://"+tt.name+":8080/")
+			return r.code == 0
+		})
+		if !strings.Contains(r.stdout, "Hello from a berth container") {
+			t.Errorf("%s fetching %s: %q", tt.client, tt.name, r.stdout)
+		}
+	}
+	if r := run(t, "exec", "nets-fclient", "nslookup", "api.back"); r.code == 0 {
+		t.Errorf("api.back, an alias on the other network, resolves on front: %s", r.stdout)
+	}
+	if nets := ok(t, "inspect", "-f", "{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}", "nets-api"); !strings.Contains(nets, "nets_front") || !strings.Contains(nets, "nets_back") {
+		t.Errorf("api's networks: %q", nets)
+	}
+}
+
+// TestAppUpPersist: up --persist writes the units to /etc/systemd/system
+// and enables them (they survive a reboot, unlike /run's); down removes
+// them and their links.
+func TestAppUpPersist(t *testing.T) {
+	busybox(t)
+	file := filepath.Join(t.TempDir(), "pers.toml")
+	os.WriteFile(file, []byte("[service.web]\nimage = \"busybox\"\ncommand = [\"sleep\", \"1000\"]\nstop_timeout = 1\n"), 0o644)
+	ok(t, "up", "--persist", "-f", file)
+	defer run(t, "down", "-f", file)
+	if p := unitProp(t, "pers-web.service", "FragmentPath"); p != "/etc/systemd/system/pers-web.service" {
+		t.Errorf("the unit is loaded from %q", p)
+	}
+	if s := unitProp(t, "pers-web.service", "UnitFileState"); s != "enabled" {
+		t.Errorf("the unit is %s, want enabled", s)
+	}
+	if s := unitProp(t, "pers-web.service", "ActiveState"); s != "active" {
+		t.Errorf("the unit is %s", s)
+	}
+	if _, err := os.Stat("/run/systemd/system/pers-web.service"); err == nil {
+		t.Error("a unit is in /run/systemd/system too")
+	}
+	ok(t, "down", "-f", file)
+	for _, p := range []string{"/etc/systemd/system/pers-web.service", "/etc/systemd/system/pers-net-default.service", "/etc/systemd/system/multi-user.target.wants/pers-web.service"} {
+		if _, err := os.Lstat(p); err == nil {
+			t.Errorf("%s is left after down", p)
+		}
+	}
+	if s := unitProp(t, "pers-web.service", "LoadState"); s != "not-found" {
+		t.Errorf("after down the unit is %s", s)
+	}
+}
