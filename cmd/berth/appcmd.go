@@ -126,10 +126,16 @@ const persistUnitDir = "/etc/systemd/system"
 
 // writeUnits writes units into dir, and with enable, links each into
 // the .wants/ directory of its WantedBy= targets, as `systemctl enable`
-// (and the generator) do.
-func writeUnits(dir string, units []renderedUnit, enable bool) error {
+// (and the generator) do. durable writes each file atomically and
+// synced (berth up); a generator's directory is a fresh tmpfs that
+// systemd reads once the generator has exited, so it need not be.
+func writeUnits(dir string, units []renderedUnit, enable, durable bool) error {
+	write := os.WriteFile
+	if durable {
+		write = fsutil.WriteFileAtomic
+	}
 	for _, u := range units {
-		if err := fsutil.WriteFileAtomic(filepath.Join(dir, u.Name), []byte(u.Text), 0o644); err != nil {
+		if err := write(filepath.Join(dir, u.Name), []byte(u.Text), 0o644); err != nil {
 			return fmt.Errorf("write unit %s: %w", u.Name, err)
 		}
 		if !enable {
@@ -226,7 +232,7 @@ func appUp(c *cobra.Command, g *globalOptions, file string, only []string, persi
 		// would hide these.
 		removeUnits(runtimeUnitDir, units)
 	}
-	if err := writeUnits(dir, units, persist); err != nil {
+	if err := writeUnits(dir, units, persist, true); err != nil {
 		return err
 	}
 	if err := m.Reload(c.Context()); err != nil {
@@ -387,5 +393,5 @@ func generateApp(file, out, exe, root string) error {
 	if err != nil {
 		return err
 	}
-	return writeUnits(out, units, true)
+	return writeUnits(out, units, true, false)
 }
