@@ -146,3 +146,42 @@ func TestAppUpPersist(t *testing.T) {
 		t.Errorf("after down the unit is %s", s)
 	}
 }
+
+// TestAppBuild: a service with `build` runs the image its build oneshot
+// made from the context (Dockerfile, build args, target), tagged after
+// the app and service; down leaves the image.
+func TestAppBuild(t *testing.T) {
+	busybox(t)
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "ctx"), 0o755)
+	os.WriteFile(filepath.Join(dir, "ctx", "Dockerfile.app"), []byte(`FROM busybox AS base
+ARG GREETING=none
+RUN echo "$GREETING from the build" > /greeting
+FROM base AS final
+RUN echo never > /greeting
+`), 0o644)
+	file := filepath.Join(dir, "Built.toml")
+	os.WriteFile(file, []byte(`
+[service.web]
+build = { context = "./ctx", dockerfile = "Dockerfile.app", args = { GREETING = "hello" }, target = "base" }
+command = ["sh", "-c", "cat /greeting; exec sleep 1000"]
+stop_timeout = 1
+`), 0o644)
+	ok(t, "up", "-f", file)
+	defer func() {
+		run(t, "down", "-f", file)
+		run(t, "rmi", "built-web")
+	}()
+	if s := unitProp(t, "Built-build-web.service", "ActiveState"); s != "active" {
+		t.Errorf("the build oneshot is %s", s)
+	}
+	if img := inspect(t, "Built-web"); img.State.Status != "running" {
+		t.Fatalf("the service's container: %+v", img.State)
+	}
+	waitFor(t, 5*time.Second, "the built image's file in the service's output", func() bool {
+		return strings.Contains(run(t, "logs", "Built-web").stdout, "hello from the build")
+	})
+	if r := run(t, "image", "inspect", "built-web"); r.code != 0 {
+		t.Errorf("the built image is not tagged built-web: %s", r.stderr)
+	}
+}
