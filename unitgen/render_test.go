@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -189,6 +190,43 @@ func TestRenderErrors(t *testing.T) {
 		}
 		if _, err := Render(app, tt.o); err == nil || !strings.Contains(err.Error(), "unit x-") {
 			t.Errorf("Render of %q with %+v: %v, want an error naming the unit", tt.file, tt.o, err)
+		}
+	}
+}
+
+// TestGoldenCoversEveryKey: every key of the format, every condition,
+// restart policy and systemd section appears in one of the golden apps,
+// so that the golden units show what each becomes.
+func TestGoldenCoversEveryKey(t *testing.T) {
+	files, _ := filepath.Glob("testdata/*.toml")
+	var all strings.Builder
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all.Write(b)
+	}
+	text := all.String()
+	lists := [][]string{topKeys, serviceKeys, buildKeys, serviceNetKeys, dependsOnKeys, healthcheckKeys,
+		networkKeys, volumeKeys, installKeys, volumeOptionKeys}
+	for _, l := range lists {
+		for _, k := range l {
+			if !regexp.MustCompile(`(^|[\s{,.\[])` + regexp.QuoteMeta(k) + `(\s*=|[.\]])`).MatchString(text) {
+				t.Errorf("no golden app sets the key %q", k)
+			}
+		}
+	}
+	for _, l := range [][]string{conditionNames, restartPolicyKeys} {
+		for _, v := range l {
+			if !regexp.MustCompile(`"` + v + `(:\d+)?"`).MatchString(text) {
+				t.Errorf("no golden app uses %q", v)
+			}
+		}
+	}
+	for _, s := range systemdSections {
+		if !strings.Contains(text, ".systemd."+s+"]") {
+			t.Errorf("no golden app has a [service.NAME.systemd.%s] table", s)
 		}
 	}
 }
