@@ -36,8 +36,12 @@ func instanceKeys(s *unitgen.Service) []string { return unitgen.InstanceKeys(s) 
 func unsupported(app *unitgen.App, s *unitgen.Service) []string {
 	var why []string
 	for _, p := range s.Ports {
-		if p.HostStart == 0 {
-			why = append(why, "ports without a host port (berth does not pick one yet)")
+		if p.HostStart == 0 && p.ContainerStart != p.ContainerEnd {
+			why = append(why, "a container port range without host ports (publish each port, or give the host range)")
+			break
+		}
+		if p.HostStart != p.HostEnd && p.ContainerStart == p.ContainerEnd {
+			why = append(why, "a host port range for one container port (berth does not pick one of the range yet)")
 			break
 		}
 	}
@@ -127,9 +131,11 @@ func serviceOptions(app *unitgen.App, s *unitgen.Service) (machine.RunOptions, e
 	for _, n := range nets[1:] {
 		o.Connected = append(o.Connected, machine.ConnectedNetwork{Name: appNetwork(app.Name, n.Name), Aliases: append([]string{s.Name}, n.Aliases...)})
 	}
+	// A port without a host port keeps HostPort 0 here: __prepare picks
+	// one (pickHostPorts).
 	for _, p := range s.Ports {
 		o.Publish = append(o.Publish, machine.PortMapping{HostIP: p.HostIP, HostPort: p.HostStart, ContainerPort: p.ContainerStart,
-			Count: p.HostEnd - p.HostStart + 1, Proto: p.Protocol})
+			Count: p.ContainerEnd - p.ContainerStart + 1, Proto: p.Protocol})
 	}
 	for _, f := range s.EnvFiles {
 		r, err := os.Open(f)
@@ -263,4 +269,32 @@ func readApp(file string) (*unitgen.App, string, error) {
 		return nil, "", err
 	}
 	return app, abs, nil
+}
+
+// pickHostPorts gives each port of o published without a host port the
+// one the service's previous container had for it (so that a restart
+// keeps it, and the container is kept), else a free one from the
+// ephemeral range, as `berth run -P` picks. The caller holds the apps
+// lock, so that replicas prepared at once do not pick the same port:
+// each sees the records made before it.
+func pickHostPorts(root string, o *machine.RunOptions, old *machine.Container) error {
+	for i := range o.Publish {
+		p := &o.Publish[i]
+		if p.HostPort != 0 {
+			continue
+		}
+		if old != nil && i < len(old.Options.Publish) {
+			q := old.Options.Publish[i]
+			if q.ContainerPort == p.ContainerPort && q.Proto == p.Proto && q.HostIP == p.HostIP && q.Count == p.Count && q.HostPort != 0 {
+				p.HostPort = q.HostPort
+				continue
+			}
+		}
+		n, err := freeHostPort(root, p.Proto)
+		if err != nil {
+			return err
+		}
+		p.HostPort = n
+	}
+	return nil
 }

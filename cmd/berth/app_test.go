@@ -78,12 +78,12 @@ Documentation = "https://example.com/%n"
 }
 
 func TestRenderAppUnsupported(t *testing.T) {
-	app, err := unitgen.Parse("/x/a.toml", []byte("[service.web]\nimage = \"busybox\"\nports = [\"80\"]\nvolumes = [\"v:/v\"]\n[volume.v]\noptions = { type = \"nfs\" }\n[service.ok]\nimage = \"busybox\"\nports = [\"8080:80\"]\n"))
+	app, err := unitgen.Parse("/x/a.toml", []byte("[service.web]\nimage = \"busybox\"\nports = [\"7000-7002\"]\nvolumes = [\"v:/v\"]\n[volume.v]\noptions = { type = \"nfs\" }\n[service.ok]\nimage = \"busybox\"\nports = [\"8080:80\"]\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	units, err := renderApp(app, "/x/a.toml", "/usr/bin/berth", "/var/lib/berth")
-	if !errors.Is(err, errdefs.ErrInvalid) || err.Error() != "/x/a.toml: service web: not supported yet: ports without a host port (berth does not pick one yet); volume v: options (berth volumes take no driver options yet): invalid argument" {
+	if !errors.Is(err, errdefs.ErrInvalid) || err.Error() != "/x/a.toml: service web: not supported yet: a container port range without host ports (publish each port, or give the host range); volume v: options (berth volumes take no driver options yet): invalid argument" {
 		t.Errorf("render of an app berth cannot run: %v", err)
 	}
 	if len(units) != 0 {

@@ -73,7 +73,19 @@ func prepareService(c *cobra.Command, g *globalOptions, file, svc string) error 
 		}
 	}
 	id := want.ID
-	if old, err := h.cs.Load(id); err == nil {
+	lock, err := fsutil.LockFile(filepath.Join(g.root, "apps.lock"), true)
+	if err != nil {
+		return err
+	}
+	defer lock.Unlock()
+	old, oldErr := h.cs.Load(id)
+	if oldErr != nil {
+		old = nil
+	}
+	if err := pickHostPorts(g.root, &o, old); err != nil {
+		return fmt.Errorf("%s: service %s: %w", abs, svc, err)
+	}
+	if old != nil {
 		store, err := g.openStore(c)
 		if err != nil {
 			return err

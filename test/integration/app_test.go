@@ -174,8 +174,8 @@ func TestAppUpDown(t *testing.T) {
 	}
 	// A file berth cannot run yet is refused before anything starts.
 	bad := filepath.Join(dir, "ephemeral.toml")
-	os.WriteFile(bad, []byte("[service.web]\nimage = \"busybox\"\nports = [\"80\"]\n"), 0o644)
-	if r := run(t, "up", "-f", bad); r.code != 125 || !strings.Contains(r.stderr, `not supported yet: ports without a host port`) {
+	os.WriteFile(bad, []byte("[service.web]\nimage = \"busybox\"\nports = [\"7000-7002\"]\n"), 0o644)
+	if r := run(t, "up", "-f", bad); r.code != 125 || !strings.Contains(r.stderr, `not supported yet: a container port range without host ports`) {
 		t.Errorf("up of an app with an ephemeral port: exit %d, %q", r.code, r.stderr)
 	}
 	if u := unitProp(t, "ephemeral-web.service", "LoadState"); u != "not-found" {

@@ -2,6 +2,7 @@ package integration
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -183,5 +184,49 @@ stop_timeout = 1
 	})
 	if r := run(t, "image", "inspect", "built-web"); r.code != 0 {
 		t.Errorf("the built image is not tagged built-web: %s", r.stderr)
+	}
+}
+
+// TestAppEphemeralPorts: replicas that publish a port without a host
+// port each get a free host port that answers, and keep it across a
+// restart of their unit.
+func TestAppEphemeralPorts(t *testing.T) {
+	busybox(t)
+	file := filepath.Join(t.TempDir(), "eph.toml")
+	os.WriteFile(file, []byte(`
+[service.web]
+image = "busybox"
+command = "httpd -f -p 80 -h /var/www"
+ports = ["80"]
+replicas = 2
+stop_timeout = 1
+`), 0o644)
+	ok(t, "up", "-f", file)
+	defer run(t, "down", "-f", file)
+	hostPort := func(name string) string {
+		out := strings.TrimSpace(ok(t, "port", name, "80/tcp"))
+		_, port, found := strings.Cut(strings.Split(out, "\n")[0], ":")
+		if !found || port == "" || port == "0" {
+			t.Fatalf("port %s 80/tcp: %q", name, out)
+		}
+		return port
+	}
+	p1, p2 := hostPort("eph-web-1"), hostPort("eph-web-2")
+	if p1 == p2 {
+		t.Fatalf("both replicas publish host port %s", p1)
+	}
+	for _, p := range []string{p1, p2} {
+		waitFor(t, 5*time.Second, "host port "+p, func() bool {
+			out, err := exec.Command("busybox", "wget", "-qO-", "http://127.0.0.1:"+p+"/").Output()
+			return err == nil && strings.Contains(string(out), "Hello from a berth container")
+		})
+	}
+	created := strings.TrimSpace(ok(t, "inspect", "-f", "{{.Created}}", "eph-web-1"))
+	sh(t, "systemctl restart eph-web@1.service")
+	if p := hostPort("eph-web-1"); p != p1 {
+		t.Errorf("after a restart replica 1 publishes %s, before %s", p, p1)
+	}
+	if c := strings.TrimSpace(ok(t, "inspect", "-f", "{{.Created}}", "eph-web-1")); c != created {
+		t.Errorf("a restart made the container again: created %s, before %s", c, created)
 	}
 }
