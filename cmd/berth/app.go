@@ -242,6 +242,12 @@ func renderApp(app *unitgen.App, file, exe, root string) ([]renderedUnit, error)
 	if err := checkRunnable(app); err != nil {
 		return nil, err
 	}
+	return renderAppUnchecked(app, file, exe, root)
+}
+
+// renderAppUnchecked renders the units of app without checkRunnable:
+// what `berth down` takes away.
+func renderAppUnchecked(app *unitgen.App, file, exe, root string) ([]renderedUnit, error) {
 	app.File = file
 	units, err := unitgen.Render(app, unitgen.Options{Exe: exe, Root: root})
 	if err != nil {

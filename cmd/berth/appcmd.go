@@ -189,7 +189,9 @@ func removeUnits(dir string, units []renderedUnit) error {
 }
 
 // appUnits renders the units of the app in file for `berth up`/`down`.
-func appUnits(g *globalOptions, file string) (*unitgen.App, []renderedUnit, error) {
+// Only up checks that berth can run the app: down must take away what an
+// earlier up made of a file that has changed since.
+func appUnits(g *globalOptions, file string, forDown bool) (*unitgen.App, []renderedUnit, error) {
 	app, abs, err := readApp(file)
 	if err != nil {
 		return nil, nil, usageError{err}
@@ -202,7 +204,11 @@ func appUnits(g *globalOptions, file string) (*unitgen.App, []renderedUnit, erro
 	if err != nil {
 		return nil, nil, err
 	}
-	units, err := renderApp(app, abs, exe, root)
+	render := renderApp
+	if forDown {
+		render = renderAppUnchecked
+	}
+	units, err := render(app, abs, exe, root)
 	if err != nil {
 		return nil, nil, usageError{err}
 	}
@@ -223,7 +229,7 @@ func serviceKey(app *unitgen.App, unit string) string {
 }
 
 func appUp(c *cobra.Command, g *globalOptions, file string, only []string, persist bool) error {
-	app, units, err := appUnits(g, file)
+	app, units, err := appUnits(g, file, false)
 	if err != nil {
 		return err
 	}
@@ -299,7 +305,7 @@ func newDownCommand(g *globalOptions) *cobra.Command {
 }
 
 func appDown(c *cobra.Command, g *globalOptions, file string, volumes bool) error {
-	app, units, err := appUnits(g, file)
+	app, units, err := appUnits(g, file, true)
 	if err != nil {
 		return err
 	}
