@@ -49,12 +49,10 @@ func prepareService(c *cobra.Command, g *globalOptions, file, svc string) error 
 	if s == nil || !slices.Contains(instanceKeys(s), svc) {
 		return fmt.Errorf("%s: no service %q: %w", abs, svc, errdefs.ErrNotFound)
 	}
-	o, err := instanceOptions(app, s, svc)
+	o, want, err := desiredContainer(app, s, svc)
 	if err != nil {
 		return err
 	}
-	want := appRecord(app, svc, o)
-	o.StopSignal = want.StopSignal
 	h, err := g.host(c)
 	if err != nil {
 		return err
@@ -86,12 +84,7 @@ func prepareService(c *cobra.Command, g *globalOptions, file, svc string) error 
 		return fmt.Errorf("%s: service %s: %w", abs, svc, err)
 	}
 	if old != nil {
-		store, err := g.openStore(c)
-		if err != nil {
-			return err
-		}
-		img, ierr := store.Get(c.Context(), o.Image)
-		if ierr == nil && old.ImageID == img.ID.String() && sameOptions(old.Options, o, imageVolumes(img)) && old.Unit == want.Unit { // mounts.go
+		if containerCurrent(c.Context(), store, old, o, want) {
 			return nil
 		}
 		if err := h.destroy(old); err != nil {
@@ -254,6 +247,11 @@ func appUp(c *cobra.Command, g *globalOptions, file string, only []string, persi
 		// would hide these.
 		removeUnits(runtimeUnitDir, units)
 	}
+	store, err := g.openStore(c)
+	if err != nil {
+		return err
+	}
+	changed := changedUnits(c.Context(), h, store, g.root, dir, app, units)
 	if err := writeUnits(dir, units, persist, true); err != nil {
 		return err
 	}
@@ -261,14 +259,23 @@ func appUp(c *cobra.Command, g *globalOptions, file string, only []string, persi
 		return err
 	}
 	var errs []error
+	// A running service that the file now makes differently is restarted
+	// (with the services that require it); the others are started, which
+	// leaves a running one alone.
 	for _, u := range units {
-		key := serviceKey(app, u.Name)
-		if key == "" {
-			continue // a oneshot: its services' Requires= start it
-		}
-		base, _, _ := strings.Cut(key, "@")
-		if len(only) > 0 && !contains(only, key) && !contains(only, base) {
+		if !changed[u.Name] || !selected(app, only, u.Name) {
 			continue
+		}
+		if st, err := m.Unit(c.Context(), u.Name); err != nil || st.ActiveState != "active" {
+			continue
+		}
+		if err := m.Restart(c.Context(), u.Name); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for _, u := range units {
+		if serviceKey(app, u.Name) == "" || !selected(app, only, u.Name) {
+			continue // a oneshot (its services' Requires= start it), or a service not asked for
 		}
 		if err := m.Start(c.Context(), u.Name); err != nil {
 			errs = append(errs, err)
@@ -277,6 +284,18 @@ func appUp(c *cobra.Command, g *globalOptions, file string, only []string, persi
 		fmt.Fprintln(c.OutOrStdout(), u.Name)
 	}
 	return errors.Join(errs...)
+}
+
+// selected says whether unit is one of the services `berth up SERVICE…`
+// names (all of them when it names none); a oneshot is selected unless
+// services are named.
+func selected(app *unitgen.App, only []string, unit string) bool {
+	if len(only) == 0 {
+		return true
+	}
+	key := serviceKey(app, unit)
+	base, _, _ := strings.Cut(key, "@")
+	return key != "" && (contains(only, key) || contains(only, base))
 }
 
 func contains(list []string, s string) bool {

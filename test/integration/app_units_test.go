@@ -230,3 +230,44 @@ stop_timeout = 1
 		t.Errorf("a restart made the container again: created %s, before %s", c, created)
 	}
 }
+
+// TestAppUpAppliesChanges: berth up of a running app whose file changed
+// makes the changed service's container again and restarts it; a service
+// that did not change keeps running, untouched.
+func TestAppUpAppliesChanges(t *testing.T) {
+	busybox(t)
+	file := filepath.Join(t.TempDir(), "chg.toml")
+	write := func(version string) {
+		os.WriteFile(file, []byte(`
+[service.db]
+image = "busybox"
+command = ["sleep", "1000"]
+stop_timeout = 1
+
+[service.web]
+image = "busybox"
+command = ["sh", "-c", "echo web `+version+`; exec sleep 1000"]
+depends_on = ["db"]
+stop_timeout = 1
+`), 0o644)
+	}
+	write("v1")
+	ok(t, "up", "-f", file)
+	defer run(t, "down", "-f", file)
+	dbPID, webPID := unitProp(t, "chg-db.service", "MainPID"), unitProp(t, "chg-web.service", "MainPID")
+	ok(t, "up", "-f", file) // nothing changed: nothing restarts
+	if p := unitProp(t, "chg-web.service", "MainPID"); p != webPID {
+		t.Errorf("up of an unchanged app restarted web (%s, before %s)", p, webPID)
+	}
+	write("v2")
+	ok(t, "up", "-f", file)
+	if p := unitProp(t, "chg-web.service", "MainPID"); p == webPID || unitProp(t, "chg-web.service", "ActiveState") != "active" {
+		t.Errorf("web was not restarted: MainPID %s, before %s", p, webPID)
+	}
+	if p := unitProp(t, "chg-db.service", "MainPID"); p != dbPID {
+		t.Errorf("db, unchanged, was restarted (%s, before %s)", p, dbPID)
+	}
+	waitFor(t, 5*time.Second, "web's new output", func() bool {
+		return strings.Contains(run(t, "logs", "chg-web").stdout, "web v2")
+	})
+}
