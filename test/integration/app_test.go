@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -17,10 +18,17 @@ volumes = ["dbdata:/data"]
 restart = "always"
 networks = ["back"]
 
+[service.api]
+image = "busybox"
+command = ["sleep", "1000"]
+depends_on = ["db"]
+networks = ["back"]
+stop_timeout = 1
+
 [service.web]
 image = "busybox"
 command = "httpd -f -p 8080 -h /var/www"
-depends_on = ["db"]
+depends_on = ["api"]
 memory = "64m"
 stop_timeout = 1
 ports = ["18090:8080"]
@@ -51,7 +59,7 @@ func TestAppGenerator(t *testing.T) {
 		os.Remove("/etc/berth/itapp.toml")
 		os.Remove("/etc/berth/broken.toml")
 		sh(t, "systemctl daemon-reload")
-		run(t, "rm", "-f", "itapp-web", "itapp-db")
+		run(t, "rm", "-f", "itapp-web", "itapp-api", "itapp-db")
 		run(t, "volume", "rm", "itapp-dbdata")
 		// The app's network outlives its containers (as Compose's, until
 		// down): remove it, with its DNS units.
@@ -73,7 +81,7 @@ func TestAppGenerator(t *testing.T) {
 		t.Errorf("no WantedBy link for the app: %q, %v", l, err)
 	}
 	sh(t, "systemctl start itapp-web.service")
-	for _, u := range []string{"itapp-db.service", "itapp-web.service"} {
+	for _, u := range []string{"itapp-db.service", "itapp-api.service", "itapp-web.service"} {
 		if s := unitProp(t, u, "ActiveState"); s != "active" {
 			t.Fatalf("%s is %s", u, s)
 		}
@@ -84,10 +92,13 @@ func TestAppGenerator(t *testing.T) {
 			t.Errorf("%s is %s", u, s)
 		}
 	}
-	dbUp := unitProp(t, "itapp-db.service", "ActiveEnterTimestampMonotonic")
-	webUp := unitProp(t, "itapp-web.service", "ActiveEnterTimestampMonotonic")
-	if dbUp >= webUp && len(dbUp) == len(webUp) {
-		t.Errorf("web became active (%s) before db (%s)", webUp, dbUp)
+	// db, then api, then web.
+	up := func(u string) int64 {
+		n, _ := strconv.ParseInt(unitProp(t, u, "ActiveEnterTimestampMonotonic"), 10, 64)
+		return n
+	}
+	if db, api, web := up("itapp-db.service"), up("itapp-api.service"), up("itapp-web.service"); !(db < api && api < web) {
+		t.Errorf("units became active at db %d, api %d, web %d; want db, api, web in order", db, api, web)
 	}
 	if ps := ok(t, "ps", "--format", "{{.Names}} {{.Status}}"); !strings.Contains(ps, "itapp-db Up") || !strings.Contains(ps, "itapp-web Up") {
 		t.Errorf("ps: %q", ps)
@@ -111,7 +122,17 @@ func TestAppGenerator(t *testing.T) {
 	if b, err := os.ReadFile(log); err != nil || strings.Count(string(b), "\n") < 2 {
 		t.Errorf("db's data in its volume: %q, %v", b, err)
 	}
-	sh(t, "systemctl stop itapp-web.service itapp-db.service")
+	// systemctl restart restarts web alone: a new container process,
+	// and db, which it requires through api, keeps running.
+	webPID, dbPID := unitProp(t, "itapp-web.service", "MainPID"), unitProp(t, "itapp-db.service", "MainPID")
+	sh(t, "systemctl restart itapp-web.service")
+	if p := unitProp(t, "itapp-web.service", "MainPID"); p == webPID || p == "0" || unitProp(t, "itapp-web.service", "ActiveState") != "active" {
+		t.Errorf("systemctl restart: web's MainPID %s, before %s", p, webPID)
+	}
+	if p := unitProp(t, "itapp-db.service", "MainPID"); p != dbPID {
+		t.Errorf("restarting web restarted db (%s, before %s)", p, dbPID)
+	}
+	sh(t, "systemctl stop itapp-web.service itapp-api.service itapp-db.service")
 	if ps := ok(t, "ps", "-a", "--format", "{{.Names}} {{.Status}}"); !strings.Contains(ps, "itapp-web Exited") || !strings.Contains(ps, "itapp-db Exited") {
 		t.Errorf("ps -a after systemctl stop: %q", ps)
 	}
