@@ -202,8 +202,8 @@ func serviceUnit(app *App, s *Service, key string, o Options) *writer {
 
 	for _, t := range app.Install.WantedBy {
 		w.install("WantedBy", t)
+		w.u.Links = append(w.u.Links, t+".wants/"+w.u.Name)
 	}
-	w.u.WantedBy = app.Install.WantedBy
 	for _, d := range s.Systemd {
 		for _, v := range d.Values {
 			l := Line{d.Key, v}
@@ -214,6 +214,7 @@ func serviceUnit(app *App, s *Service, key string, o Options) *writer {
 				w.u.Service = append(w.u.Service, l)
 			case SectionInstall:
 				w.u.Install = append(w.u.Install, l)
+				w.u.Links = append(w.u.Links, installLinks(w.u.Name, d.Key, v)...)
 			}
 		}
 	}
@@ -227,4 +228,23 @@ func sortedKeys(m map[string]string) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// installLinks are the links an [Install] directive of a service's
+// systemd table asks for: a value may name several units.
+func installLinks(unit, key, value string) []string {
+	var out []string
+	for _, v := range strings.Fields(value) {
+		switch key {
+		case "WantedBy":
+			out = append(out, v+".wants/"+unit)
+		case "RequiredBy":
+			out = append(out, v+".requires/"+unit)
+		case "UpheldBy":
+			out = append(out, v+".upholds/"+unit)
+		case "Alias":
+			out = append(out, v)
+		}
+	}
+	return out
 }

@@ -170,6 +170,14 @@ func TestRenderDependencies(t *testing.T) {
 			t.Errorf("%s [%s] %s:\n got %q\nwant %q", tt.unit, tt.section, tt.key, got, tt.want)
 		}
 	}
+	// The links that enable web: [install] wanted_by, and the Alias= of
+	// its systemd table; the oneshots have none (web requires them).
+	if got := units["shop-web.service"].Links; strings.Join(got, " ") != "multi-user.target.wants/shop-web.service graphical.target.wants/shop-web.service shop-www.service" {
+		t.Errorf("shop-web.service links: %q", got)
+	}
+	if got := units["shop-net-back.service"].Links; len(got) != 0 {
+		t.Errorf("a oneshot has links: %q", got)
+	}
 }
 
 // TestRenderErrors: a value that cannot be written in a unit is an error

@@ -13,10 +13,12 @@ type Unit struct {
 	Name string
 	// Unit, Service and Install are the lines of each section.
 	Unit, Service, Install []Line
-	// WantedBy are the targets whose .wants/ directory links the unit
-	// (the [Install] WantedBy= lines, for a generator, which does not
-	// run `systemctl enable`).
-	WantedBy []string
+	// Links are the symbolic links that enable the unit, as `systemctl
+	// enable` makes them from its [Install] section, relative to the
+	// unit directory: "multi-user.target.wants/NAME" (WantedBy=),
+	// "TARGET.requires/NAME" (RequiredBy=), or an alias name (Alias=). A
+	// generator, which cannot run systemctl enable, makes them itself.
+	Links []string
 }
 
 // Line is one "Key=Value" directive; Value is written as it is.

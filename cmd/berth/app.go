@@ -233,7 +233,8 @@ func appRecord(app *unitgen.App, key string, o machine.RunOptions) *machine.Cont
 // renderedUnit is one unit file of an app.
 type renderedUnit struct {
 	Name, Text string
-	WantedBy   []string
+	// Links enable the unit (unitgen.Unit.Links).
+	Links []string
 }
 
 // renderApp renders the units of app (unitgen.Render), read from file
@@ -255,7 +256,7 @@ func renderAppUnchecked(app *unitgen.App, file, exe, root string) ([]renderedUni
 	}
 	out := make([]renderedUnit, len(units))
 	for i, u := range units {
-		out[i] = renderedUnit{Name: u.Name, Text: u.Text(), WantedBy: u.WantedBy}
+		out[i] = renderedUnit{Name: u.Name, Text: u.Text(), Links: u.Links}
 	}
 	return out, nil
 }
