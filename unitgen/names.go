@@ -13,6 +13,7 @@ import (
 //	A-net-N.service              creates network N (the berth network A_N)
 //	A-vol-V.service              creates volume V (the berth volume A-V)
 //	A-pull-S.service             pulls service S's image if it is missing
+//	                             (shared by the services with that image)
 //	A-build-S.service            builds service S's image
 //
 // The parser refuses a service whose unit would have the name of one of
@@ -43,8 +44,20 @@ func NetworkUnit(app, name string) string { return app + "-net-" + name + ".serv
 func VolumeUnit(app, name string) string { return app + "-vol-" + name + ".service" }
 
 // PullUnit is the oneshot unit that pulls the image of service svc when
-// the store lacks it.
+// the store lacks it. Services with the same image share one: the unit
+// of the first of them in the file (see PullService).
 func PullUnit(app, svc string) string { return app + "-pull-" + svc + ".service" }
+
+// PullService is the service whose PullUnit pulls the image of s: the
+// first service of the app, in file order, that runs the same image.
+func PullService(app *App, s *Service) *Service {
+	for _, o := range app.Services {
+		if o.Build == nil && o.Image == s.Image {
+			return o
+		}
+	}
+	return s
+}
 
 // BuildUnit is the oneshot unit that builds the image of service svc.
 func BuildUnit(app, svc string) string { return app + "-build-" + svc + ".service" }
@@ -124,7 +137,7 @@ func helperUnits(app *App) map[string]string {
 	for _, s := range app.Services {
 		if s.Build != nil {
 			out[BuildUnit(app.Name, s.Name)] = fmt.Sprintf("the build of service %q", s.Name)
-		} else {
+		} else if PullService(app, s) == s {
 			out[PullUnit(app.Name, s.Name)] = fmt.Sprintf("the image pull of service %q", s.Name)
 		}
 	}

@@ -52,7 +52,7 @@ func Render(app *App, o Options) ([]Unit, error) {
 	for _, s := range app.Services {
 		if s.Build != nil {
 			add(buildUnit(app, s, o))
-		} else {
+		} else if PullService(app, s) == s {
 			add(pullUnit(app, s, o))
 		}
 	}
@@ -113,12 +113,12 @@ func volumeUnit(app *App, v *Volume, o Options) *writer {
 	return w
 }
 
-// pullUnit pulls service s's image when the store lacks it, once the
-// network is up (as `docker compose up`; an image already there is
-// never fetched again, so an app whose images are in the store starts
-// offline).
+// pullUnit pulls service s's image, for every service that runs it, when
+// the store lacks it, once the network is up (as `docker compose up`; an
+// image already there is never fetched again, so an app whose images are
+// in the store starts offline).
 func pullUnit(app *App, s *Service, o Options) *writer {
-	w := oneshot(PullUnit(app.Name, s.Name), fmt.Sprintf("berth app %s: pull %s for service %s", app.Name, s.Image, s.Name), app.File)
+	w := oneshot(PullUnit(app.Name, s.Name), fmt.Sprintf("berth app %s: pull %s", app.Name, s.Image), app.File)
 	w.unit("Wants", "network-online.target")
 	w.unit("After", "network-online.target")
 	w.exec("ExecStart", "", o.berth("__pull-missing", s.Image)...)
@@ -171,7 +171,7 @@ func serviceUnit(app *App, s *Service, key string, o Options) *writer {
 	if s.Build != nil {
 		needs = append(needs, BuildUnit(app.Name, s.Name))
 	} else {
-		needs = append(needs, PullUnit(app.Name, s.Name))
+		needs = append(needs, PullUnit(app.Name, PullService(app, s).Name))
 	}
 	var wait [][]string
 	for _, d := range s.DependsOn {

@@ -182,7 +182,7 @@ func TestAppUpDown(t *testing.T) {
 	if nets := ok(t, "network", "ls", "--format", "{{.Name}}"); strings.Contains(nets, "upapp_") {
 		t.Errorf("the app's network is left after down: %q", nets)
 	}
-	for _, u := range []string{"upapp-db.service", "upapp-web.service", "upapp-net-back.service", "upapp-vol-dbdata.service", "upapp-pull-web.service"} {
+	for _, u := range []string{"upapp-db.service", "upapp-web.service", "upapp-net-back.service", "upapp-vol-dbdata.service", "upapp-pull-db.service"} {
 		if s := unitProp(t, u, "LoadState"); s != "not-found" {
 			t.Errorf("%s is %s after down", u, s)
 		}
