@@ -48,7 +48,7 @@ Documentation = "https://example.com/%n"
 	web := units[4].Text
 	for _, want := range []string{
 		"Requires=shop-net-default.service shop-pull-db.service shop-db.service\n", // one pull for db's and web's busybox
-		"Documentation=https://example.com/%n\n", // raw directives pass as written
+		"Documentation=https://example.com/%n\n",                                   // raw directives pass as written
 		`ExecStart=/usr/bin/berth "--root" "/var/lib/berth" "__init" "` + appContainerID("shop", "web") + `"`,
 		"MemoryMax=67108864\n", "\n[Install]\nWantedBy=multi-user.target\n",
 	} {
