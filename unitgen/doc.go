@@ -15,7 +15,8 @@
 //   - positions: BurntSushi/toml does not export the positions of keys,
 //     so position.go indexes them itself (its comment says how, and its
 //     limits);
-//   - the units (render.go, one function per unit kind; names.go names
+//   - the units (render.go; oneshots.go and service.go, one function per
+//     unit kind; names.go names
 //     them; container.go has the container's own directives, a copy of
 //     machine.UnitProperties that a test in cmd/berth holds to it;
 //     unitfile.go writes and escapes). Golden files in testdata/NAME.units
