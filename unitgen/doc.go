@@ -16,12 +16,11 @@
 //     so position.go indexes them itself (its comment says how, and its
 //     limits);
 //   - the units (render.go; oneshots.go and service.go, one function per
-//     unit kind; names.go names
-//     them; container.go has the container's own directives, a copy of
-//     machine.UnitProperties that a test in cmd/berth holds to it;
-//     unitfile.go writes and escapes). Golden files in testdata/NAME.units
-//     show every unit of every test app, and each passes
-//     `systemd-analyze verify`.
+//     unit kind; names.go names them; container.go has the container's
+//     own directives, a copy of machine.UnitProperties that a test in
+//     cmd/berth holds to it; unitfile.go writes and escapes). Golden
+//     files in testdata/NAME.units show every unit of every test app,
+//     and each passes `systemd-analyze verify`.
 //
 // Like Podman's Quadlet, which is its model, conversion is a pure
 // function: Parse takes bytes and returns a model or errors, and Render
