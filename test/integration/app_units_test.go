@@ -137,6 +137,12 @@ func TestAppUpPersist(t *testing.T) {
 	if _, err := os.Stat("/run/systemd/system/pers-web.service"); err == nil {
 		t.Error("a unit is in /run/systemd/system too")
 	}
+	// A persistent app stays persistent: up without --persist updates
+	// its units in /etc (units in /run would be hidden by them).
+	ok(t, "up", "-f", file)
+	if _, err := os.Stat("/run/systemd/system/pers-web.service"); err == nil {
+		t.Error("up of a persistent app wrote its unit to /run/systemd/system")
+	}
 	ok(t, "down", "-f", file)
 	for _, p := range []string{"/etc/systemd/system/pers-web.service", "/etc/systemd/system/pers-net-default.service", "/etc/systemd/system/multi-user.target.wants/pers-web.service"} {
 		if _, err := os.Lstat(p); err == nil {
