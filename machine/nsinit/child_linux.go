@@ -31,10 +31,15 @@ func Child() {
 	unix.CloseOnExec(childFD)
 	unix.CloseOnExec(resumeFD)
 	conn := os.NewFile(childFD, "init")
+	mfd, err := receiveRootfs() // userns_linux.go
+	if err != nil {
+		fail(conn, ExitSetup, err)
+	}
 	var cfg Config
 	if err := json.NewDecoder(conn).Decode(&cfg); err != nil {
 		fail(conn, ExitSetup, fmt.Errorf("init: read config: %w", err))
 	}
+	cfg.rootfsFD = mfd
 	path, filter, err := setup(&cfg)
 	if err != nil {
 		code := ExitSetup
@@ -275,6 +280,9 @@ func mountErr(op, src, target string, err error) error {
 // mountOverlay mounts the image layers and the container's upper at
 // cfg.Rootfs, in this mount namespace only.
 func mountOverlay(cfg *Config) error {
+	if cfg.rootfsFD >= 0 {
+		return moveRootfs(cfg, cfg.rootfsFD) // made by the parent: userns_linux.go
+	}
 	data, rel, err := OverlayData(cfg.LowerDirs, cfg.Upper, cfg.Work)
 	if err != nil {
 		return fmt.Errorf("init: %w", err)
@@ -443,9 +451,9 @@ func populateDev(root string) error {
 	return nil
 }
 
-// etcFiles bind-mounts the container's /etc/hostname and /etc/hosts,
-// kept in its state directory as Docker keeps them.
-func etcFiles(cfg *Config) error {
+// etcFileContents are the container's /etc/hostname, /etc/hosts and
+// /etc/resolv.conf (when it has one), by name.
+func etcFileContents(cfg *Config) map[string]string {
 	files := map[string]string{
 		"hostname": cfg.Spec.Hostname + "\n",
 		"hosts":    hostsFile(cfg),
@@ -453,11 +461,26 @@ func etcFiles(cfg *Config) error {
 	if cfg.ResolvConf != "" {
 		files["resolv.conf"] = cfg.ResolvConf
 	}
-	for name, content := range files {
-		src := filepath.Join(cfg.StateDir, name)
-		if err := os.WriteFile(src, []byte(content), 0o644); err != nil {
+	return files
+}
+
+// writeEtcFiles writes etcFileContents into the container's state
+// directory, as Docker keeps them (the parent does, see Start).
+func writeEtcFiles(cfg *Config) error {
+	for name, content := range etcFileContents(cfg) {
+		if err := os.WriteFile(filepath.Join(cfg.StateDir, name), []byte(content), 0o644); err != nil {
 			return fmt.Errorf("init: /etc/%s: %w", name, err)
 		}
+	}
+	return nil
+}
+
+// etcFiles bind-mounts the files of writeEtcFiles on the container's
+// /etc/hostname, /etc/hosts and /etc/resolv.conf.
+func etcFiles(cfg *Config) error {
+	files := etcFileContents(cfg)
+	for name := range files {
+		src := filepath.Join(cfg.StateDir, name)
 		target, err := securejoin.SecureJoin(cfg.Rootfs, "/etc/"+name)
 		if err != nil {
 			return fmt.Errorf("init: /etc/%s: %w", name, err)

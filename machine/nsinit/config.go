@@ -57,6 +57,9 @@ type Config struct {
 	// Stdin, when set and Console is not, is the container's stdin (the
 	// read end of a pipe that a `run -i` client feeds); else /dev/null.
 	Stdin *os.File `json:"-"`
+	// rootfsFD is, in the child, the overlay mount that the parent made
+	// for a user namespace (userns_linux.go); -1 when the child mounts it.
+	rootfsFD int
 }
 
 // Result is the child's report: ok, or an error with the exit code
