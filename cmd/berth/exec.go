@@ -94,13 +94,9 @@ func newExecCommand(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return engineError{err}
 			}
-			// Its cgroup is the container's, so that limits count it and
-			// a stop ends it with the rest.
-			if m, err := h.systemd(c.Context()); err == nil {
-				if err := m.Attach(c.Context(), rec.Unit, p.Pid); err != nil {
-					fmt.Fprintf(c.ErrOrStderr(), "berth: warning: %v\n", err)
-				}
-			}
+			// Its cgroup is the container's from its fork on (nsinit.Exec),
+			// so that the device policy and limits apply to it and a stop
+			// ends it with the rest.
 			if detach {
 				p.Release()
 				return nil

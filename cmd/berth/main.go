@@ -72,6 +72,10 @@ func main() {
 	if len(os.Args) == 2 && os.Args[1] == "__nsinit" {
 		nsinit.Child()
 	}
+	// `berth exec` in a container with a user namespace (see nsinit).
+	if len(os.Args) == 2 && os.Args[1] == nsinit.ExecStageArg {
+		nsinit.ExecStage()
+	}
 	// Installed as /usr/lib/systemd/system-generators/berth-generator.
 	if filepath.Base(os.Args[0]) == "berth-generator" {
 		os.Exit(runGenerator(os.Args[1:]))
