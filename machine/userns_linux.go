@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/berth/berth/internal/fsutil"
 )
@@ -103,6 +104,37 @@ func (c *Containers) userNamespaceDirs(dir string, m IDMap) error {
 	for _, d := range []string{filepath.Dir(c.dir), c.dir, dir} {
 		if err := os.Chmod(d, 0o711); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// ForUserns lets a --userns=auto container of block m use volume name:
+// the container's root, which has no capability over the host's files,
+// can reach the volume's directory (traversal only, as for the
+// container's own directory), and a volume that is still empty and
+// root's (new, or never written) becomes the container's root's, as
+// Docker gives a volume to the remapped root under userns-remap. A
+// volume with content keeps its owners: a volume shared by containers
+// of different blocks shows each the others' files as nobody's.
+func (v *Volumes) ForUserns(name string, m IDMap) error {
+	data := v.Path(name)
+	for _, d := range []string{filepath.Dir(v.dir), v.dir, filepath.Dir(data)} {
+		if err := os.Chmod(d, 0o711); err != nil {
+			return fmt.Errorf("volume %s: %w", name, err)
+		}
+	}
+	ents, err := os.ReadDir(data)
+	if err != nil {
+		return fmt.Errorf("volume %s: %w", name, err)
+	}
+	fi, err := os.Stat(data)
+	if err != nil {
+		return fmt.Errorf("volume %s: %w", name, err)
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok && len(ents) == 0 && st.Uid == 0 && st.Gid == 0 {
+		if err := os.Chown(data, int(m.HostID), int(m.HostID)); err != nil {
+			return fmt.Errorf("volume %s: %w", name, err)
 		}
 	}
 	return nil

@@ -34,6 +34,9 @@ func newCommitCommand(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if rec.IDMap != nil {
+				return usageError{fmt.Errorf("berth commit of a container with --userns=auto is not supported yet (its files belong to host ids from %d, which the layer would carry)", rec.IDMap.HostID)}
+			}
 			s, err := g.openStore(c)
 			if err != nil {
 				return err

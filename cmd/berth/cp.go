@@ -60,6 +60,7 @@ func newCpCommand(g *globalOptions) *cobra.Command {
 				// The container's root, as Docker: -a keeps the source's.
 				owner = fscopy.FixedOwner(0, 0)
 			}
+			owner = usernsOwner(rec, owner) // userns.go
 			if spec, err := h.cs.Spec(rec.ID); err == nil && spec.Root != nil && spec.Root.Readonly {
 				return fmt.Errorf("container rootfs is marked read-only")
 			}

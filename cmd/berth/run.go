@@ -345,7 +345,7 @@ func (h *host) createWithID(ctx context.Context, o machine.RunOptions, id, unit 
 	if unit != "" {
 		rec.Unit = unit
 	}
-	release, err := reserveUserns(h.cs, rec) // userns.go
+	release, err := reserveUserns(h.g.root, h.cs, rec) // userns.go
 	if err != nil {
 		return nil, engineError{err}
 	}

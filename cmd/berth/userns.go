@@ -1,9 +1,11 @@
 package main
 
 import (
+	"archive/tar"
 	"fmt"
 
 	"github.com/berth/berth/machine"
+	"github.com/berth/berth/machine/fscopy"
 	"github.com/spf13/pflag"
 )
 
@@ -13,9 +15,10 @@ func addUsernsFlag(fl *pflag.FlagSet, f *runFlags) {
 }
 
 // reserveUserns gives a --userns=auto container its block of host ids
-// (rec.IDMap and the spec's mappings). The caller calls release once the
+// (rec.IDMap) and lets it use its volumes (Volumes.ForUserns); root is
+// berth's state directory. The caller calls release once the
 // container's record is written or its creation has failed.
-func reserveUserns(cs *machine.Containers, rec *machine.Container) (release func(), err error) {
+func reserveUserns(root string, cs *machine.Containers, rec *machine.Container) (release func(), err error) {
 	mode, size, err := machine.ParseUserns(rec.Options.Userns)
 	if err != nil || mode != machine.UsernsAuto {
 		return func() {}, err
@@ -25,6 +28,19 @@ func reserveUserns(cs *machine.Containers, rec *machine.Container) (release func
 		return nil, err
 	}
 	rec.IDMap = &m
+	vols, err := machine.OpenVolumes(root)
+	if err != nil {
+		release()
+		return nil, err
+	}
+	for _, mt := range rec.Options.Mounts {
+		if mt.Type == machine.MountVolume {
+			if err := vols.ForUserns(mt.Source, m); err != nil {
+				release()
+				return nil, err
+			}
+		}
+	}
 	return release, nil
 }
 
@@ -36,4 +52,28 @@ func idMappings(rec *machine.Container) *inspectIDMappings {
 	}
 	m := fmt.Sprintf("0:%d:%d", rec.IDMap.HostID, rec.IDMap.Size)
 	return &inspectIDMappings{UIDMap: []string{m}, GIDMap: []string{m}}
+}
+
+// usernsOwner maps the owners that `berth cp` gives files copied into
+// a container with a user namespace into its block: the container's
+// root is the block's first host id, and an id the block does not map
+// becomes nobody inside (the kernel's overflow id, 65534).
+func usernsOwner(rec *machine.Container, owner fscopy.Owner) fscopy.Owner {
+	if rec.IDMap == nil {
+		return owner
+	}
+	m := *rec.IDMap
+	shift := func(id int) int {
+		if id < 0 || uint64(id) >= uint64(m.Size) {
+			id = 65534
+			if uint64(id) >= uint64(m.Size) {
+				return id // unmapped: shown as nobody inside
+			}
+		}
+		return int(m.HostID) + id
+	}
+	return func(h *tar.Header) (int, int) {
+		uid, gid := owner(h)
+		return shift(uid), shift(gid)
+	}
 }

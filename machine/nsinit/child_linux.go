@@ -361,10 +361,27 @@ func mountOne(root string, m specs.Mount, copyUpFirst bool) error {
 		}
 		return nil
 	}
-	if err := unix.Mount(src, target, typ, flags, data); err != nil {
+	err = unix.Mount(src, target, typ, flags, data)
+	if typ == "sysfs" && errors.Is(err, unix.EPERM) {
+		// A user namespace may mount sysfs only with a network
+		// namespace of its own; with the host's (--network host or
+		// container:…) it gets the host's /sys, read-only, as runc and
+		// Podman do.
+		err = bindSysfs(target, flags)
+	}
+	if err != nil {
 		return mountErr("mount "+typ, "", m.Destination, err)
 	}
 	return nil
+}
+
+// bindSysfs bind-mounts the host's /sys (with its sub-mounts) at target,
+// read-only when flags say so.
+func bindSysfs(target string, flags uintptr) error {
+	if err := unix.Mount("/sys", target, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		return err
+	}
+	return unix.Mount("", target, "", unix.MS_BIND|unix.MS_REMOUNT|flags&(unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC), "")
 }
 
 // makeTarget makes the mount point: a directory, or for a bind mount of

@@ -39,7 +39,8 @@ func hostIDMap(t *testing.T, name string) idMap {
 // a file root makes in a bind mount is the mapped uid's on the host;
 // two containers get disjoint blocks and a removed container's block
 // is free again; exec'd processes join the user namespace; capabilities
-// inside, even all of them, are the namespace's only.
+// inside, even all of them, are the namespace's only; volumes, cp and
+// --network host work.
 func TestUsernsAuto(t *testing.T) {
 	busybox(t)
 	// Not t.TempDir: its parent is 0700, and the container's root must
@@ -108,6 +109,32 @@ func TestUsernsAuto(t *testing.T) {
 	defer run(t, "rm", "-f", "it_userns3")
 	if c := hostIDMap(t, "it_userns3"); c != a {
 		t.Errorf("after rm of the first container, a new one got %v, want its freed block %v", c, a)
+	}
+
+	// A new named volume becomes the container's root's; berth cp into
+	// the container gives files to its root; --network host works (the
+	// host's /sys, read-only); commit is refused rather than carrying
+	// host ids into a layer.
+	out = ok(t, "run", "--rm", "--userns=auto", "-v", "it_userns_vol:/vol", "busybox", "sh", "-c", "touch /vol/made; stat -c %u /vol/made")
+	defer run(t, "volume", "rm", "it_userns_vol")
+	if out != "0\n" {
+		t.Errorf("a file made in a named volume: owner %q inside, want 0", out)
+	}
+	if o := sh(t, "stat -c %u /var/lib/berth/volumes/it_userns_vol/_data/made"); o == "0" {
+		t.Errorf("a file made in a named volume is root's on the host")
+	}
+	if err := os.WriteFile(filepath.Join(dir, "copied"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ok(t, "cp", filepath.Join(dir, "copied"), "it_userns3:/copied")
+	if out := ok(t, "exec", "it_userns3", "stat", "-c", "%u:%g", "/copied"); out != "0:0\n" {
+		t.Errorf("berth cp into the container: owner %q, want 0:0", out)
+	}
+	if out := ok(t, "run", "--rm", "--userns=auto", "--network", "host", "busybox", "sh", "-c", "test -d /sys/class && id -u"); out != "0\n" {
+		t.Errorf("--network host: %q", out)
+	}
+	if r := run(t, "commit", "it_userns3"); r.code != 125 || !strings.Contains(r.stderr, "--userns") {
+		t.Errorf("commit: exit %d, %q", r.code, r.stderr)
 	}
 
 	// All capabilities, no seccomp filter: still only the namespace's.
