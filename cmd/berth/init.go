@@ -163,6 +163,13 @@ func containerInit(c *cobra.Command, g *globalOptions, id string) error {
 			return exitWith(nsinit.ExitSetup, err)
 		}
 	}
+	var ttyLog uint64
+	if pty != nil {
+		// Its output is its log too (ttylog.go).
+		if ttyLog, err = startTTYRelay(exe, dir, rec, pty.Master, pid); err != nil {
+			fmt.Fprintf(os.Stderr, "berth: warning: %v\n", err)
+		}
+	}
 	// machined registration talks D-Bus: in parallel with the rest.
 	registered := make(chan error, 1)
 	go func() { registered <- systemd.RegisterMachine(rec.Machine, id, rec.Unit, pid, cfg.Rootfs) }()
@@ -186,6 +193,9 @@ func containerInit(c *cobra.Command, g *globalOptions, id string) error {
 		}
 		r.State.StartedAt, r.State.Error, r.State.UserStart = time.Now().UTC(), "", false
 		r.State.LogStreams = proc.LogStreams
+		if ttyLog != 0 {
+			r.State.LogStreams = append(r.State.LogStreams, ttyLog)
+		}
 		r.State.IPAddress = ""
 		if addr.IsValid() {
 			r.State.IPAddress = addr.String()

@@ -76,6 +76,10 @@ func main() {
 	if len(os.Args) == 2 && os.Args[1] == nsinit.ExecStageArg {
 		nsinit.ExecStage()
 	}
+	// The reader of a -t container's terminal (ttylog.go).
+	if len(os.Args) == 2 && os.Args[1] == ttyRelayArg {
+		os.Exit(ttyRelay())
+	}
 	// Installed as /usr/lib/systemd/system-generators/berth-generator.
 	if filepath.Base(os.Args[0]) == "berth-generator" {
 		os.Exit(runGenerator(os.Args[1:]))

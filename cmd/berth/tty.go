@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 	"github.com/berth/berth/machine/console"
 	"github.com/berth/berth/machine/systemd"
 	"github.com/spf13/cobra"
+	"golang.org/x/sys/unix"
 )
 
 // consoleMarker is the file a `run -it` client creates in the
@@ -70,12 +72,19 @@ func waitForConsoleClient(dir string) {
 // output to stdout; window size changes. It returns when the
 // container's end hangs the terminal up (false) or on the detach keys
 // (true). held, when set, is called once the terminal is held.
-func attachConsole(rec *machine.Container, stdin bool, keys []byte, held func()) (detached bool, err error) {
+func attachConsole(rec *machine.Container, relay string, stdin bool, keys []byte, held func()) (detached bool, err error) {
 	m, err := console.Fetch(1, rec.State.PtyIndex, rec.State.PtyDev)
 	if err != nil {
 		return false, fmt.Errorf("attach to %s: %w", rec.Name, err)
 	}
 	defer m.Close()
+	// The output comes from the relay that logs it (ttylog.go), the
+	// master's only reader; from the master itself without one.
+	var out io.Reader = m
+	if c := dialRelay(relay); c != nil {
+		defer c.Close()
+		out = c
+	}
 	if held != nil {
 		held()
 	}
@@ -112,7 +121,18 @@ func attachConsole(rec *machine.Container, stdin bool, keys []byte, held func())
 	}()
 	outDone := make(chan struct{})
 	go func() {
-		io.Copy(os.Stdout, m) // ends with EIO when the terminal is hung up
+		for {
+			io.Copy(os.Stdout, out) // ends when the relay ends, or with EIO when the terminal is hung up
+			if out == io.Reader(m) {
+				break
+			}
+			// The relay ends with the container's PID 1. A restart
+			// (restart policy) keeps the terminal and starts a new relay:
+			// follow it until the terminal is hung up.
+			if out = redialRelay(relay, m); out == nil {
+				break
+			}
+		}
 		close(outDone)
 	}()
 	inDone := make(chan error, 1)
@@ -137,6 +157,42 @@ func attachConsole(rec *machine.Container, stdin bool, keys []byte, held func())
 		return false, nil
 	}
 }
+
+// redialRelay connects to the relay of a restarted container, or
+// returns nil once the terminal m is hung up (the container's end) or
+// no relay came within relayRedial.
+func redialRelay(relay string, m *os.File) io.Reader {
+	for deadline := time.Now().Add(relayRedial); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		fds := []unix.PollFd{{Fd: int32(m.Fd()), Events: 0}}
+		if n, _ := unix.Poll(fds, 0); n > 0 && fds[0].Revents&unix.POLLHUP != 0 {
+			return nil
+		}
+		if c := dialRelay(relay); c != nil {
+			return c
+		}
+	}
+	return nil
+}
+
+// dialRelay connects to the relay at path and waits for its greeting;
+// nil when there is no relay.
+func dialRelay(path string) net.Conn {
+	c, err := net.Dial("unix", path)
+	if err != nil {
+		return nil
+	}
+	var b [1]byte
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.ReadFull(c, b[:]); err != nil || b[0] != console.RelayGreeting {
+		c.Close()
+		return nil
+	}
+	c.SetReadDeadline(time.Time{})
+	return c
+}
+
+// relayRedial bounds redialRelay's wait.
+const relayRedial = 5 * time.Second
 
 // runWithConsole starts a -t container and attaches this terminal to
 // it; the command runs once the terminal is held, so nothing it writes
@@ -176,7 +232,7 @@ func (h *host) proxyConsole(ctx context.Context, rec *machine.Container, keys []
 			}
 		}()
 	}
-	detached, err := attachConsole(cur, rec.Options.Interactive, keys, held)
+	detached, err := attachConsole(cur, filepath.Join(h.cs.Dir(rec.ID), ttySocket), rec.Options.Interactive, keys, held)
 	if err != nil {
 		return engineError{err}
 	}
