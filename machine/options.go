@@ -418,8 +418,10 @@ func (o *RunOptions) Validate() error {
 	if o.Image == "" {
 		add(invalidf("no image specified"))
 	}
-	if _, _, err := ParseUserns(o.Userns); err != nil {
+	if mode, _, err := ParseUserns(o.Userns); err != nil {
 		add(err)
+	} else if mode == UsernsAuto {
+		add(o.usernsConflicts())
 	}
 	for _, e := range o.Env {
 		if k, _, _ := strings.Cut(e, "="); k == "" || strings.ContainsRune(e, 0) {

@@ -39,6 +39,34 @@ func TestParseUserns(t *testing.T) {
 	}
 }
 
+func TestValidateUserns(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		o    RunOptions
+		bad  string
+	}{
+		{"auto", RunOptions{Userns: "auto"}, ""},
+		{"host and privileged", RunOptions{Userns: "host", Privileged: true}, ""},
+		{"auto and privileged", RunOptions{Userns: "auto", Privileged: true}, "privileged mode is incompatible with user namespaces"},
+		{"auto and a device", RunOptions{Userns: "auto:size=10", Devices: []Device{{HostPath: "/dev/net/tun"}}}, "--device"},
+		{"auto and another's network", RunOptions{Userns: "auto", Network: "container:web"}, "--network container:"},
+		{"auto and the host's network", RunOptions{Userns: "auto", Network: "host"}, ""},
+		{"bad", RunOptions{Userns: "nope"}, "invalid --userns"},
+	} {
+		tc.o.Image = "busybox"
+		err := tc.o.Validate()
+		if tc.bad == "" {
+			if err != nil {
+				t.Errorf("%s: %v", tc.name, err)
+			}
+			continue
+		}
+		if !errors.Is(err, errdefs.ErrInvalid) || !strings.Contains(err.Error(), tc.bad) {
+			t.Errorf("%s: %v, want an ErrInvalid with %q", tc.name, err, tc.bad)
+		}
+	}
+}
+
 func TestParseSubIDs(t *testing.T) {
 	const file = "# comment\nalice:100000:65536\nberth:1048576:131072\n998:5000000:65536\nberth:bad:1\nberth:7:0\n\nberth:200:100\n"
 	got, err := ParseSubIDs(strings.NewReader(file), "berth", "998")
