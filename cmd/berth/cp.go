@@ -52,6 +52,9 @@ func newCpCommand(g *globalOptions) *cobra.Command {
 				owner = fscopy.KeepOwner
 			}
 			if srcC != "" {
+				if archive {
+					owner = usernsOwnerOut(rec, owner) // userns.go
+				}
 				return withContainerRoot(h, rec, func(ctr *fscopy.Root) error {
 					return copyFromContainer(c, rec, ctr, srcP, dstP, follow, owner)
 				})

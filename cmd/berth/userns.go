@@ -77,3 +77,24 @@ func usernsOwner(rec *machine.Container, owner fscopy.Owner) fscopy.Owner {
 		return shift(uid), shift(gid)
 	}
 }
+
+// usernsOwnerOut is usernsOwner the other way, for `berth cp -a` out of
+// a container with a user namespace: the archive's owners are host ids,
+// given back as the container's (its root's files become 0); a host id
+// outside the block becomes nobody (65534).
+func usernsOwnerOut(rec *machine.Container, owner fscopy.Owner) fscopy.Owner {
+	if rec.IDMap == nil {
+		return owner
+	}
+	m := *rec.IDMap
+	unshift := func(id int) int {
+		if id < int(m.HostID) || uint64(id) >= m.End() {
+			return 65534
+		}
+		return id - int(m.HostID)
+	}
+	return func(h *tar.Header) (int, int) {
+		uid, gid := owner(h)
+		return unshift(uid), unshift(gid)
+	}
+}

@@ -130,6 +130,11 @@ func TestUsernsAuto(t *testing.T) {
 	if out := ok(t, "exec", "it_userns3", "stat", "-c", "%u:%g", "/copied"); out != "0:0\n" {
 		t.Errorf("berth cp into the container: owner %q, want 0:0", out)
 	}
+	ok(t, "exec", "it_userns3", "sh", "-c", "echo x > /made; chown 1000:1000 /made")
+	ok(t, "cp", "-a", "it_userns3:/made", filepath.Join(dir, "out"))
+	if fi, err := os.Stat(filepath.Join(dir, "out")); err != nil || fi.Sys().(*syscall.Stat_t).Uid != 1000 {
+		t.Errorf("berth cp -a out of the container: %v, want the container's owner 1000", err)
+	}
 	if out := ok(t, "run", "--rm", "--userns=auto", "--network", "host", "busybox", "sh", "-c", "test -d /sys/class && id -u"); out != "0\n" {
 		t.Errorf("--network host: %q", out)
 	}
