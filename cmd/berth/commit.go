@@ -34,9 +34,6 @@ func newCommitCommand(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if rec.IDMap != nil {
-				return usageError{fmt.Errorf("berth commit of a container with --userns=auto is not supported yet (its files belong to host ids from %d, which the layer would carry)", rec.IDMap.HostID)}
-			}
 			s, err := g.openStore(c)
 			if err != nil {
 				return err
@@ -54,6 +51,7 @@ func newCommitCommand(g *globalOptions) *cobra.Command {
 			if len(args) == 2 {
 				o.Ref = args[1]
 			}
+			o.MapOwner = usernsLayerOwner(rec) // userns.go: nil without a user namespace
 			if pause && active(rec) {
 				if err := h.pauseForCommit(c.Context(), rec); err != nil {
 					return err

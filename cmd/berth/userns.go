@@ -98,3 +98,14 @@ func usernsOwnerOut(rec *machine.Container, owner fscopy.Owner) fscopy.Owner {
 		return unshift(uid), unshift(gid)
 	}
 }
+
+// usernsLayerOwner maps the owners in a --userns=auto container's upper
+// directory (host ids) back to the container's for `berth commit`, as
+// usernsOwnerOut does for cp; nil without a user namespace.
+func usernsLayerOwner(rec *machine.Container) func(uid, gid int) (int, int) {
+	if rec.IDMap == nil {
+		return nil
+	}
+	out := usernsOwnerOut(rec, fscopy.KeepOwner)
+	return func(uid, gid int) (int, int) { return out(&tar.Header{Uid: uid, Gid: gid}) }
+}
