@@ -164,9 +164,7 @@ func AllocateIDs(uids, gids []SubIDRange, used []IDMap, size uint32) (IDMap, err
 
 // usernsConflicts refuses what a --userns=auto container cannot have:
 // --privileged (Docker's words: it gives the host, which a user
-// namespace takes away), and --device (the node would have to be made
-// by the container's root, which mknod refuses in a user namespace;
-// binding the host's node in is not done yet), and --network
+// namespace takes away), and --network
 // container:OTHER (joining OTHER's network namespace takes capabilities
 // over the user namespace that owns it, which the container's root does
 // not have; Podman joins OTHER's user namespace too, not done yet).
@@ -174,8 +172,6 @@ func (o *RunOptions) usernsConflicts() error {
 	switch {
 	case o.Privileged:
 		return invalidf("privileged mode is incompatible with user namespaces.  You must run the container in the host namespace when running privileged mode")
-	case len(o.Devices) > 0:
-		return invalidf("--device is not supported with --userns=auto yet")
 	case strings.HasPrefix(o.Network, NetworkContainerPrefix):
 		return invalidf("--network container: is not supported with --userns=auto yet")
 	}

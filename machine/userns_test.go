@@ -48,7 +48,7 @@ func TestValidateUserns(t *testing.T) {
 		{"auto", RunOptions{Userns: "auto"}, ""},
 		{"host and privileged", RunOptions{Userns: "host", Privileged: true}, ""},
 		{"auto and privileged", RunOptions{Userns: "auto", Privileged: true}, "privileged mode is incompatible with user namespaces"},
-		{"auto and a device", RunOptions{Userns: "auto:size=10", Devices: []Device{{HostPath: "/dev/net/tun"}}}, "--device"},
+		{"auto and a device", RunOptions{Userns: "auto:size=10", Devices: []Device{{HostPath: "/dev/net/tun", ContainerPath: "/dev/net/tun", Permissions: "rwm", Type: "c"}}}, ""},
 		{"auto and another's network", RunOptions{Userns: "auto", Network: "container:web"}, "--network container:"},
 		{"auto and the host's network", RunOptions{Userns: "auto", Network: "host"}, ""},
 		{"bad", RunOptions{Userns: "nope"}, "invalid --userns"},

@@ -63,6 +63,7 @@ func containerInit(c *cobra.Command, g *globalOptions, id string) error {
 		Unit:          rec.Unit,
 		HostDevices:   rec.Options.Privileged,
 		CopyUp:        copyUpTargets(rec),
+		DeviceSources: deviceSources(rec), // userns.go
 	}
 	var pty *console.Pty
 	if rec.Options.Tty {

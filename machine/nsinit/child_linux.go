@@ -175,7 +175,7 @@ func prepareRoot(cfg *Config, filter []bpf.RawInstruction) (string, error) {
 				}
 			}
 			if s.Linux != nil {
-				if err := makeDevices(root, s.Linux.Devices); err != nil {
+				if err := makeDevices(root, s.Linux.Devices, cfg.DeviceSources); err != nil {
 					return "", err
 				}
 			}

@@ -137,6 +137,19 @@ func TestUsernsAuto(t *testing.T) {
 	if out := ok(t, "run", "--rm", "--userns=auto", "--network", "host", "busybox", "sh", "-c", "test -d /sys/class && id -u"); out != "0\n" {
 		t.Errorf("--network host: %q", out)
 	}
+	// --device binds the host's node in (mknod is refused in a user
+	// namespace), with the host's owner and mode: /dev/zero (0666) can
+	// be read, the testbed's /dev/net/tun (0600, root's) not even by
+	// the container's root.
+	if out := ok(t, "run", "--rm", "--userns=auto", "--device", "/dev/zero:/dev/myzero", "busybox", "sh", "-c",
+		"[ -c /dev/myzero ] && head -c 3 /dev/myzero | od -An -tx1"); strings.TrimSpace(out) != "00 00 00" {
+		t.Errorf("--userns=auto --device /dev/zero:/dev/myzero: %q", out)
+	}
+	if st, err := os.Stat("/dev/net/tun"); err == nil && st.Mode().Perm() == 0o600 {
+		if r := run(t, "run", "--rm", "--userns=auto", "--device", "/dev/net/tun", "busybox", "sh", "-c", "exec 3<>/dev/net/tun && echo opened"); strings.Contains(r.stdout, "opened") {
+			t.Errorf("--userns=auto: a root-only host device node was opened")
+		}
+	}
 	// commit gives the layer the container's ids, not the host's.
 	ok(t, "commit", "it_userns3", "it-userns-committed")
 	defer run(t, "rmi", "it-userns-committed")
