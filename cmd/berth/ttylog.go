@@ -54,6 +54,12 @@ func startTTYRelay(exe, dir string, rec *machine.Container, master *os.File, pid
 		return 0, fmt.Errorf("log of the terminal: %w", err)
 	}
 	l.SetUnlinkOnClose(false)
+	// The terminal's output is the container's: root only (the
+	// directory may be traversable, see machine.Containers.Create).
+	if err := os.Chmod(sock, 0o600); err != nil {
+		l.Close()
+		return 0, fmt.Errorf("log of the terminal: %w", err)
+	}
 	lf, err := l.File()
 	l.Close()
 	if err != nil {
