@@ -20,11 +20,22 @@ import (
 // while the relay runs. Output while no client is attached is in the
 // log only, as with Docker.
 
-// RelayGreeting is the first byte a client reads from the relay: it is
-// registered, and every byte the terminal shows from then on reaches
-// it. A client that must not miss the container's first output (run
-// -it) waits for it before letting the command run.
-const RelayGreeting = 0
+// A client starts by writing one byte, RelayNew or RelayFollow, and
+// then reads RelayGreeting: from then on it gets every byte the terminal
+// shows. A client that must not miss the container's first output (run
+// -it) waits for the greeting before it lets the command run. A client
+// that follows a container across a restart (its relay ended, a new one
+// came) cannot have been there when the new run began: with RelayFollow
+// it first gets what the terminal showed since this relay started (up to
+// relayBacklog), as it would have found it in the terminal's buffer.
+const (
+	RelayNew      = 'N'
+	RelayFollow   = 'F'
+	RelayGreeting = 0
+)
+
+// relayBacklog bounds what a relay keeps for a following client.
+const relayBacklog = 64 * 1024
 
 // clientWriteTimeout bounds a write to one client: a client that does
 // not read for that long is dropped, so it cannot stall the log.
@@ -40,26 +51,38 @@ func Relay(master *os.File, log io.Writer, l net.Listener, done <-chan struct{},
 	var mu sync.Mutex
 	clients := map[net.Conn]bool{}
 	closed := false
+	var backlog []byte // the first relayBacklog bytes, for RelayFollow
+	register := func(c net.Conn) {
+		var mode [1]byte
+		c.SetReadDeadline(time.Now().Add(clientWriteTimeout))
+		if _, err := io.ReadFull(c, mode[:]); err != nil {
+			c.Close()
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if closed {
+			c.Close()
+			return
+		}
+		msg := []byte{RelayGreeting}
+		if mode[0] == RelayFollow {
+			msg = append(msg, backlog...)
+		}
+		c.SetWriteDeadline(time.Now().Add(clientWriteTimeout))
+		if _, err := c.Write(msg); err != nil {
+			c.Close()
+			return
+		}
+		clients[c] = true
+	}
 	go func() {
 		for {
 			c, err := l.Accept()
 			if err != nil {
 				return
 			}
-			mu.Lock()
-			if closed {
-				c.Close()
-			} else {
-				// The greeting tells the client that it gets everything
-				// from here on (see RelayGreeting).
-				c.SetWriteDeadline(time.Now().Add(clientWriteTimeout))
-				if _, err := c.Write([]byte{RelayGreeting}); err == nil {
-					clients[c] = true
-				} else {
-					c.Close()
-				}
-			}
-			mu.Unlock()
+			go register(c)
 		}
 	}()
 	defer func() {
@@ -81,6 +104,9 @@ func Relay(master *os.File, log io.Writer, l net.Listener, done <-chan struct{},
 		if n > 0 {
 			log.Write(buf[:n])
 			mu.Lock()
+			if len(backlog) < relayBacklog {
+				backlog = append(backlog, buf[:min(n, relayBacklog-len(backlog))]...)
+			}
 			for c := range clients {
 				c.SetWriteDeadline(time.Now().Add(clientWriteTimeout))
 				if _, err := c.Write(buf[:n]); err != nil {

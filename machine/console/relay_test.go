@@ -59,22 +59,34 @@ func TestRelay(t *testing.T) {
 		Relay(master, &log, l, done, 50*time.Millisecond)
 		close(ended)
 	}()
-	var clients []net.Conn
-	for range 2 {
+	dial := func(mode byte) net.Conn {
 		c, err := net.Dial("unix", l.Addr().String())
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer c.Close()
+		t.Cleanup(func() { c.Close() })
+		c.Write([]byte{mode})
 		var b [1]byte
 		if _, err := io.ReadFull(c, b[:]); err != nil || b[0] != RelayGreeting {
 			t.Fatalf("greeting: %v %v", b, err)
 		}
-		clients = append(clients, c)
+		return c
 	}
+	clients := []net.Conn{dial(RelayNew), dial(RelayNew)}
 	p.Slave.Write([]byte("first\n"))
-	time.Sleep(20 * time.Millisecond)
+	waitFor := func(want string) {
+		for deadline := time.Now().Add(5 * time.Second); !strings.Contains(log.String(), want); time.Sleep(5 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("the log never got %q: %q", want, log.String())
+			}
+		}
+	}
+	waitFor("first")
+	// A new client gets what comes from now on, a following one also
+	// what came since the relay started.
+	late, follow := dial(RelayNew), dial(RelayFollow)
 	p.Slave.Write([]byte("last\n"))
+	waitFor("last")
 	close(done)
 	select {
 	case <-ended:
@@ -89,5 +101,11 @@ func TestRelay(t *testing.T) {
 	}
 	if s := log.String(); s != "first\r\nlast\r\n" {
 		t.Errorf("log = %q", s)
+	}
+	if b, _ := io.ReadAll(late); string(b) != "last\r\n" {
+		t.Errorf("a client that came late read %q, want the last line only", b)
+	}
+	if b, _ := io.ReadAll(follow); string(b) != "first\r\nlast\r\n" {
+		t.Errorf("a following client read %q, want both lines", b)
 	}
 }

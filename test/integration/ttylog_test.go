@@ -36,14 +36,15 @@ func TestTtyLogs(t *testing.T) {
 		t.Errorf("logs of an attached -it container: %q", out)
 	}
 
-	// A restart keeps the terminal: the client sees both runs.
-	term = onTerminal(t, 24, 80, "run", "-t", "--restart", "on-failure:1", "--name", "it_ttylog3", "busybox", "sh", "-c", "echo run-$(cat /proc/uptime | cut -d' ' -f1); sleep 0.5; exit 1")
+	// A restart keeps the terminal: the client sees every run, the
+	// first output of each included.
+	term = onTerminal(t, 24, 80, "run", "-t", "--restart", "on-failure:2", "--name", "it_ttylog3", "busybox", "sh", "-c", "echo run-$(cat /proc/uptime | cut -d' ' -f1); sleep 0.5; exit 1")
 	defer run(t, "rm", "-f", "it_ttylog3")
 	term.exit()
-	if n := strings.Count(term.seen.String(), "run-"); n != 2 {
-		t.Errorf("a client across a restart saw %d runs, want 2:\n%q", n, term.seen.String())
+	if n := strings.Count(term.seen.String(), "run-"); n != 3 {
+		t.Errorf("a client across two restarts saw %d runs, want 3:\n%q", n, term.seen.String())
 	}
-	if n := strings.Count(ok(t, "logs", "it_ttylog3"), "run-"); n != 2 {
-		t.Errorf("logs across a restart: %d runs, want 2", n)
+	if n := strings.Count(ok(t, "logs", "it_ttylog3"), "run-"); n != 3 {
+		t.Errorf("logs across two restarts: %d runs, want 3", n)
 	}
 }
