@@ -40,6 +40,11 @@ func newExecCommand(g *globalOptions) *cobra.Command {
 			if !rec.IsRunning() {
 				return engineError{fmt.Errorf("container %s is not running", rec.Name)}
 			}
+			if rec.State.Paused {
+				// As Docker: a process started in its frozen cgroup
+				// would be frozen from its first instruction.
+				return engineError{fmt.Errorf("Container %s is paused, unpause the container before exec", rec.Name)}
+			}
 			spec, err := h.cs.Spec(rec.ID)
 			if err != nil {
 				return engineError{err}
