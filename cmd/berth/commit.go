@@ -51,6 +51,7 @@ func newCommitCommand(g *globalOptions) *cobra.Command {
 			if len(args) == 2 {
 				o.Ref = args[1]
 			}
+			o.MapOwner = usernsLayerOwner(rec) // userns.go: nil without a user namespace
 			if pause && active(rec) {
 				if err := h.pauseForCommit(c.Context(), rec); err != nil {
 					return err

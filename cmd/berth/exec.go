@@ -40,6 +40,11 @@ func newExecCommand(g *globalOptions) *cobra.Command {
 			if !rec.IsRunning() {
 				return engineError{fmt.Errorf("container %s is not running", rec.Name)}
 			}
+			if rec.State.Paused {
+				// As Docker: a process started in its frozen cgroup
+				// would be frozen from its first instruction.
+				return engineError{fmt.Errorf("Container %s is paused, unpause the container before exec", rec.Name)}
+			}
 			spec, err := h.cs.Spec(rec.ID)
 			if err != nil {
 				return engineError{err}
@@ -96,13 +101,9 @@ func newExecCommand(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return engineError{err}
 			}
-			// Its cgroup is the container's, so that limits count it and
-			// a stop ends it with the rest.
-			if m, err := h.systemd(c.Context()); err == nil {
-				if err := m.Attach(c.Context(), rec.Unit, p.Pid); err != nil {
-					fmt.Fprintf(c.ErrOrStderr(), "berth: warning: %v\n", err)
-				}
-			}
+			// Its cgroup is the container's from its fork on (nsinit.Exec),
+			// so that the device policy and limits apply to it and a stop
+			// ends it with the rest.
 			if detach {
 				p.Release()
 				return nil

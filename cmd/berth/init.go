@@ -63,6 +63,7 @@ func containerInit(g *globalOptions, id string) error {
 		Unit:          rec.Unit,
 		HostDevices:   rec.Options.Privileged,
 		CopyUp:        copyUpTargets(rec),
+		DeviceSources: deviceSources(rec), // userns.go
 	}
 	if spec.Linux != nil {
 		if cfg.SeccompFilter, err = machine.SeccompFilter(spec.Linux.Seccomp); err != nil {
@@ -179,6 +180,13 @@ func containerInit(g *globalOptions, id string) error {
 			return exitWith(nsinit.ExitSetup, err)
 		}
 	}
+	var ttyLog uint64
+	if pty != nil {
+		// Its output is its log too (ttylog.go).
+		if ttyLog, err = startTTYRelay(exe, dir, rec, pty.Master, pid); err != nil {
+			fmt.Fprintf(os.Stderr, "berth: warning: %v\n", err)
+		}
+	}
 	// machined registration talks D-Bus: in parallel with the rest.
 	registered := make(chan error, 1)
 	go func() { registered <- systemd.RegisterMachine(rec.Machine, id, rec.Unit, pid, cfg.Rootfs) }()
@@ -202,6 +210,9 @@ func containerInit(g *globalOptions, id string) error {
 		}
 		r.State.StartedAt, r.State.Error, r.State.UserStart = time.Now().UTC(), "", false
 		r.State.LogStreams = proc.LogStreams
+		if ttyLog != 0 {
+			r.State.LogStreams = append(r.State.LogStreams, ttyLog)
+		}
 		r.State.IPAddress = ""
 		if addr.IsValid() {
 			r.State.IPAddress = addr.String()

@@ -72,6 +72,14 @@ func main() {
 	if len(os.Args) == 2 && os.Args[1] == "__nsinit" {
 		nsinit.Child()
 	}
+	// `berth exec` in a container with a user namespace (see nsinit).
+	if len(os.Args) == 2 && os.Args[1] == nsinit.ExecStageArg {
+		nsinit.ExecStage()
+	}
+	// The reader of a -t container's terminal (ttylog.go).
+	if len(os.Args) == 2 && os.Args[1] == ttyRelayArg {
+		os.Exit(ttyRelay())
+	}
 	// The unit's own processes (machine.UnitProperties runs them as
 	// `berth --root ROOT __init|__cleanup ID`): straight to their work,
 	// without building the CLI, on every container's path.

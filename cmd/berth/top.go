@@ -40,6 +40,7 @@ func newTopCommand(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			pids = inContainerPIDNS(rec.State.Pid, pids) // ttylog.go
 			psArgs := args[1:]
 			if len(psArgs) == 0 {
 				psArgs = []string{"-ef"}
