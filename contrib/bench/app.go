@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"time"
+	"strings"
 )
 
 // The app benchmark (issue 7): `berth up` of a three-service app, web →
@@ -47,6 +47,57 @@ depends_on = ["api"]
 stop_timeout = 1
 `
 
+// benchCompose is the same app for podman-compose (Debian's), on the
+// image podman imported.
+const benchCompose = `
+networks:
+  back: {}
+volumes:
+  dbdata: {}
+services:
+  db:
+    image: localhost/busybox
+    command: ["sh", "-c", "trap 'exit 0' TERM; while :; do date >> /data/log; sleep 1; done"]
+    volumes: ["dbdata:/data"]
+    networks: ["back"]
+    stop_grace_period: 1s
+  api:
+    image: localhost/busybox
+    command: ["httpd", "-f", "-p", "8080", "-h", "/var/www"]
+    networks: ["back"]
+    depends_on: ["db"]
+    stop_grace_period: 1s
+  web:
+    image: localhost/busybox
+    command: ["httpd", "-f", "-p", "80", "-h", "/var/www"]
+    networks: ["back"]
+    ports: ["18098:80"]
+    depends_on: ["api"]
+    stop_grace_period: 1s
+`
+
+// composeUpCommand is appUpCommand for podman-compose.
+func (b *bench) composeUpCommand() (*command, error) {
+	dir := filepath.Join(work, "compose")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	file := filepath.Join(dir, "docker-compose.yml")
+	if err := os.WriteFile(file, []byte(benchCompose), 0o644); err != nil {
+		return nil, err
+	}
+	down := []string{"podman-compose", "-f", file, "down", "-v"}
+	b.atExit(func() { bestEffort(down...) })
+	return &command{
+		label: "podman-compose up -d (3 services)",
+		argv:  []string{"podman-compose", "-f", file, "up", "-d"},
+		settle: func(ctx context.Context) error {
+			_, err := quiet(ctx, down...)
+			return err
+		},
+	}, nil
+}
+
 // appUpCommand writes the app to the work directory and returns the
 // measured command, `berth up -f FILE`, whose settle step takes the app
 // down again; the app is taken down at exit too.
@@ -73,44 +124,73 @@ var appsBlock = markers{
 	end:   "<!-- apps-bench:end -->",
 }
 
-// appBench is `berth up` of benchApp, measured n times after one
-// unmeasured run, each from nothing.
+// appBench is `berth up` of benchApp and podman-compose up of the same
+// app, each measured n times after one unmeasured run, each from
+// nothing, alternating.
 type appBench struct {
-	c        *command
-	p50, p90 time.Duration
+	rows []pullRow
 }
 
 func (b *bench) apps(ctx context.Context, n int) (*appBench, error) {
-	c, err := b.appUpCommand()
+	up, err := b.appUpCommand()
 	if err != nil {
 		return nil, err
 	}
-	f, err := os.CreateTemp(work, "app-out.")
+	compose, err := b.composeUpCommand()
 	if err != nil {
 		return nil, err
 	}
-	c.out = f
-	b.atExit(func() { f.Close() })
-	fmt.Printf("bench: apps: 1 unmeasured and %d measured runs of berth up\n", n)
-	for i := 0; i <= n; i++ {
-		d, err := c.once(ctx)
+	ab := &appBench{rows: []pullRow{{c: up}, {c: compose}}}
+	for _, r := range ab.rows {
+		f, err := os.CreateTemp(work, "app-out.")
 		if err != nil {
 			return nil, err
 		}
-		if i > 0 {
-			c.samples = append(c.samples, d)
+		r.c.out = f
+		b.atExit(func() { f.Close() })
+	}
+	fmt.Printf("bench: apps: 1 unmeasured and %d measured runs of berth up and podman-compose up, alternating\n", n)
+	for i := 0; i <= n; i++ {
+		for j := range ab.rows {
+			c := ab.rows[(i+j)%len(ab.rows)].c
+			d, err := c.once(ctx)
+			if err != nil {
+				return nil, err
+			}
+			if i > 0 {
+				c.samples = append(c.samples, d)
+			}
 		}
 	}
-	return &appBench{c: c, p50: percentile(c.samples, 50), p90: percentile(c.samples, 90)}, nil
+	for i := range ab.rows {
+		r := &ab.rows[i]
+		r.p50, r.p90 = percentile(r.c.samples, 50), percentile(r.c.samples, 90)
+	}
+	return ab, nil
 }
 
 func (ab *appBench) text() string {
-	return fmt.Sprintf("\nberth up of a three-service app (web → api → db, a volume, a network, a port), to all units active: p50 %s, p90 %s (%d runs)\n",
-		ms(ab.p50), ms(ab.p90), len(ab.c.samples))
+	var sb strings.Builder
+	sb.WriteString("\na three-service app (web → api → db, a volume, a network, a port), up from nothing:\n")
+	rows := [][]string{{"command", "p50", "p90"}}
+	for _, r := range ab.rows {
+		rows = append(rows, []string{r.c.label, ms(r.p50), ms(r.p90)})
+	}
+	tabulate(&sb, rows)
+	fmt.Fprintf(&sb, "podman-compose against berth up (p50): %s\n", ratio(ab.rows[1].p50, ab.rows[0].p50))
+	return sb.String()
 }
 
 func (ab *appBench) markdown(env *environment) string {
-	return fmt.Sprintf("%s\nLast run: %s, berth %s, %d measured runs after one unmeasured, each from nothing (`berth down -v` after each, untimed).\n\n"+
-		"| command | p50 | p90 |\n|---|---|---|\n| `berth up -f benchapp.toml` (3 services, to all units active) | %s | %s |\n%s\n",
-		appsBlock.begin, env.Date.Format("2006-01-02 15:04 UTC"), env.berthVersion(), len(ab.c.samples), ms(ab.p50), ms(ab.p90), appsBlock.end)
+	var sb strings.Builder
+	sb.WriteString(appsBlock.begin + "\n")
+	fmt.Fprintf(&sb, "Last run: %s, berth %s, %d measured runs of each after one unmeasured, alternating, each from nothing (the app taken down with its volume after each, untimed); %s.\n\n",
+		env.Date.Format("2006-01-02 15:04 UTC"), env.berthVersion(), len(ab.rows[0].c.samples), env.Compose)
+	sb.WriteString("| command | p50 | p90 |\n|---|---|---|\n")
+	for _, r := range ab.rows {
+		fmt.Fprintf(&sb, "| %s | %s | %s |\n", r.c.label, ms(r.p50), ms(r.p90))
+	}
+	fmt.Fprintf(&sb, "\n- podman-compose against berth up (p50): **%s**\n", ratio(ab.rows[1].p50, ab.rows[0].p50))
+	sb.WriteString(appsBlock.end + "\n")
+	return sb.String()
 }
