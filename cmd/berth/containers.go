@@ -220,6 +220,7 @@ func (h *host) stop(ctx context.Context, rec *machine.Container, timeout *int) e
 	// A record that still says running whose process is gone is between
 	// an exit and its cleanup, which may restart it: stop the unit too.
 	if !active(rec) && rec.State.Status != machine.StatusRunning {
+		h.waitCleanup(ctx, rec)
 		return nil
 	}
 	m, err := h.systemd(ctx)
@@ -254,6 +255,7 @@ func (h *host) stop(ctx context.Context, rec *machine.Container, timeout *int) e
 	if err := m.Stop(ctx, rec.Unit); err != nil {
 		return fmt.Errorf("stop %s: %w", rec.Name, err)
 	}
+	h.waitCleanup(ctx, rec)
 	emit("stop", containerFields(rec)...)
 	// Stopped between two restarts, a unit goes down without its
 	// ExecStopPost: what it last exited with stays.
@@ -396,7 +398,18 @@ func (h *host) remove(ctx context.Context, rec *machine.Container, force bool) e
 			return err
 		}
 	}
+	h.waitCleanup(ctx, rec)
 	return h.destroy(rec)
+}
+
+// waitCleanup waits while rec's unit is still on its way out (its
+// cleanup may still be running after the record says the container
+// ended: an --rm removal, anonymous volumes), so that a container
+// removed or stopped leaves nothing behind when the command returns.
+func (h *host) waitCleanup(ctx context.Context, rec *machine.Container) {
+	if m, err := h.systemd(ctx); err == nil {
+		waitUnitGone(ctx, m, rec.Unit, false)
+	}
 }
 
 func newWaitCommand(g *globalOptions) *cobra.Command {

@@ -168,10 +168,15 @@ func setupBridge(conn *nftables.Conn, n network.Network) error {
 	return nil
 }
 
-// disconnect removes the container's port rules and releases its lease
-// on n; both are idempotent.
+// disconnect removes the container's port rules, deletes its veth (the
+// kernel would, once its namespace is gone, but asynchronously: a
+// container removed right after must leave no link) and releases its
+// lease on n; all are idempotent.
 func disconnect(root string, rec *machine.Container, n network.Network) error {
 	var errs []string
+	if err := link.DetachContainer(link.HostIfName(rec.ID)); err != nil {
+		errs = append(errs, err.Error())
+	}
 	if len(rec.Options.Publish) > 0 {
 		if conn, err := nftables.New(); err == nil {
 			if err := nat.RemovePorts(conn, rec.ID); err != nil {
@@ -380,6 +385,7 @@ func releaseExtra(root string, rec *machine.Container) error {
 		if err != nil {
 			continue // removed: its leases went with it
 		}
+		errs = append(errs, link.DetachContainer(link.ExtraHostIfName(rec.ID, n.Bridge)))
 		errs = append(errs, ipam.New(ipam.NewDiskStore(networksDir(root))).Release(n.Bridge, rec.ID))
 	}
 	return errors.Join(errs...)

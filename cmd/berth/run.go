@@ -373,8 +373,10 @@ func exePath() (string, error) {
 // waitUnitGone waits, for at most unitGoneMax, while name is the
 // transient unit of a container that has ended and whose cleanup is
 // still running (the record says it ended before the cleanup has released
-// its network), and reports whether it went away.
-func waitUnitGone(ctx context.Context, m *systemd.Manager, name string) bool {
+// its network), and reports whether it went. With unloaded, "gone" means
+// unloaded by systemd (a new unit of that name can start); else
+// inactive is enough (the cleanup is done).
+func waitUnitGone(ctx context.Context, m *systemd.Manager, name string, unloaded bool) bool {
 	deadline := time.Now().Add(unitGoneMax)
 	for {
 		st, err := m.Unit(ctx, name)
@@ -384,8 +386,12 @@ func waitUnitGone(ctx context.Context, m *systemd.Manager, name string) bool {
 		if st.LoadState != "loaded" {
 			return true // unloaded: garbage-collected
 		}
-		if !st.Transient || (st.ActiveState != "deactivating" && st.ActiveState != "inactive" && st.ActiveState != "failed") {
+		ended := st.ActiveState == "inactive" || st.ActiveState == "failed"
+		if !st.Transient || (st.ActiveState != "deactivating" && !ended) {
 			return false
+		}
+		if ended && !unloaded {
+			return true
 		}
 		if time.Now().After(deadline) {
 			return false
@@ -433,7 +439,7 @@ func (h *host) start(ctx context.Context, rec *machine.Container) error {
 	}
 	props := machine.UnitProperties(rec, exe, root)
 	err = m.StartTransient(ctx, rec.Unit, props)
-	if errors.Is(err, errdefs.ErrAlreadyExists) && waitUnitGone(ctx, m, rec.Unit) {
+	if errors.Is(err, errdefs.ErrAlreadyExists) && waitUnitGone(ctx, m, rec.Unit, true) {
 		err = m.StartTransient(ctx, rec.Unit, props)
 	}
 	if errors.Is(err, errdefs.ErrAlreadyExists) {
