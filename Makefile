@@ -79,13 +79,16 @@ demo: deps build images
 	contrib/demo/demo.sh
 
 # Lays out berth under $(DESTDIR)$(PREFIX) (packaging/README.md): the
-# binary, the generator link, tmpfiles.d, shell completions and berth(1)
+# binary, the generator link, tmpfiles.d, berth.socket/.service (the
+# Engine API, docs/api.md), shell completions and berth(1)
 # (from `berth --help` with help2man; skipped with a warning without it).
 install: build
 	install -D -m 0755 $(BIN)/berth $(DESTDIR)$(PREFIX)/bin/berth
 	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system-generators
 	ln -sf ../../../bin/berth $(DESTDIR)$(PREFIX)/lib/systemd/system-generators/berth-generator
 	install -D -m 0644 packaging/berth.tmpfiles $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/berth.conf
+	install -D -m 0644 packaging/berth.socket $(DESTDIR)$(PREFIX)/lib/systemd/system/berth.socket
+	install -D -m 0644 packaging/berth.service $(DESTDIR)$(PREFIX)/lib/systemd/system/berth.service
 	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions \
 	  $(DESTDIR)$(PREFIX)/share/zsh/vendor-completions $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
 	$(BIN)/berth completion bash > $(DESTDIR)$(PREFIX)/share/bash-completion/completions/berth

@@ -160,7 +160,7 @@ func newSystemCommand(g *globalOptions) *cobra.Command {
 		Args:  exactArgs(0),
 		RunE:  func(c *cobra.Command, args []string) error { return c.Help() },
 	}
-	c.AddCommand(newSystemDfCommand(g))
+	c.AddCommand(newSystemDfCommand(g), newSystemServiceCommand(g))
 	return c
 }
 

@@ -118,33 +118,9 @@ func newVolumeCommand(g *globalOptions) *cobra.Command {
 		Short:   "Remove one or more volumes; a volume a container uses is refused",
 		Args:    minArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			vols, err := machine.OpenVolumes(g.root)
-			if err != nil {
-				return err
-			}
-			cs, err := machine.OpenContainers(g.root)
-			if err != nil {
-				return err
-			}
-			recs, err := cs.List()
-			if err != nil {
-				return err
-			}
 			var errs []error
 			for _, name := range args {
-				var users []string
-				for _, r := range recs {
-					for _, m := range r.Options.Mounts {
-						if m.Type == machine.MountVolume && m.Source == name {
-							users = append(users, machine.ShortID(r.ID))
-						}
-					}
-				}
-				if len(users) > 0 {
-					errs = append(errs, fmt.Errorf("remove %s: volume is in use - [%s]: %w", name, strings.Join(users, ", "), errdefs.ErrConflict))
-					continue
-				}
-				if err := vols.Remove(name); err != nil {
+				if err := removeVolume(g.root, name); err != nil {
 					if force && errdefs.IsNotFound(err) {
 						continue
 					}
@@ -215,4 +191,33 @@ func newVolumeCommand(g *globalOptions) *cobra.Command {
 	prune.Flags().BoolVarP(&pruneForce, "force", "f", false, "Do not prompt for confirmation")
 	c.AddCommand(create, ls, inspect, rm, prune)
 	return c
+}
+
+// removeVolume removes volume name unless a container, running or not,
+// mounts it (a conflict, in Docker's words).
+func removeVolume(root, name string) error {
+	vols, err := machine.OpenVolumes(root)
+	if err != nil {
+		return err
+	}
+	cs, err := machine.OpenContainers(root)
+	if err != nil {
+		return err
+	}
+	recs, err := cs.List()
+	if err != nil {
+		return err
+	}
+	var users []string
+	for _, r := range recs {
+		for _, m := range r.Options.Mounts {
+			if m.Type == machine.MountVolume && m.Source == name {
+				users = append(users, machine.ShortID(r.ID))
+			}
+		}
+	}
+	if len(users) > 0 {
+		return fmt.Errorf("remove %s: volume is in use - [%s]: %w", name, strings.Join(users, ", "), errdefs.ErrConflict)
+	}
+	return vols.Remove(name)
 }

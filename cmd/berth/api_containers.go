@@ -1,0 +1,523 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/berth/berth/internal/errdefs"
+	"github.com/berth/berth/machine"
+	"github.com/berth/berth/machine/journal"
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/mount"
+	"github.com/docker/go-units"
+)
+
+// withContainer looks up the {id} of the request and runs fn with it.
+func (s *apiServer) withContainer(w http.ResponseWriter, r *http.Request, fn func(h *host, rec *machine.Container) error) {
+	h, err := s.host(r)
+	if err != nil {
+		apiError(w, err)
+		return
+	}
+	defer h.close()
+	rec, err := h.cs.Lookup(r.PathValue("id"))
+	if err == nil {
+		err = fn(h, rec)
+	}
+	if err != nil {
+		apiError(w, err)
+	}
+}
+
+// containerList is GET /containers/json (docker ps): running ones, or
+// all with all=1.
+func (s *apiServer) containerList(w http.ResponseWriter, r *http.Request) {
+	h, err := s.host(r)
+	if err != nil {
+		apiError(w, err)
+		return
+	}
+	defer h.close()
+	recs, err := h.cs.List()
+	if err != nil {
+		apiError(w, err)
+		return
+	}
+	all := boolParam(r, "all")
+	out := []container.Summary{}
+	now := time.Now()
+	for _, rec := range recs {
+		rec = h.refresh(r.Context(), rec)
+		if !all && !active(rec) {
+			continue
+		}
+		out = append(out, containerSummary(h, rec, now))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// containerSummary is rec as docker ps receives it.
+func containerSummary(h *host, rec *machine.Container, now time.Time) container.Summary {
+	args := rec.Options.Cmd
+	if spec, err := h.cs.Spec(rec.ID); err == nil && spec.Process != nil {
+		args = spec.Process.Args
+	}
+	state := rec.State.Status
+	if state == machine.StatusRunning && !rec.IsRunning() {
+		state = machine.StatusExited
+	}
+	if state == machine.StatusRunning && rec.State.Paused {
+		state = "paused"
+	}
+	labels := rec.Options.Labels
+	if labels == nil {
+		labels = map[string]string{}
+	}
+	sum := container.Summary{
+		ID:      rec.ID,
+		Names:   []string{"/" + rec.Name},
+		Image:   rec.Image,
+		ImageID: rec.ImageID,
+		Command: strings.Join(args, " "),
+		Created: rec.Created.Unix(),
+		Ports:   []container.Port{},
+		Labels:  labels,
+		State:   state,
+		Status:  machine.DisplayStatus(rec.State, now, units.HumanDuration),
+		Mounts:  []container.MountPoint{},
+	}
+	sum.HostConfig.NetworkMode = networkMode(rec)
+	for _, p := range rec.Options.Publish {
+		for i := uint16(0); i < max(p.Count, 1); i++ {
+			sum.Ports = append(sum.Ports, container.Port{IP: cmpOr(p.HostIP, "0.0.0.0"), PrivatePort: p.ContainerPort + i,
+				PublicPort: p.HostPort + i, Type: p.Proto})
+		}
+	}
+	for _, m := range rec.Options.Mounts {
+		sum.Mounts = append(sum.Mounts, container.MountPoint{Type: mount.Type(m.Type), Source: m.Source,
+			Destination: m.Target, RW: !m.ReadOnly})
+	}
+	return sum
+}
+
+func cmpOr(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// createOptions turns Docker's create request into the RunOptions that
+// `berth create` builds from its flags; what berth cannot do is a 400.
+func createOptions(name string, req container.CreateRequest) (machine.RunOptions, error) {
+	o := machine.RunOptions{Name: name, Network: "bridge"}
+	cfg, hc := req.Config, req.HostConfig
+	if cfg == nil {
+		return o, fmt.Errorf("config cannot be empty in order to create a container: %w", errdefs.ErrInvalid)
+	}
+	if hc == nil {
+		hc = &container.HostConfig{}
+	}
+	if cfg.Tty || cfg.OpenStdin {
+		return o, fmt.Errorf("berth's API does not attach a terminal or stdin yet (docker run -t/-i): use `berth run -it`: %w", errdefs.ErrInvalid)
+	}
+	o.Image = cfg.Image
+	if o.Image == "" {
+		return o, fmt.Errorf("no image given: %w", errdefs.ErrInvalid)
+	}
+	o.Cmd = cfg.Cmd
+	if cfg.Entrypoint != nil {
+		// Docker's entrypoint is a list; berth's one argument, the rest
+		// goes before the command.
+		ep := ""
+		if len(cfg.Entrypoint) > 0 {
+			ep = cfg.Entrypoint[0]
+			o.Cmd = append(append([]string{}, cfg.Entrypoint[1:]...), cfg.Cmd...)
+		}
+		o.Entrypoint = &ep
+	}
+	o.Env, o.WorkingDir, o.User, o.Hostname = cfg.Env, cfg.WorkingDir, cfg.User, cfg.Hostname
+	o.StopSignal = cfg.StopSignal
+	o.StopTimeout = cfg.StopTimeout
+	if len(cfg.Labels) > 0 {
+		o.Labels = cfg.Labels
+	}
+	o.Memory = hc.Memory
+	o.CPUs = float64(hc.NanoCPUs) / 1e9
+	if hc.PidsLimit != nil {
+		o.PidsLimit = *hc.PidsLimit
+	}
+	restart := string(hc.RestartPolicy.Name)
+	if hc.RestartPolicy.MaximumRetryCount > 0 {
+		restart += ":" + strconv.Itoa(hc.RestartPolicy.MaximumRetryCount)
+	}
+	var err error
+	if o.Restart, err = machine.ParseRestartPolicy(restart); err != nil {
+		return o, err
+	}
+	o.AutoRemove = hc.AutoRemove
+	if nm := string(hc.NetworkMode); nm != "" && nm != "default" {
+		o.Network = nm
+	}
+	o.CapAdd, o.CapDrop = hc.CapAdd, hc.CapDrop
+	o.ReadOnly, o.Privileged = hc.ReadonlyRootfs, hc.Privileged
+	o.DNS, o.ExtraHosts, o.GroupAdd = hc.DNS, hc.ExtraHosts, hc.GroupAdd
+	for port, bindings := range hc.PortBindings {
+		for _, b := range bindings {
+			if b.HostPort == "" {
+				return o, fmt.Errorf("port %s: berth publishes on a given host port only (no -P, no random port): %w", port, errdefs.ErrInvalid)
+			}
+			spec := b.HostPort + ":" + port.Port() + "/" + port.Proto()
+			if b.HostIP != "" {
+				spec = b.HostIP + ":" + spec
+			}
+			pm, err := machine.ParsePublish(spec)
+			if err != nil {
+				return o, err
+			}
+			o.Publish = append(o.Publish, pm)
+		}
+	}
+	for _, b := range hc.Binds {
+		m, err := machine.ParseVolume(b)
+		if err != nil {
+			return o, err
+		}
+		o.Mounts = append(o.Mounts, m)
+	}
+	for target, opts := range hc.Tmpfs {
+		spec := target
+		if opts != "" {
+			spec += ":" + opts
+		}
+		m, err := machine.ParseTmpfs(spec)
+		if err != nil {
+			return o, err
+		}
+		o.Mounts = append(o.Mounts, m)
+	}
+	if len(hc.Mounts) > 0 {
+		return o, fmt.Errorf("HostConfig.Mounts (--mount) is not supported yet: use Binds (-v): %w", errdefs.ErrInvalid)
+	}
+	if err := o.Validate(); err != nil {
+		return o, err
+	}
+	return o, nil
+}
+
+// containerCreate is POST /containers/create (docker create, the first
+// half of docker run).
+func (s *apiServer) containerCreate(w http.ResponseWriter, r *http.Request) {
+	var req container.CreateRequest
+	if err := decodeBody(r, &req); err != nil {
+		apiError(w, err)
+		return
+	}
+	o, err := createOptions(r.URL.Query().Get("name"), req)
+	if err != nil {
+		apiError(w, err)
+		return
+	}
+	h, err := s.host(r)
+	if err != nil {
+		apiError(w, err)
+		return
+	}
+	defer h.close()
+	rec, err := h.create(r.Context(), o)
+	if err != nil {
+		if errdefs.IsNotFound(err) && strings.Contains(err.Error(), "Unable to find image") {
+			err = classed{fmt.Errorf("No such image: %s", o.Image), errdefs.ErrNotFound}
+		}
+		apiError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, container.CreateResponse{ID: rec.ID, Warnings: []string{}})
+}
+
+func (s *apiServer) containerInspect(w http.ResponseWriter, r *http.Request) {
+	s.withContainer(w, r, func(h *host, rec *machine.Container) error {
+		writeJSON(w, http.StatusOK, h.inspectContainer(r.Context(), rec))
+		return nil
+	})
+}
+
+// startError is a failed start in Docker's terms: a command that could
+// not be run is a 400 whose message the docker CLI turns into 126/127.
+func startError(err error) error {
+	var sf startFailure
+	if errors.As(err, &sf) {
+		return classed{err, errdefs.ErrInvalid}
+	}
+	return err
+}
+
+func (s *apiServer) containerStart(w http.ResponseWriter, r *http.Request) {
+	s.withContainer(w, r, func(h *host, rec *machine.Container) error {
+		if err := h.start(r.Context(), rec); err != nil {
+			h.removeAfterFailedStart(rec)
+			return startError(err)
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	})
+}
+
+// timeoutParam reads ?t= (seconds; -1 waits for ever); nil when absent.
+func timeoutParam(r *http.Request) (*int, error) {
+	v := r.URL.Query().Get("t")
+	if v == "" {
+		return nil, nil
+	}
+	t, err := strconv.Atoi(v)
+	if err != nil {
+		return nil, fmt.Errorf("invalid value for t: %q: %w", v, errdefs.ErrInvalid)
+	}
+	return &t, nil
+}
+
+func (s *apiServer) containerStop(w http.ResponseWriter, r *http.Request) {
+	s.withContainer(w, r, func(h *host, rec *machine.Container) error {
+		t, err := timeoutParam(r)
+		if err != nil {
+			return err
+		}
+		if err := h.stop(r.Context(), rec, t); err != nil {
+			return err
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	})
+}
+
+func (s *apiServer) containerRestart(w http.ResponseWriter, r *http.Request) {
+	s.withContainer(w, r, func(h *host, rec *machine.Container) error {
+		t, err := timeoutParam(r)
+		if err != nil {
+			return err
+		}
+		if err := h.stop(r.Context(), rec, t); err != nil {
+			return err
+		}
+		if err := h.start(r.Context(), rec); err != nil {
+			return startError(err)
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	})
+}
+
+func (s *apiServer) containerKill(w http.ResponseWriter, r *http.Request) {
+	s.withContainer(w, r, func(h *host, rec *machine.Container) error {
+		sig := syscall.SIGKILL
+		if v := r.URL.Query().Get("signal"); v != "" {
+			var err error
+			if sig, err = machine.ParseSignal(v); err != nil {
+				return err
+			}
+		}
+		if err := h.kill(r.Context(), rec, sig); err != nil {
+			return err
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	})
+}
+
+func (s *apiServer) containerDelete(w http.ResponseWriter, r *http.Request) {
+	s.withContainer(w, r, func(h *host, rec *machine.Container) error {
+		if err := h.remove(r.Context(), rec, boolParam(r, "force")); err != nil {
+			return err
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	})
+}
+
+// containerWait is POST /containers/{id}/wait. The status line goes out
+// at once (the docker CLI waits for it before it starts the container);
+// the exit code follows when the condition holds: not-running (the
+// default), next-exit (an exit after this request) or removed.
+func (s *apiServer) containerWait(w http.ResponseWriter, r *http.Request) {
+	cond := container.WaitCondition(r.URL.Query().Get("condition"))
+	switch cond {
+	case "", container.WaitConditionNotRunning, container.WaitConditionNextExit, container.WaitConditionRemoved:
+	default:
+		apiError(w, fmt.Errorf("invalid condition: %q: %w", cond, errdefs.ErrInvalid))
+		return
+	}
+	s.withContainer(w, r, func(h *host, rec *machine.Container) error {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusOK)
+		flush(w)
+		code, err := h.waitFor(r.Context(), rec, cond, time.Now())
+		resp := container.WaitResponse{StatusCode: int64(code)}
+		if err != nil {
+			resp.Error = &container.WaitExitError{Message: err.Error()}
+		}
+		return jsonLine(w, resp)
+	})
+}
+
+// waitFor is wait with Docker's conditions; since is when the request
+// came (next-exit wants an exit after it).
+func (h *host) waitFor(ctx context.Context, rec *machine.Container, cond container.WaitCondition, since time.Time) (int, error) {
+	switch cond {
+	case container.WaitConditionNextExit, container.WaitConditionRemoved:
+		code := -1
+		for {
+			cur, err := h.cs.Load(rec.ID)
+			if errdefs.IsNotFound(err) {
+				if code >= 0 {
+					return code, nil
+				}
+				c, err := lastExitCode(ctx, rec.ID)
+				if err != nil && cond == container.WaitConditionRemoved {
+					return 0, nil // removed before it ever ran
+				}
+				return c, err
+			}
+			if err != nil {
+				return 0, err
+			}
+			cur = h.refresh(ctx, cur)
+			if !active(cur) && cur.State.Status != machine.StatusRunning && cur.State.FinishedAt.After(since) {
+				if cond == container.WaitConditionNextExit {
+					return cur.State.ExitCode, nil
+				}
+				code = cur.State.ExitCode
+			}
+			select {
+			case <-ctx.Done():
+				return 0, ctx.Err()
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}
+	return h.wait(ctx, rec.ID)
+}
+
+// jsonLine writes v as one line of JSON and flushes it.
+func jsonLine(w http.ResponseWriter, v any) error {
+	if err := json.NewEncoder(w).Encode(v); err != nil {
+		return err
+	}
+	flush(w)
+	return nil
+}
+
+// containerLogs is GET /containers/{id}/logs: the journal's output of
+// the container in Docker's multiplexed stream.
+func (s *apiServer) containerLogs(w http.ResponseWriter, r *http.Request) {
+	s.withContainer(w, r, func(h *host, rec *machine.Container) error {
+		q := r.URL.Query()
+		lo := logOptions{follow: boolParam(r, "follow"), timestamps: boolParam(r, "timestamps")}
+		if t := q.Get("tail"); t != "" && t != "all" {
+			n, err := strconv.Atoi(t)
+			if err != nil || n < 0 {
+				return fmt.Errorf("invalid tail %q: %w", t, errdefs.ErrInvalid)
+			}
+			lo.tail = &n
+		}
+		if v := q.Get("since"); v != "" && v != "0" {
+			t, err := parseSince(v, time.Now())
+			if err != nil {
+				return classed{err, errdefs.ErrInvalid}
+			}
+			lo.since = t
+		}
+		if !boolParam(r, "stdout") && !boolParam(r, "stderr") {
+			return fmt.Errorf("you must choose at least one stream: %w", errdefs.ErrInvalid)
+		}
+		w.Header().Set("Content-Type", "application/vnd.docker.multiplexed-stream")
+		w.WriteHeader(http.StatusOK)
+		flush(w)
+		m := &muxWriter{w: w}
+		out, errw := streamWriter(m, streamStdout, false), streamWriter(m, streamStderr, false)
+		if !boolParam(r, "stdout") {
+			out = discard
+		}
+		if !boolParam(r, "stderr") {
+			errw = discard
+		}
+		if err := h.logs(r.Context(), rec, lo, out, errw); err != nil && !errors.Is(err, context.Canceled) {
+			fmt.Fprintf(errw, "berth: %v\n", err)
+		}
+		return nil
+	})
+}
+
+var discard = writerFunc(func(p []byte) (int, error) { return len(p), nil })
+
+// containerAttach is POST /containers/{id}/attach, which docker run
+// calls before it starts the container: the connection is taken over
+// and the container's output, followed in the journal from now, goes
+// down it in Docker's multiplexed stream until the container ends.
+// Stdin is not passed (create refuses -i).
+func (s *apiServer) containerAttach(w http.ResponseWriter, r *http.Request) {
+	s.withContainer(w, r, func(h *host, rec *machine.Container) error {
+		if !boolParam(r, "stream") {
+			w.WriteHeader(http.StatusOK)
+			return nil
+		}
+		hj, ok := w.(http.Hijacker)
+		if !ok {
+			return errors.New("attach: the connection cannot be taken over")
+		}
+		conn, bw, err := hj.Hijack()
+		if err != nil {
+			return fmt.Errorf("attach: %w", err)
+		}
+		defer conn.Close()
+		since := time.Now()
+		if r.Header.Get("Upgrade") != "" {
+			fmt.Fprint(bw, "HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.multiplexed-stream\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n")
+		} else {
+			fmt.Fprint(bw, "HTTP/1.1 200 OK\r\nContent-Type: application/vnd.docker.multiplexed-stream\r\n\r\n")
+		}
+		bw.Flush()
+		m := &muxWriter{w: conn}
+		out, errw := streamWriter(m, streamStdout, false), streamWriter(m, streamStderr, false)
+		if !boolParam(r, "stdout") {
+			out = discard
+		}
+		if !boolParam(r, "stderr") {
+			errw = discard
+		}
+		// The hijacked connection has no request context: a client that
+		// hangs up ends the follow through a failed read.
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		go func() {
+			buf := make([]byte, 512)
+			for {
+				if _, err := conn.Read(buf); err != nil {
+					if !errors.Is(err, io.EOF) {
+						cancel()
+					}
+					return
+				}
+			}
+		}()
+		match := []string{"CONTAINER_ID_FULL=" + rec.ID}
+		err = journal.Read(ctx, journal.Query{Matches: match, Since: since, Follow: true}, func(e journal.Entry) error {
+			if e.Fields["BERTH_EVENT"] == "die" {
+				return journal.ErrStop
+			}
+			writeEntry(e, out, errw)
+			return nil
+		})
+		if err != nil && !errors.Is(err, journal.ErrStop) && !errors.Is(err, context.Canceled) {
+			fmt.Fprintf(errw, "berth: %v\n", err)
+		}
+		return nil
+	})
+}
