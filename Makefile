@@ -50,11 +50,20 @@ test-unit:
 # Integration tests: root; boots the testbed (real systemd in
 # systemd-nspawn), runs the tests inside, tears it down, then checks the
 # host is clean.
-test-integration: deps build images
+test-integration: deps build images $(BIN)/docker
 	$(GO) test -c -o $(BIN)/integration.test ./test/integration
-	BERTH_BIN=$(BIN)/berth BERTH_IMAGES=$(BIN)/images \
+	BERTH_BIN=$(BIN)/berth BERTH_IMAGES=$(BIN)/images DOCKER_CLI=$(BIN)/docker \
 	  $(TESTBED) run $(TESTBED_NAME) -- $(BIN)/integration.test -test.v -test.count=1 -test.timeout=15m
 	$(TESTBED) leftovers $(TESTBED_NAME)
+
+# Docker's CLI for the Engine API test (docs/api.md): the client binary
+# out of Debian's docker.io package, which is not installed (no dockerd,
+# containerd or runc on the machine).
+$(BIN)/docker:
+	rm -rf $(BIN)/docker-deb && mkdir -p $(BIN)/docker-deb
+	cd $(BIN)/docker-deb && apt-get download docker.io
+	dpkg-deb --fsys-tarfile $(BIN)/docker-deb/docker.io_*.deb | tar -xO ./usr/bin/docker > $@.tmp
+	chmod 0755 $@.tmp && mv $@.tmp $@ && rm -rf $(BIN)/docker-deb
 
 # Benchmarks, inside the testbed (see docs/BENCHMARKS.md): the image
 # import, then `berth run` against systemd-run, podman and crun

@@ -135,7 +135,7 @@ func (h *host) inspectContainer(ctx context.Context, rec *machine.Container) con
 			NanoCpus:       int64(o.CPUs * 1e9),
 			RestartPolicy:  inspectRestart{Name: o.Restart.Name, MaximumRetryCount: o.Restart.MaximumRetryCount},
 			AutoRemove:     o.AutoRemove,
-			NetworkMode:    "none",
+			NetworkMode:    networkMode(rec),
 			CapAdd:         append([]string{}, o.CapAdd...),
 			CapDrop:        append([]string{}, o.CapDrop...),
 			ReadonlyRootfs: o.ReadOnly,

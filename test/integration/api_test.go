@@ -1,0 +1,192 @@
+package integration
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+)
+
+// apiSocket is where packaging/berth.socket listens.
+const apiSocket = "/run/berth/berth.sock"
+
+// installAPISocket installs packaging/berth.socket and berth.service as
+// unit files (the service running the berth under test, idle after 3 s)
+// and starts the socket; the cleanup removes them.
+func installAPISocket(t *testing.T) {
+	t.Helper()
+	_, self, _, _ := runtime.Caller(0)
+	pkg := filepath.Join(filepath.Dir(self), "..", "..", "packaging")
+	sock, err := os.ReadFile(filepath.Join(pkg, "berth.socket"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := os.ReadFile(filepath.Join(pkg, "berth.service"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc = bytes.ReplaceAll(svc, []byte("/usr/bin/berth system service --idle-timeout=60s"),
+		[]byte(binary(t, "BERTH_BIN")+" system service --idle-timeout=3s"))
+	if !bytes.Contains(svc, []byte("--idle-timeout=3s")) {
+		t.Fatalf("packaging/berth.service has no ExecStart to replace:\n%s", svc)
+	}
+	dir := "/etc/systemd/system"
+	os.WriteFile(filepath.Join(dir, "berth.socket"), sock, 0o644)
+	os.WriteFile(filepath.Join(dir, "berth.service"), svc, 0o644)
+	t.Cleanup(func() {
+		exec.Command("systemctl", "stop", "berth.socket", "berth.service").Run()
+		os.Remove(filepath.Join(dir, "berth.socket"))
+		os.Remove(filepath.Join(dir, "berth.service"))
+		exec.Command("systemctl", "daemon-reload").Run()
+		exec.Command("systemctl", "reset-failed", "berth.service").Run()
+	})
+	sh(t, "systemctl daemon-reload && systemctl start berth.socket")
+	if fi, err := os.Stat(apiSocket); err != nil || fi.Mode().Perm() != 0o660 {
+		t.Fatalf("%s: %v, mode %v; want a 0660 socket", apiSocket, err, fi.Mode().Perm())
+	}
+}
+
+// docker runs the docker CLI (Debian's, client only: DOCKER_CLI) against
+// berth's socket.
+func docker(t *testing.T, args ...string) result {
+	t.Helper()
+	c := exec.Command(binary(t, "DOCKER_CLI"), args...)
+	c.Env = append(os.Environ(), "DOCKER_HOST=unix://"+apiSocket, "DOCKER_CONFIG="+t.TempDir())
+	var out, errb bytes.Buffer
+	c.Stdout, c.Stderr = &out, &errb
+	err := c.Run()
+	r := result{stdout: out.String(), stderr: errb.String()}
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		r.code = ee.ExitCode()
+	case err != nil:
+		t.Fatalf("docker %s: %v", strings.Join(args, " "), err)
+	}
+	return r
+}
+
+func dockerOK(t *testing.T, args ...string) string {
+	t.Helper()
+	r := docker(t, args...)
+	if r.code != 0 {
+		t.Fatalf("docker %s: exit %d: %s%s", strings.Join(args, " "), r.code, r.stdout, r.stderr)
+	}
+	return r.stdout
+}
+
+// TestDockerCLI drives berth with Docker's own CLI through the
+// socket-activated API: the containers it makes are berth's units.
+func TestDockerCLI(t *testing.T) {
+	busybox(t)
+	installAPISocket(t)
+	defer run(t, "rm", "-f", "it_apiweb", "it_apilogs", "it_apitwice")
+
+	if out := dockerOK(t, "version"); !strings.Contains(out, "Server: berth") || !strings.Contains(out, "API version:       1.41") {
+		t.Errorf("docker version:\n%s", out)
+	}
+	if s := unitProp(t, "berth.service", "ActiveState"); s != "active" {
+		t.Errorf("berth.service is %s after a request on its socket, want active", s)
+	}
+	dockerOK(t, "info")
+
+	// Foreground: output and exit code come through the attach and wait.
+	if r := docker(t, "run", "--rm", "busybox", "echo", "hi"); r.code != 0 || r.stdout != "hi\n" {
+		t.Errorf("docker run --rm busybox echo hi: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	if r := docker(t, "run", "--rm", "busybox", "sh", "-c", "echo oops >&2; exit 3"); r.code != 3 || r.stderr != "oops\n" {
+		t.Errorf("docker run exit 3: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+
+	// Detached, published, and the same transient unit as berth run's.
+	id := strings.TrimSpace(dockerOK(t, "run", "-d", "--name", "it_apiweb", "-p", "18100:80", "busybox", "httpd", "-f", "-p", "80", "-h", "/var/www"))
+	if !regexp.MustCompile(`^[0-9a-f]{64}$`).MatchString(id) {
+		t.Fatalf("docker run -d printed %q, want a container ID", id)
+	}
+	if s := unitProp(t, "berth-it_apiweb.service", "ActiveState"); s != "active" {
+		t.Errorf("berth-it_apiweb.service is %s, want active", s)
+	}
+	if ps := ok(t, "ps", "--format", "{{.ID}} {{.Names}}"); !strings.Contains(ps, id[:12]+" it_apiweb") {
+		t.Errorf("berth ps does not list the API's container:\n%s", ps)
+	}
+	if ps := dockerOK(t, "ps"); !strings.Contains(ps, "it_apiweb") || !strings.Contains(ps, "0.0.0.0:18100->80/tcp") || !strings.Contains(ps, "Up ") {
+		t.Errorf("docker ps:\n%s", ps)
+	}
+	var page []byte
+	waitFor(t, 5*time.Second, "the published port to answer", func() bool {
+		out, err := exec.Command("busybox", "wget", "-qO-", "http://127.0.0.1:18100/").Output()
+		page = out
+		return err == nil
+	})
+	if !strings.Contains(string(page), "Hello from a berth container") {
+		t.Errorf("page on 127.0.0.1:18100: %q", page)
+	}
+	if out := dockerOK(t, "inspect", "-f", "{{.State.Running}} {{.Name}} {{.HostConfig.NetworkMode}}", "it_apiweb"); out != "true /it_apiweb bridge\n" {
+		t.Errorf("docker inspect: %q", out)
+	}
+	if r := docker(t, "run", "-d", "--name", "it_apiweb", "busybox", "true"); r.code != 125 || !strings.Contains(r.stderr, `Conflict. The container name "/it_apiweb" is already in use`) {
+		t.Errorf("docker run with a name in use: exit %d, stderr %q", r.code, r.stderr)
+	}
+	if r := docker(t, "rm", "it_apiweb"); r.code != 1 || !strings.Contains(r.stderr, "You cannot remove a running container") {
+		t.Errorf("docker rm of a running container: exit %d, stderr %q", r.code, r.stderr)
+	}
+	if out := dockerOK(t, "stop", "it_apiweb"); out != "it_apiweb\n" {
+		t.Errorf("docker stop printed %q", out)
+	}
+	if s := inspect(t, "it_apiweb").State.Status; s != "exited" {
+		t.Errorf("after docker stop berth inspect says %s, want exited", s)
+	}
+	dockerOK(t, "rm", "it_apiweb")
+	assertGone(t, id, "it_apiweb")
+
+	// Logs: stdout and stderr apart, through the multiplexed stream.
+	if r := docker(t, "run", "--name", "it_apilogs", "busybox", "sh", "-c", "echo out; echo err >&2"); r.code != 0 {
+		t.Fatalf("docker run it_apilogs: exit %d: %s", r.code, r.stderr)
+	}
+	if r := docker(t, "logs", "it_apilogs"); r.code != 0 || r.stdout != "out\n" || r.stderr != "err\n" {
+		t.Errorf("docker logs: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	if out := dockerOK(t, "ps", "-a", "--format", "{{.Names}} {{.Status}}"); !strings.Contains(out, "it_apilogs Exited (0)") {
+		t.Errorf("docker ps -a:\n%s", out)
+	}
+	if out := dockerOK(t, "wait", "it_apilogs"); out != "0\n" {
+		t.Errorf("docker wait of an exited container: %q", out)
+	}
+	dockerOK(t, "rm", "it_apilogs")
+	if r := docker(t, "rm", "it_apilogs"); r.code != 1 || !strings.Contains(r.stderr, "No such container: it_apilogs") {
+		t.Errorf("docker rm of a removed container: exit %d, stderr %q", r.code, r.stderr)
+	}
+
+	if out := dockerOK(t, "images"); !regexp.MustCompile(`(?m)^busybox\s+latest\s+[0-9a-f]{12}`).MatchString(out) {
+		t.Errorf("docker images:\n%s", out)
+	}
+	if out := dockerOK(t, "network", "ls"); !regexp.MustCompile(`(?m)\sbridge\s+bridge\s+local$`).MatchString(out) {
+		t.Errorf("docker network ls:\n%s", out)
+	}
+	dockerOK(t, "volume", "create", "it_apivol")
+	if out := ok(t, "volume", "ls", "--format", "{{.Name}}"); !strings.Contains(out, "it_apivol") {
+		t.Errorf("berth volume ls does not list the API's volume:\n%s", out)
+	}
+	if out := dockerOK(t, "volume", "ls"); !regexp.MustCompile(`(?m)^local\s+it_apivol$`).MatchString(out) {
+		t.Errorf("docker volume ls:\n%s", out)
+	}
+	dockerOK(t, "volume", "rm", "it_apivol")
+
+	// Idle, the service exits; the next command starts it again through
+	// the socket.
+	waitFor(t, 20*time.Second, "berth.service to exit when idle", func() bool {
+		return unitProp(t, "berth.service", "ActiveState") != "active"
+	})
+	if out := dockerOK(t, "ps", "-q"); out != "" {
+		t.Errorf("docker ps -q after the restart: %q", out)
+	}
+	if s := unitProp(t, "berth.service", "ActiveState"); s != "active" {
+		t.Errorf("berth.service is %s after a new connection, want active again", s)
+	}
+}
