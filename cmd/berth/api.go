@@ -6,7 +6,9 @@ package main
 // same host methods the CLI commands call (create, start, stop, remove,
 // wait, inspectContainer, the image store…) and encode Docker's
 // response. No behaviour is implemented twice; the service keeps no
-// state between requests, so a restart of it loses nothing.
+// state between requests (but an exec instance for the seconds between
+// its creation and docker exec's last look at it), so a restart of it
+// loses nothing.
 //
 // The request and response types are Docker's own
 // (github.com/docker/docker/api/types): the packages used bring in only
@@ -42,8 +44,9 @@ const (
 
 // apiServer serves the Engine API over g's state.
 type apiServer struct {
-	g   *globalOptions
-	mux *http.ServeMux
+	g     *globalOptions
+	mux   *http.ServeMux
+	execs execTable
 }
 
 func newAPIServer(g *globalOptions) *apiServer {
@@ -108,6 +111,11 @@ func (s *apiServer) routes() {
 	m.HandleFunc("GET /containers/{id}/logs", s.containerLogs)
 	m.HandleFunc("POST /containers/{id}/attach", s.containerAttach)
 	m.HandleFunc("POST /containers/{id}/resize", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) })
+
+	m.HandleFunc("POST /containers/{id}/exec", s.execCreate)
+	m.HandleFunc("POST /exec/{id}/start", s.execStart)
+	m.HandleFunc("GET /exec/{id}/json", s.execInspect)
+	m.HandleFunc("POST /exec/{id}/resize", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) })
 
 	m.HandleFunc("GET /images/json", s.imageList)
 	m.HandleFunc("POST /images/create", s.imageCreate)

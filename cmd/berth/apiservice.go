@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/berth/berth/machine/nsinit"
 	"github.com/coreos/go-systemd/v22/activation"
 	"github.com/docker/docker/api/types"
 	"github.com/docker/docker/api/types/system"
@@ -36,6 +37,12 @@ func newSystemServiceCommand(g *globalOptions) *cobra.Command {
 			"containers stay systemd units, and it exits after --idle-timeout without requests.",
 		Args: exactArgs(0),
 		RunE: func(c *cobra.Command, args []string) error {
+			// exec enters containers: as berth exec, from a read-only
+			// binary (the CVE-2019-5736 class, see nsinit). The
+			// re-exec keeps the PID, so systemd's sockets stay ours.
+			if err := nsinit.ReexecReadOnly(); err != nil {
+				return err
+			}
 			ls, err := apiListeners(listen)
 			if err != nil {
 				return err

@@ -133,6 +133,15 @@ func TestDockerCLI(t *testing.T) {
 	if r := docker(t, "run", "-d", "--name", "it_apiweb", "busybox", "true"); r.code != 125 || !strings.Contains(r.stderr, `Conflict. The container name "/it_apiweb" is already in use`) {
 		t.Errorf("docker run with a name in use: exit %d, stderr %q", r.code, r.stderr)
 	}
+	// exec: output through the stream, the exit code from its inspect;
+	// the process is in the container's namespaces.
+	if r := docker(t, "exec", "-e", "GREETING=hello", "it_apiweb", "sh", "-c", "echo $GREETING $(hostname); echo bad >&2; exit 4"); r.code != 4 ||
+		r.stdout != "hello "+id[:12]+"\n" || r.stderr != "bad\n" {
+		t.Errorf("docker exec: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	if r := docker(t, "exec", "-i", "it_apiweb", "cat"); r.code == 0 || !strings.Contains(r.stderr, "use `berth exec -it`") {
+		t.Errorf("docker exec -i: exit %d, stderr %q; want the refusal", r.code, r.stderr)
+	}
 	if r := docker(t, "rm", "it_apiweb"); r.code != 1 || !strings.Contains(r.stderr, "You cannot remove a running container") {
 		t.Errorf("docker rm of a running container: exit %d, stderr %q", r.code, r.stderr)
 	}
