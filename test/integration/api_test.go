@@ -199,3 +199,46 @@ func TestDockerCLI(t *testing.T) {
 		t.Errorf("berth.service is %s after a new connection, want active again", s)
 	}
 }
+
+// TestDockerPullTagRmi: docker pull from the loopback registry through
+// the API (Docker's JSON progress, which the CLI prints), tag and rmi,
+// and docker run of an image no registry has.
+func TestDockerPullTagRmi(t *testing.T) {
+	busybox(t)
+	startRegistry(t)
+	installAPISocket(t)
+	const ref = registryAddr + "/it/apibox:1"
+	_, manifest := pushBusybox(t, ref)
+	t.Cleanup(func() { run(t, "rmi", "-f", ref, "it-apibox:tagged") })
+
+	out := dockerOK(t, "pull", ref)
+	for _, want := range []string{"1: Pulling from it/apibox", "Pull complete", "Digest: " + manifest,
+		"Status: Downloaded newer image for " + ref} {
+		if !strings.Contains(out, want) {
+			t.Errorf("docker pull output lacks %q:\n%s", want, out)
+		}
+	}
+	if out := ok(t, "images", "--format", "{{.Repository}}:{{.Tag}}"); !strings.Contains(out, ref) {
+		t.Errorf("berth images does not list the image docker pulled:\n%s", out)
+	}
+	if out := dockerOK(t, "pull", ref); !strings.Contains(out, "Status: Image is up to date for "+ref) {
+		t.Errorf("docker pull again:\n%s", out)
+	}
+	dockerOK(t, "tag", ref, "it-apibox:tagged")
+	if out := dockerOK(t, "images", "--format", "{{.Repository}}:{{.Tag}}"); !strings.Contains(out, "it-apibox:tagged") {
+		t.Errorf("docker images after docker tag:\n%s", out)
+	}
+	if out := dockerOK(t, "rmi", "it-apibox:tagged"); out != "Untagged: it-apibox:tagged\n" {
+		t.Errorf("docker rmi of one of two names: %q", out)
+	}
+	if out := dockerOK(t, "rmi", ref); !strings.Contains(out, "Untagged: "+ref) || !strings.Contains(out, "Deleted: sha256:") {
+		t.Errorf("docker rmi: %q", out)
+	}
+	if r := docker(t, "rmi", ref); r.code != 1 || !strings.Contains(r.stderr, "No such image: "+ref) {
+		t.Errorf("docker rmi of a removed image: exit %d, stderr %q", r.code, r.stderr)
+	}
+	r := docker(t, "run", "--rm", registryAddr+"/it/nosuch:1", "true")
+	if r.code != 125 || !strings.Contains(r.stderr, "Unable to find image '"+registryAddr+"/it/nosuch:1' locally") {
+		t.Errorf("docker run of an image no registry has: exit %d, stderr %q", r.code, r.stderr)
+	}
+}
