@@ -128,6 +128,8 @@ func (s *apiServer) routes() {
 	m.HandleFunc("GET /networks/{id}", s.networkInspect)
 	m.HandleFunc("DELETE /networks/{id}", s.networkDelete)
 
+	m.HandleFunc("GET /events", s.events)
+
 	m.HandleFunc("GET /volumes", s.volumeList)
 	m.HandleFunc("POST /volumes/create", s.volumeCreate)
 	m.HandleFunc("GET /volumes/{name}", s.volumeInspect)

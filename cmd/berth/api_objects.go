@@ -1,10 +1,12 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/netip"
+	"os"
 	"strings"
 	"time"
 
@@ -400,4 +402,69 @@ func (s *apiServer) volumeDelete(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// parseFilters reads Docker's filters query value: {"k":{"v":true}}, or
+// the older {"k":["v"]}.
+func parseFilters(s string) (map[string][]string, error) {
+	out := map[string][]string{}
+	if s == "" {
+		return out, nil
+	}
+	var m map[string]map[string]bool
+	if err := json.Unmarshal([]byte(s), &m); err == nil {
+		for k, vs := range m {
+			for v, on := range vs {
+				if on {
+					out[k] = append(out[k], v)
+				}
+			}
+		}
+		return out, nil
+	}
+	if err := json.Unmarshal([]byte(s), &out); err != nil {
+		return nil, fmt.Errorf("invalid filters %q: %v: %w", s, err, errdefs.ErrInvalid)
+	}
+	return out, nil
+}
+
+// events is GET /events (docker events): berth's events from the
+// journal, one JSON object a line, followed until the client hangs up or
+// until= has passed.
+func (s *apiServer) events(w http.ResponseWriter, r *http.Request) {
+	want, err := parseFilters(r.URL.Query().Get("filters"))
+	if err != nil {
+		apiError(w, err)
+		return
+	}
+	for k := range want {
+		if k != "type" && k != "event" && k != "container" && k != "image" {
+			apiError(w, fmt.Errorf("invalid filter %q: berth filters events by type, event, container and image: %w", k, errdefs.ErrInvalid))
+			return
+		}
+	}
+	now := time.Now()
+	q := journal.Query{Follow: true, Since: now}
+	for _, p := range []struct {
+		name string
+		t    *time.Time
+	}{{"since", &q.Since}, {"until", &q.Until}} {
+		if v := r.URL.Query().Get(p.name); v != "" {
+			t, err := parseSince(v, now)
+			if err != nil {
+				apiError(w, classed{err, errdefs.ErrInvalid})
+				return
+			}
+			*p.t = t
+		}
+	}
+	if !q.Until.IsZero() {
+		q.Follow = false
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	flush(w)
+	if err := readEvents(r.Context(), q, want, func(ev eventJSON) error { return jsonLine(w, ev) }); err != nil {
+		fmt.Fprintf(os.Stderr, "berth: events: %v\n", err)
+	}
 }

@@ -93,6 +93,8 @@ func TestAPIErrors(t *testing.T) {
 		{"exec no command", "POST", "/v1.41/containers/nosuch/exec", `{}`, 400, "no exec command"},
 		{"exec start missing", "POST", "/v1.41/exec/0123/start", `{}`, 404, "No such exec instance: 0123"},
 		{"exec inspect missing", "GET", "/v1.41/exec/0123/json", "", 404, "No such exec instance: 0123"},
+		{"events bad filter", "GET", `/v1.41/events?filters={"label":{"a":true}}`, "", 400, `invalid filter "label"`},
+		{"events bad json", "GET", `/v1.41/events?filters={`, "", 400, "invalid filters"},
 		{"image missing", "GET", "/v1.41/images/nosuch/json", "", 404, "No such image: nosuch"},
 		{"rmi missing", "DELETE", "/v1.41/images/nosuch", "", 404, "No such image: nosuch"},
 		{"tag missing", "POST", "/v1.41/images/nosuch/tag?repo=other", "", 404, "No such image: nosuch"},
@@ -288,5 +290,22 @@ func TestServeAPIIdle(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("the service did not exit when idle")
+	}
+}
+
+func TestParseFilters(t *testing.T) {
+	tests := []struct {
+		in   string
+		want map[string][]string
+	}{
+		{"", map[string][]string{}},
+		{`{"type":{"container":true},"event":{"die":true,"start":false}}`, map[string][]string{"type": {"container"}, "event": {"die"}}},
+		{`{"container":["web"]}`, map[string][]string{"container": {"web"}}},
+	}
+	for _, tt := range tests {
+		got, err := parseFilters(tt.in)
+		if err != nil || !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("parseFilters(%s) = %v, %v; want %v", tt.in, got, err, tt.want)
+		}
 	}
 }

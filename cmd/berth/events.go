@@ -143,23 +143,10 @@ func newEventsCommand(g *globalOptions) *cobra.Command {
 				}
 				want[k] = append(want[k], v)
 			}
-			for _, a := range append(append([]string(nil), containerActions...), imageActions...) {
-				q.Matches = append(q.Matches, "BERTH_EVENT="+a)
-			}
 			if format != "" && format != "json" {
 				return usageError{fmt.Errorf("invalid --format %q: json or none", format)}
 			}
-			ctx := c.Context()
-			if q.Follow {
-				var cancel context.CancelFunc
-				ctx, cancel = context.WithCancel(ctx)
-				defer cancel()
-			}
-			err := journal.Read(ctx, q, func(e journal.Entry) error {
-				ev := toEvent(e)
-				if !eventMatches(ev, want) {
-					return nil
-				}
+			return readEvents(c.Context(), q, want, func(ev eventJSON) error {
 				if format == "json" {
 					b, _ := json.Marshal(ev)
 					fmt.Fprintf(c.OutOrStdout(), "%s\n", b)
@@ -168,10 +155,6 @@ func newEventsCommand(g *globalOptions) *cobra.Command {
 				}
 				return nil
 			})
-			if errors.Is(err, context.Canceled) {
-				return nil
-			}
-			return err
 		},
 	}
 	c.Flags().StringVar(&since, "since", "", "Show events since timestamp or relative time (10m)")
@@ -179,6 +162,31 @@ func newEventsCommand(g *globalOptions) *cobra.Command {
 	c.Flags().StringArrayVarP(&filters, "filter", "f", nil, "Filter output: type=, event=, container=, image=")
 	c.Flags().StringVar(&format, "format", "", "json: one JSON object a line")
 	return c
+}
+
+// readEvents reads berth's events from the journal (q's Since, Until
+// and Follow) and calls fn for those that match want (Docker's filters:
+// type, event, container, image). A cancelled follow is no error.
+func readEvents(ctx context.Context, q journal.Query, want map[string][]string, fn func(eventJSON) error) error {
+	for _, a := range append(append([]string(nil), containerActions...), imageActions...) {
+		q.Matches = append(q.Matches, "BERTH_EVENT="+a)
+	}
+	if q.Follow {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithCancel(ctx)
+		defer cancel()
+	}
+	err := journal.Read(ctx, q, func(e journal.Entry) error {
+		ev := toEvent(e)
+		if !eventMatches(ev, want) {
+			return nil
+		}
+		return fn(ev)
+	})
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
 }
 
 func eventMatches(ev eventJSON, want map[string][]string) bool {

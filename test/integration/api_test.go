@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -105,6 +106,7 @@ func TestDockerCLI(t *testing.T) {
 	}
 
 	// Detached, published, and the same transient unit as berth run's.
+	began := time.Now().Add(-time.Second)
 	id := strings.TrimSpace(dockerOK(t, "run", "-d", "--name", "it_apiweb", "-p", "18100:80", "busybox", "httpd", "-f", "-p", "80", "-h", "/var/www"))
 	if !regexp.MustCompile(`^[0-9a-f]{64}$`).MatchString(id) {
 		t.Fatalf("docker run -d printed %q, want a container ID", id)
@@ -153,6 +155,13 @@ func TestDockerCLI(t *testing.T) {
 	}
 	dockerOK(t, "rm", "it_apiweb")
 	assertGone(t, id, "it_apiweb")
+	evs := dockerOK(t, "events", "--since", strconv.FormatInt(began.Unix(), 10), "--until", strconv.FormatInt(time.Now().Add(time.Second).Unix(), 10),
+		"--filter", "container=it_apiweb", "--format", "{{.Type}} {{.Action}} {{.Actor.Attributes.name}}")
+	for _, want := range []string{"container create it_apiweb\ncontainer start it_apiweb\n", "container stop it_apiweb\n", "container destroy it_apiweb\n"} {
+		if !strings.Contains(evs, want) {
+			t.Errorf("docker events lacks %q:\n%s", want, evs)
+		}
+	}
 
 	// Logs: stdout and stderr apart, through the multiplexed stream.
 	if r := docker(t, "run", "--name", "it_apilogs", "busybox", "sh", "-c", "echo out; echo err >&2"); r.code != 0 {
