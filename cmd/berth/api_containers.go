@@ -51,12 +51,29 @@ func (s *apiServer) containerList(w http.ResponseWriter, r *http.Request) {
 		apiError(w, err)
 		return
 	}
-	all := boolParam(r, "all")
+	// docker ps --filter: berth ps's own filter.
+	want, err := parseFilters(r.URL.Query().Get("filters"))
+	if err != nil {
+		apiError(w, err)
+		return
+	}
+	var filters []string
+	for k, vs := range want {
+		for _, v := range vs {
+			filters = append(filters, k+"="+v)
+		}
+	}
+	match, err := psFilter(filters)
+	if err != nil {
+		apiError(w, classed{err, errdefs.ErrInvalid})
+		return
+	}
+	all := boolParam(r, "all") || hasStatusFilter(filters)
 	out := []container.Summary{}
 	now := time.Now()
 	for _, rec := range recs {
 		rec = h.refresh(r.Context(), rec)
-		if !all && !active(rec) {
+		if !all && !active(rec) || !match(rec) {
 			continue
 		}
 		out = append(out, containerSummary(h, rec, now))

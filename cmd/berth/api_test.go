@@ -95,6 +95,7 @@ func TestAPIErrors(t *testing.T) {
 		{"exec inspect missing", "GET", "/v1.41/exec/0123/json", "", 404, "No such exec instance: 0123"},
 		{"events bad filter", "GET", `/v1.41/events?filters={"label":{"a":true}}`, "", 400, `invalid filter "label"`},
 		{"events bad json", "GET", `/v1.41/events?filters={`, "", 400, "invalid filters"},
+		{"ps bad filter", "GET", `/v1.41/containers/json?filters={"volume":{"x":true}}`, "", 400, "invalid filter 'volume'"},
 		{"image missing", "GET", "/v1.41/images/nosuch/json", "", 404, "No such image: nosuch"},
 		{"rmi missing", "DELETE", "/v1.41/images/nosuch", "", 404, "No such image: nosuch"},
 		{"tag missing", "POST", "/v1.41/images/nosuch/tag?repo=other", "", 404, "No such image: nosuch"},

@@ -251,3 +251,60 @@ func TestDockerPullTagRmi(t *testing.T) {
 		t.Errorf("docker run of an image no registry has: exit %d, stderr %q", r.code, r.stderr)
 	}
 }
+
+// TestDockerLifecycle: create, start, restart, kill, wait, logs -f,
+// ps --filter and rm -f through the docker CLI, checked with berth's own
+// view of the container.
+func TestDockerLifecycle(t *testing.T) {
+	busybox(t)
+	installAPISocket(t)
+	defer run(t, "rm", "-f", "it_apilife", "it_apifollow")
+
+	id := strings.TrimSpace(dockerOK(t, "create", "--name", "it_apilife", "-e", "WHO=api", "-l", "tier=it", "-m", "64m",
+		"busybox", "sh", "-c", "echo started $WHO; exec sleep 300"))
+	if s := inspect(t, "it_apilife").State.Status; s != "created" {
+		t.Errorf("after docker create berth says %s, want created", s)
+	}
+	if m := inspect(t, "it_apilife").HostConfig.Memory; m != 64<<20 {
+		t.Errorf("docker create -m 64m: berth's record has memory %d", m)
+	}
+	dockerOK(t, "start", "it_apilife")
+	if s := unitProp(t, "berth-it_apilife.service", "MemoryMax"); s != strconv.Itoa(64<<20) {
+		t.Errorf("MemoryMax of the unit is %s, want 64M", s)
+	}
+	first := inspect(t, "it_apilife").State.Pid
+	dockerOK(t, "restart", "-t", "1", "it_apilife")
+	if st := inspect(t, "it_apilife").State; !st.Running || st.Pid == first {
+		t.Errorf("after docker restart: running %v, PID %d (was %d)", st.Running, st.Pid, first)
+	}
+	if out := dockerOK(t, "ps", "--filter", "label=tier=it", "--format", "{{.Names}}"); out != "it_apilife\n" {
+		t.Errorf("docker ps --filter label=tier=it: %q", out)
+	}
+	if out := dockerOK(t, "ps", "-q", "--filter", "name=it_nosuch"); out != "" {
+		t.Errorf("docker ps --filter name=it_nosuch: %q", out)
+	}
+	waitFor(t, 5*time.Second, "the output in the journal", func() bool {
+		return docker(t, "logs", "it_apilife").stdout == "started api\nstarted api\n"
+	})
+	dockerOK(t, "kill", "it_apilife")
+	if out := dockerOK(t, "wait", "it_apilife"); out != "137\n" {
+		t.Errorf("docker wait after docker kill: %q, want 137", out)
+	}
+	if r := docker(t, "kill", "it_apilife"); r.code != 1 || !strings.Contains(r.stderr, "is not running") {
+		t.Errorf("docker kill of a stopped container: exit %d, stderr %q", r.code, r.stderr)
+	}
+	if out := ok(t, "ps", "-a", "--filter", "status=exited", "--format", "{{.Names}} {{.Status}}"); !strings.Contains(out, "it_apilife Exited (137)") {
+		t.Errorf("berth ps -a: %q", out)
+	}
+
+	// logs -f ends with the container; wait --condition is next-exit
+	// for docker run, tested by the foreground runs of TestDockerCLI.
+	dockerOK(t, "run", "-d", "--name", "it_apifollow", "busybox", "sh", "-c", "echo one; sleep 1; echo two >&2")
+	r := docker(t, "logs", "-f", "it_apifollow")
+	if r.code != 0 || r.stdout != "one\n" || r.stderr != "two\n" {
+		t.Errorf("docker logs -f: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	dockerOK(t, "start", "it_apilife")
+	dockerOK(t, "rm", "-f", "it_apilife", "it_apifollow")
+	assertGone(t, id, "it_apilife")
+}
