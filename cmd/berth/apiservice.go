@@ -185,6 +185,11 @@ func (s *apiServer) info(w http.ResponseWriter, r *http.Request) {
 		Architecture: runtime.GOARCH, NCPU: runtime.NumCPU(), DockerRootDir: s.g.root,
 		OperatingSystem: osPrettyName(), DefaultRuntime: "berth", IndexServerAddress: "https://index.docker.io/v1/",
 		Containers: len(recs),
+		// What berth's units can limit (MemoryMax, CPUQuota, TasksMax).
+		MemoryLimit: true, CPUCfsPeriod: true, CPUCfsQuota: true, PidsLimit: true,
+	}
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_forward"); err == nil {
+		in.IPv4Forwarding = strings.TrimSpace(string(b)) == "1"
 	}
 	for _, rec := range recs {
 		switch rec = h.refresh(r.Context(), rec); {
