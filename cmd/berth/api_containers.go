@@ -472,6 +472,10 @@ func (s *apiServer) containerLogs(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
+// attachGrace is how long an attach waits for the die record of a
+// container whose record says it has ended, or that is gone.
+const attachGrace = 5 * time.Second
+
 var discard = writerFunc(func(p []byte) (int, error) { return len(p), nil })
 
 // containerAttach is POST /containers/{id}/attach, which docker run
@@ -520,6 +524,29 @@ func (s *apiServer) containerAttach(w http.ResponseWriter, r *http.Request) {
 					if !errors.Is(err, io.EOF) {
 						cancel()
 					}
+					return
+				}
+			}
+		}()
+		// The die record ends the stream. Should it never come (the
+		// container was removed before it ran), the record says so.
+		go func() {
+			var over time.Time
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(time.Second):
+				}
+				cur, err := h.cs.Load(rec.ID)
+				ended := errdefs.IsNotFound(err) || err == nil && !active(cur) && cur.State.FinishedAt.After(since)
+				switch {
+				case !ended:
+					over = time.Time{}
+				case over.IsZero():
+					over = time.Now()
+				case time.Since(over) > attachGrace:
+					cancel()
 					return
 				}
 			}

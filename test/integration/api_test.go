@@ -1,8 +1,11 @@
 package integration
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
+	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -307,4 +310,23 @@ func TestDockerLifecycle(t *testing.T) {
 	dockerOK(t, "start", "it_apilife")
 	dockerOK(t, "rm", "-f", "it_apilife", "it_apifollow")
 	assertGone(t, id, "it_apilife")
+
+	// An attach to a container removed before it ran ends too (else it
+	// would keep the service from ever being idle).
+	dockerOK(t, "create", "--name", "it_apigone", "busybox", "true")
+	conn, err := net.Dial("unix", apiSocket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	io.WriteString(conn, "POST /v1.41/containers/it_apigone/attach?stream=1&stdout=1&stderr=1 HTTP/1.1\r\nHost: berth\r\nUpgrade: tcp\r\nConnection: Upgrade\r\n\r\n")
+	br := bufio.NewReader(conn)
+	if line, err := br.ReadString('\n'); err != nil || !strings.HasPrefix(line, "HTTP/1.1 101") {
+		t.Fatalf("attach answered %q, %v", line, err)
+	}
+	dockerOK(t, "rm", "it_apigone")
+	conn.SetReadDeadline(time.Now().Add(15 * time.Second))
+	if _, err := io.Copy(io.Discard, br); err != nil {
+		t.Errorf("the attach to a removed container did not end: %v", err)
+	}
 }
