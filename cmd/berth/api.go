@@ -76,7 +76,8 @@ func (s *apiServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		r.URL.Path = m[2]
 		r.URL.RawPath = ""
 	}
-	if r.Body != nil {
+	// docker load's archive is the one large body.
+	if r.Body != nil && !(r.Method == http.MethodPost && r.URL.Path == "/images/load") {
 		r.Body = http.MaxBytesReader(w, r.Body, apiMaxBody)
 	}
 	s.mux.ServeHTTP(w, r)
@@ -112,6 +113,8 @@ func (s *apiServer) routes() {
 	m.HandleFunc("POST /containers/{id}/attach", s.containerAttach)
 	m.HandleFunc("POST /containers/{id}/resize", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) })
 
+	m.HandleFunc("POST /containers/{id}/pause", s.containerPause)
+	m.HandleFunc("POST /containers/{id}/unpause", s.containerPause)
 	m.HandleFunc("POST /containers/{id}/exec", s.execCreate)
 	m.HandleFunc("POST /exec/{id}/start", s.execStart)
 	m.HandleFunc("GET /exec/{id}/json", s.execInspect)

@@ -565,3 +565,18 @@ func (s *apiServer) containerAttach(w http.ResponseWriter, r *http.Request) {
 		return nil
 	})
 }
+
+// containerPause is POST /containers/{id}/pause and /unpause.
+func (s *apiServer) containerPause(w http.ResponseWriter, r *http.Request) {
+	pause := strings.HasSuffix(r.URL.Path, "/pause")
+	s.withContainer(w, r, func(h *host, rec *machine.Container) error {
+		if err := h.pause(r.Context(), rec.ID, pause); err != nil {
+			if !errdefs.IsNotFound(err) {
+				err = classed{err, errdefs.ErrConflict}
+			}
+			return err
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	})
+}

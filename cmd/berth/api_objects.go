@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/netip"
 	"os"
@@ -59,8 +60,17 @@ func (s *apiServer) imageList(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-// imageGet is GET /images/{name}/json (docker image inspect).
+// imageGet is GET /images/{name}/json (docker image inspect), and
+// docker save's GET /images/{name}/get and /images/get?names=.
 func (s *apiServer) imageGet(w http.ResponseWriter, r *http.Request) {
+	if p := r.PathValue("name"); p == "get" || strings.HasSuffix(p, "/get") {
+		names := r.URL.Query()["names"]
+		if p != "get" {
+			names = []string{strings.TrimSuffix(p, "/get")}
+		}
+		s.imageSave(w, r, names)
+		return
+	}
 	name, ok := strings.CutSuffix(r.PathValue("name"), "/json")
 	if !ok {
 		apiError(w, fmt.Errorf("page not found: %w", errdefs.ErrNotFound))
@@ -112,8 +122,17 @@ func (s *apiServer) imageDelete(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-// imagePost is POST /images/{name}/tag?repo=R&tag=T (docker tag).
+// imagePost is POST /images/{name}/tag?repo=R&tag=T (docker tag),
+// /images/{name}/push (docker push) and /images/load (docker load).
 func (s *apiServer) imagePost(w http.ResponseWriter, r *http.Request) {
+	if r.PathValue("name") == "load" {
+		s.imageLoad(w, r)
+		return
+	}
+	if name, ok := strings.CutSuffix(r.PathValue("name"), "/push"); ok {
+		s.imagePush(w, r, name)
+		return
+	}
 	name, ok := strings.CutSuffix(r.PathValue("name"), "/tag")
 	if !ok {
 		apiError(w, fmt.Errorf("page not found: berth does not serve POST %s: %w", r.URL.Path, errdefs.ErrNotFound))
@@ -139,6 +158,7 @@ func (s *apiServer) imagePost(w http.ResponseWriter, r *http.Request) {
 // progressMessage is one line of Docker's JSON progress stream, which
 // the docker CLI draws as its pull progress.
 type progressMessage struct {
+	Stream         string          `json:"stream,omitempty"`
 	Status         string          `json:"status,omitempty"`
 	ID             string          `json:"id,omitempty"`
 	Progress       string          `json:"progress,omitempty"`
@@ -199,11 +219,7 @@ func (s *apiServer) imageCreate(w http.ResponseWriter, r *http.Request) {
 			break
 		}
 	}
-	m := progressMessage{Error: err.Error()}
-	m.ErrorDetail = &struct {
-		Message string `json:"message"`
-	}{err.Error()}
-	send(m)
+	send(errorMessage(err))
 }
 
 func apiPullOne(r *http.Request, st *imagestore.Store, cfg *imagestore.RegistriesConfig, ref string, send func(progressMessage)) error {
@@ -467,4 +483,113 @@ func (s *apiServer) events(w http.ResponseWriter, r *http.Request) {
 	if err := readEvents(r.Context(), q, want, func(ev eventJSON) error { return jsonLine(w, ev) }); err != nil {
 		fmt.Fprintf(os.Stderr, "berth: events: %v\n", err)
 	}
+}
+
+// imageSave streams berth save's Docker archive of names.
+func (s *apiServer) imageSave(w http.ResponseWriter, r *http.Request, names []string) {
+	if len(names) == 0 {
+		apiError(w, fmt.Errorf("no image names given: %w", errdefs.ErrInvalid))
+		return
+	}
+	st, err := s.store(r)
+	if err != nil {
+		apiError(w, err)
+		return
+	}
+	for _, n := range names {
+		if _, err := st.Get(r.Context(), n); err != nil {
+			apiError(w, noSuchImage(n, err))
+			return
+		}
+	}
+	w.Header().Set("Content-Type", "application/x-tar")
+	if err := st.Save(r.Context(), w, names, imagestore.DockerArchive); err != nil {
+		// Past the headers: the client sees a short archive.
+		fmt.Fprintf(os.Stderr, "berth: save %s: %v\n", strings.Join(names, " "), err)
+	}
+}
+
+// imageLoad is POST /images/load: the body (a Docker or OCI archive,
+// not size-limited) is kept in a file, as berth load keeps its stdin,
+// and loaded; the answer is Docker's JSON stream.
+func (s *apiServer) imageLoad(w http.ResponseWriter, r *http.Request) {
+	st, err := s.store(r)
+	if err != nil {
+		apiError(w, err)
+		return
+	}
+	f, err := os.CreateTemp("", "berth-load-")
+	if err != nil {
+		apiError(w, err)
+		return
+	}
+	defer os.Remove(f.Name())
+	_, err = io.Copy(f, r.Body)
+	f.Close()
+	if err != nil {
+		apiError(w, fmt.Errorf("read the archive: %w", err))
+		return
+	}
+	names, err := st.Load(r.Context(), f.Name())
+	if err != nil && len(names) == 0 {
+		apiError(w, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	for _, n := range names {
+		emit("load", journal.Field{Name: "BERTH_IMAGE_REF", Value: n})
+		jsonLine(w, progressMessage{Stream: "Loaded image: " + n + "\n"})
+	}
+	if err != nil {
+		jsonLine(w, errorMessage(err))
+	}
+}
+
+// errorMessage is err as the last message of a JSON stream.
+func errorMessage(err error) progressMessage {
+	m := progressMessage{Error: err.Error()}
+	m.ErrorDetail = &struct {
+		Message string `json:"message"`
+	}{err.Error()}
+	return m
+}
+
+// imagePush is POST /images/{name}/push?tag=T (docker push): berth
+// push's function; the registry's credentials are berth login's (the
+// X-Registry-Auth header is not used).
+func (s *apiServer) imagePush(w http.ResponseWriter, r *http.Request, name string) {
+	ref := name
+	if t := r.URL.Query().Get("tag"); t != "" {
+		ref += ":" + t
+	}
+	rr, err := imagestore.ParseRemoteReference(ref)
+	if err != nil {
+		apiError(w, classed{err, errdefs.ErrInvalid})
+		return
+	}
+	cfg, err := imagestore.LoadRegistries(imagestore.RegistriesConfPath())
+	if err != nil {
+		apiError(w, err)
+		return
+	}
+	st, err := s.store(r)
+	if err != nil {
+		apiError(w, err)
+		return
+	}
+	if _, err := st.Get(r.Context(), rr.Local.String()); err != nil {
+		apiError(w, noSuchImage(ref, err))
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	jsonLine(w, progressMessage{Status: fmt.Sprintf("The push refers to repository [%s/%s]", rr.Registry, rr.Repository)})
+	d, err := st.Push(r.Context(), ref, imagestore.PushOptions{Insecure: cfg.Insecure(rr.Registry)})
+	if err != nil {
+		jsonLine(w, errorMessage(err))
+		return
+	}
+	emit("push", journal.Field{Name: "BERTH_IMAGE_REF", Value: rr.Full})
+	jsonLine(w, progressMessage{Status: fmt.Sprintf("%s: digest: %s", rr.Local.Tag, d)})
 }

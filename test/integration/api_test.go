@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -249,6 +250,30 @@ func TestDockerPullTagRmi(t *testing.T) {
 	if r := docker(t, "rmi", ref); r.code != 1 || !strings.Contains(r.stderr, "No such image: "+ref) {
 		t.Errorf("docker rmi of a removed image: exit %d, stderr %q", r.code, r.stderr)
 	}
+	// push: berth's push, Docker's messages; the registry has it after.
+	const pushed = registryAddr + "/it/apipushed:2"
+	dockerOK(t, "tag", "busybox", pushed)
+	t.Cleanup(func() { run(t, "rmi", "-f", pushed) })
+	if out := dockerOK(t, "push", pushed); !strings.Contains(out, "The push refers to repository ["+registryAddr+"/it/apipushed]") ||
+		!regexp.MustCompile(`2: digest: sha256:[0-9a-f]{64}`).MatchString(out) {
+		t.Errorf("docker push:\n%s", out)
+	}
+	req, _ := http.NewRequest("HEAD", "http://"+registryAddr+"/v2/it/apipushed/manifests/2", nil)
+	req.Header.Set("Accept", "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json")
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
+		t.Errorf("the registry has no manifest for the pushed image: %v %v", resp, err)
+	}
+	// save | load round trip, through the API both ways.
+	archive := filepath.Join(t.TempDir(), "bb.tar")
+	dockerOK(t, "save", "-o", archive, pushed)
+	run(t, "rmi", "-f", pushed)
+	if out := dockerOK(t, "load", "-i", archive); !strings.Contains(out, "Loaded image: "+pushed) {
+		t.Errorf("docker load: %q", out)
+	}
+	if out := ok(t, "images", "--format", "{{.Repository}}:{{.Tag}}"); !strings.Contains(out, pushed) {
+		t.Errorf("berth images after docker load:\n%s", out)
+	}
+
 	r := docker(t, "run", "--rm", registryAddr+"/it/nosuch:1", "true")
 	if r.code != 125 || !strings.Contains(r.stderr, "Unable to find image '"+registryAddr+"/it/nosuch:1' locally") {
 		t.Errorf("docker run of an image no registry has: exit %d, stderr %q", r.code, r.stderr)
@@ -283,6 +308,14 @@ func TestDockerLifecycle(t *testing.T) {
 	if out := dockerOK(t, "ps", "--filter", "label=tier=it", "--format", "{{.Names}}"); out != "it_apilife\n" {
 		t.Errorf("docker ps --filter label=tier=it: %q", out)
 	}
+	dockerOK(t, "pause", "it_apilife")
+	if out := ok(t, "ps", "--filter", "name=it_apilife", "--format", "{{.Status}}"); !strings.Contains(out, "(Paused)") {
+		t.Errorf("after docker pause berth ps says %q", out)
+	}
+	if r := docker(t, "pause", "it_apilife"); r.code != 1 || !strings.Contains(r.stderr, "is already paused") {
+		t.Errorf("docker pause of a paused container: exit %d, stderr %q", r.code, r.stderr)
+	}
+	dockerOK(t, "unpause", "it_apilife")
 	if out := dockerOK(t, "ps", "-q", "--filter", "name=it_nosuch"); out != "" {
 		t.Errorf("docker ps --filter name=it_nosuch: %q", out)
 	}
