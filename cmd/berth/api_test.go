@@ -8,9 +8,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/user"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -249,7 +252,22 @@ func TestServeAPIIdle(t *testing.T) {
 	}
 	defer os.RemoveAll(dir)
 	sock := filepath.Join(dir, "api.sock")
-	ls, err := apiListeners("unix://" + sock)
+	if _, err := apiListeners("unix://"+sock, "no-such-group-berth"); err == nil || !strings.Contains(err.Error(), "--group") {
+		t.Errorf("an unknown --group: %v", err)
+	}
+	if g, err := user.LookupGroup("daemon"); err == nil && os.Geteuid() == 0 {
+		gsock := filepath.Join(dir, "group.sock")
+		gl, err := apiListeners("unix://"+gsock, "daemon")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var st syscall.Stat_t
+		if err := syscall.Stat(gsock, &st); err != nil || strconv.Itoa(int(st.Gid)) != g.Gid {
+			t.Errorf("--group daemon: socket group %d (%v), want %s", st.Gid, err, g.Gid)
+		}
+		gl[0].Close()
+	}
+	ls, err := apiListeners("unix://"+sock, "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,8 +7,10 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/user"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -26,7 +28,7 @@ import (
 const defaultAPISocket = "/run/berth/berth.sock"
 
 func newSystemServiceCommand(g *globalOptions) *cobra.Command {
-	var listen string
+	var listen, group string
 	var idle time.Duration
 	c := &cobra.Command{
 		Use:   "service [OPTIONS]",
@@ -43,7 +45,7 @@ func newSystemServiceCommand(g *globalOptions) *cobra.Command {
 			if err := nsinit.ReexecReadOnly(); err != nil {
 				return err
 			}
-			ls, err := apiListeners(listen)
+			ls, err := apiListeners(listen, group)
 			if err != nil {
 				return err
 			}
@@ -51,13 +53,15 @@ func newSystemServiceCommand(g *globalOptions) *cobra.Command {
 		},
 	}
 	c.Flags().StringVarP(&listen, "host", "H", "unix://"+defaultAPISocket, "Socket to listen on when systemd passes none")
+	c.Flags().StringVarP(&group, "group", "G", "", "Group that may use the socket besides root (when berth listens itself)")
 	c.Flags().DurationVar(&idle, "idle-timeout", 5*time.Minute, "Exit after this long without a request (0: never)")
 	return c
 }
 
 // apiListeners returns the sockets systemd passed (LISTEN_FDS), or
-// listens on the unix socket of addr, root-only (0660).
-func apiListeners(addr string) ([]net.Listener, error) {
+// listens on the unix socket of addr, 0660, owned by root and group (""
+// is root's).
+func apiListeners(addr, group string) ([]net.Listener, error) {
 	ls, err := activation.Listeners()
 	if err != nil {
 		return nil, fmt.Errorf("sockets from systemd: %w", err)
@@ -80,6 +84,18 @@ func apiListeners(addr string) ([]net.Listener, error) {
 	unix.Umask(old)
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", path, err)
+	}
+	if group != "" {
+		g, err := user.LookupGroup(group)
+		if err != nil {
+			l.Close()
+			return nil, usageError{fmt.Errorf("--group: %w", err)}
+		}
+		gid, _ := strconv.Atoi(g.Gid)
+		if err := os.Chown(path, 0, gid); err != nil {
+			l.Close()
+			return nil, fmt.Errorf("socket %s for group %s: %w", path, group, err)
+		}
 	}
 	return []net.Listener{l}, nil
 }
