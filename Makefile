@@ -59,6 +59,8 @@ test-integration: deps build images $(BIN)/docker
 # Docker's CLI for the Engine API test (docs/api.md): the client binary
 # out of Debian's docker.io package, which is not installed (no dockerd,
 # containerd or runc on the machine).
+.PHONY: docker-cli
+docker-cli: $(BIN)/docker
 $(BIN)/docker:
 	rm -rf $(BIN)/docker-deb && mkdir -p $(BIN)/docker-deb
 	cd $(BIN)/docker-deb && apt-get download docker.io
