@@ -63,7 +63,7 @@ test-integration: deps build images $(BIN)/docker
 docker-cli: $(BIN)/docker
 $(BIN)/docker:
 	rm -rf $(BIN)/docker-deb && mkdir -p $(BIN)/docker-deb
-	cd $(BIN)/docker-deb && apt-get download docker.io
+	cd $(BIN)/docker-deb && { apt-get download docker.io || { apt-get update -qq && apt-get download docker.io; }; }
 	dpkg-deb --fsys-tarfile $(BIN)/docker-deb/docker.io_*.deb | tar -xO ./usr/bin/docker > $@.tmp
 	chmod 0755 $@.tmp && mv $@.tmp $@ && rm -rf $(BIN)/docker-deb
 
