@@ -111,7 +111,7 @@ func (s *apiServer) routes() {
 	m.HandleFunc("DELETE /containers/{id}", s.containerDelete)
 	m.HandleFunc("GET /containers/{id}/logs", s.containerLogs)
 	m.HandleFunc("POST /containers/{id}/attach", s.containerAttach)
-	m.HandleFunc("POST /containers/{id}/resize", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) })
+	m.HandleFunc("POST /containers/{id}/resize", s.containerResize)
 
 	m.HandleFunc("POST /containers/{id}/pause", s.containerPause)
 	m.HandleFunc("POST /containers/{id}/unpause", s.containerPause)

@@ -6,7 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -14,6 +17,7 @@ import (
 
 	"github.com/berth/berth/internal/errdefs"
 	"github.com/berth/berth/machine"
+	"github.com/berth/berth/machine/console"
 	"github.com/berth/berth/machine/journal"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/mount"
@@ -143,8 +147,9 @@ func createOptions(name string, req container.CreateRequest) (machine.RunOptions
 	if hc == nil {
 		hc = &container.HostConfig{}
 	}
-	if cfg.Tty || cfg.OpenStdin {
-		return o, fmt.Errorf("berth's API does not attach a terminal or stdin yet (docker run -t/-i): use `berth run -it`: %w", errdefs.ErrInvalid)
+	o.Tty, o.Interactive = cfg.Tty, cfg.OpenStdin
+	if cs := hc.ConsoleSize; cfg.Tty && cs[0] > 0 && cs[1] > 0 {
+		o.ConsoleSize = [2]uint16{uint16(cs[0]), uint16(cs[1])}
 	}
 	o.Image = cfg.Image
 	if o.Image == "" {
@@ -499,12 +504,25 @@ func (s *apiServer) containerAttach(w http.ResponseWriter, r *http.Request) {
 		}
 		defer conn.Close()
 		since := time.Now()
+		ctype := "application/vnd.docker.multiplexed-stream"
+		if rec.Options.Tty {
+			ctype = "application/vnd.docker.raw-stream"
+		}
 		if r.Header.Get("Upgrade") != "" {
-			fmt.Fprint(bw, "HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.multiplexed-stream\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n")
+			fmt.Fprintf(bw, "HTTP/1.1 101 UPGRADED\r\nContent-Type: %s\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n", ctype)
 		} else {
-			fmt.Fprint(bw, "HTTP/1.1 200 OK\r\nContent-Type: application/vnd.docker.multiplexed-stream\r\n\r\n")
+			fmt.Fprintf(bw, "HTTP/1.1 200 OK\r\nContent-Type: %s\r\n\r\n", ctype)
 		}
 		bw.Flush()
+		stdin := boolParam(r, "stdin") && rec.Options.Interactive
+		if (rec.Options.Tty || stdin) && !active(rec) {
+			// As berth run -it/-i: the command waits for this client.
+			h.cs.Update(rec.ID, func(r *machine.Container) error { r.State.ConsoleWait = true; return nil })
+		}
+		if rec.Options.Tty {
+			h.attachTerminal(rec, conn, bw, stdin, since)
+			return nil
+		}
 		m := &muxWriter{w: conn}
 		out, errw := streamWriter(m, streamStdout, false), streamWriter(m, streamStderr, false)
 		if !boolParam(r, "stdout") {
@@ -517,17 +535,21 @@ func (s *apiServer) containerAttach(w http.ResponseWriter, r *http.Request) {
 		// hangs up ends the follow through a failed read.
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
-		go func() {
-			buf := make([]byte, 512)
-			for {
-				if _, err := conn.Read(buf); err != nil {
-					if !errors.Is(err, io.EOF) {
-						cancel()
+		if stdin {
+			go h.feedStdin(ctx, rec.ID, bw)
+		} else {
+			go func() {
+				buf := make([]byte, 512)
+				for {
+					if _, err := conn.Read(buf); err != nil {
+						if !errors.Is(err, io.EOF) {
+							cancel()
+						}
+						return
 					}
-					return
 				}
-			}
-		}()
+			}()
+		}
 		// The die record ends the stream. Should it never come (the
 		// container was removed before it ran), the record says so.
 		go func() {
@@ -577,6 +599,75 @@ func (s *apiServer) containerPause(w http.ResponseWriter, r *http.Request) {
 			return err
 		}
 		w.WriteHeader(http.StatusNoContent)
+		return nil
+	})
+}
+
+// attachTerminal joins conn (read through rd) to the terminal of -t container rec, in
+// Docker's raw stream: it waits for the container's terminal (docker run
+// attaches before it starts the container), holds it, which lets the
+// command run, and copies both ways (with stdin, watching for the detach
+// keys) until the container hangs it up or the client leaves.
+func (h *host) attachTerminal(rec *machine.Container, conn net.Conn, rd io.Reader, stdin bool, since time.Time) {
+	deadline := time.Now().Add(time.Minute)
+	wasRunning := rec.IsRunning()
+	for {
+		cur, err := h.cs.Load(rec.ID)
+		if err != nil {
+			return
+		}
+		if cur.IsRunning() && cur.State.PtyDev != 0 && (wasRunning || cur.State.StartedAt.After(since)) {
+			rec = cur
+			break
+		}
+		if !active(cur) && cur.State.FinishedAt.After(rec.State.FinishedAt) || time.Now().After(deadline) {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	m, err := console.Fetch(1, rec.State.PtyIndex, rec.State.PtyDev)
+	if err != nil {
+		fmt.Fprintf(conn, "berth: attach to %s: %v\r\n", rec.Name, err)
+		return
+	}
+	defer m.Close()
+	os.WriteFile(filepath.Join(h.cs.Dir(rec.ID), consoleMarker), nil, 0o600)
+	out := make(chan struct{})
+	go func() {
+		io.Copy(conn, m) // ends with EIO when the terminal is hung up
+		close(out)
+	}()
+	in := make(chan struct{})
+	if stdin {
+		keys, _ := console.ParseKeys(console.DefaultDetachKeys)
+		go func() {
+			console.CopyInput(m, rd, keys)
+			close(in)
+		}()
+	}
+	select {
+	case <-out:
+	case <-in:
+	}
+}
+
+// containerResize is POST /containers/{id}/resize?h=&w=: the size of a
+// -t container's terminal.
+func (s *apiServer) containerResize(w http.ResponseWriter, r *http.Request) {
+	s.withContainer(w, r, func(h *host, rec *machine.Container) error {
+		rows, _ := strconv.Atoi(r.URL.Query().Get("h"))
+		cols, _ := strconv.Atoi(r.URL.Query().Get("w"))
+		if rec.Options.Tty && rec.IsRunning() {
+			m, err := console.Fetch(1, rec.State.PtyIndex, rec.State.PtyDev)
+			if err != nil {
+				return err
+			}
+			defer m.Close()
+			if err := console.SetSize(m, uint16(rows), uint16(cols)); err != nil {
+				return err
+			}
+		}
+		w.WriteHeader(http.StatusOK)
 		return nil
 	})
 }

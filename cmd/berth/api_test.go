@@ -86,7 +86,6 @@ func TestAPIErrors(t *testing.T) {
 		{"create no image", "POST", "/v1.41/containers/create", `{"Image":""}`, 400, "no image given"},
 		{"create bad json", "POST", "/v1.41/containers/create", `{"Image":`, 400, "invalid JSON body"},
 		{"create image missing", "POST", "/v1.41/containers/create?name=web", `{"Image":"nosuch"}`, 404, "No such image: nosuch"},
-		{"create tty", "POST", "/v1.41/containers/create", `{"Image":"busybox","Tty":true}`, 400, "does not attach a terminal"},
 		{"create bad memory", "POST", "/v1.41/containers/create", `{"Image":"busybox","HostConfig":{"Memory":1}}`, 400, "Minimum memory limit"},
 		{"create random port", "POST", "/v1.41/containers/create",
 			`{"Image":"busybox","HostConfig":{"PortBindings":{"80/tcp":[{"HostPort":""}]}}}`, 400, "no random port"},

@@ -61,8 +61,7 @@ func installAPISocket(t *testing.T) {
 // berth's socket.
 func docker(t *testing.T, args ...string) result {
 	t.Helper()
-	c := exec.Command(binary(t, "DOCKER_CLI"), args...)
-	c.Env = append(os.Environ(), "DOCKER_HOST=unix://"+apiSocket, "DOCKER_CONFIG="+t.TempDir())
+	c := dockerCmd(t, args...)
 	var out, errb bytes.Buffer
 	c.Stdout, c.Stderr = &out, &errb
 	err := c.Run()
@@ -75,6 +74,13 @@ func docker(t *testing.T, args ...string) result {
 		t.Fatalf("docker %s: %v", strings.Join(args, " "), err)
 	}
 	return r
+}
+
+// dockerCmd is the docker CLI's command, set to use berth's socket.
+func dockerCmd(t *testing.T, args ...string) *exec.Cmd {
+	c := exec.Command(binary(t, "DOCKER_CLI"), args...)
+	c.Env = append(os.Environ(), "DOCKER_HOST=unix://"+apiSocket, "DOCKER_CONFIG="+t.TempDir())
+	return c
 }
 
 func dockerOK(t *testing.T, args ...string) string {
@@ -361,5 +367,53 @@ func TestDockerLifecycle(t *testing.T) {
 	conn.SetReadDeadline(time.Now().Add(15 * time.Second))
 	if _, err := io.Copy(io.Discard, br); err != nil {
 		t.Errorf("the attach to a removed container did not end: %v", err)
+	}
+}
+
+// TestDockerRunTty: docker run -it gets the container's terminal (its
+// size from the CLI's resize, the shell's exit code), and docker run -i
+// feeds the container's stdin.
+//
+// The service runs as a child of the test here, not under the testbed's
+// systemd: systemd-nspawn's seccomp filter, which every unit in the
+// testbed inherits (/proc/PID/status: Seccomp 2), fails pidfd_getfd
+// with EPERM there, and with it the service
+// takes the container's terminal from systemd's file descriptor store.
+// On a host, berth.service has no such filter.
+func TestDockerRunTty(t *testing.T) {
+	busybox(t)
+	sock := filepath.Join(t.TempDir(), "api.sock")
+	svc := exec.Command(binary(t, "BERTH_BIN"), "system", "service", "-H", "unix://"+sock, "--idle-timeout", "0")
+	svc.Stderr = os.Stderr
+	if err := svc.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { svc.Process.Kill(); svc.Wait() }()
+	waitFor(t, 5*time.Second, "the service's socket", func() bool { _, err := os.Stat(sock); return err == nil })
+	dockerCmd := func(t *testing.T, args ...string) *exec.Cmd {
+		c := dockerCmd(t, args...)
+		c.Env = append(c.Env, "DOCKER_HOST=unix://"+sock)
+		return c
+	}
+	defer run(t, "rm", "-f", "it_apitty")
+	term := onTerminalCmd(t, 24, 80, dockerCmd(t, "run", "-it", "--name", "it_apitty", "busybox", "sh"))
+	term.expect("/ # ")
+	term.typeIn("stty size; echo $((6*7))\r")
+	term.expect("24 80")
+	term.expect("42")
+	term.typeIn("exit 5\r")
+	if code := term.exit(); code != 5 {
+		t.Errorf("docker run -it: exit %d, want the shell's 5", code)
+	}
+	if s := inspect(t, "it_apitty").State; s.Status != "exited" || s.ExitCode != 5 {
+		t.Errorf("berth inspect after docker run -it: %s %d", s.Status, s.ExitCode)
+	}
+
+	c := dockerCmd(t, "run", "-i", "--rm", "busybox", "sh", "-c", "tr a-z A-Z; exit 2")
+	c.Stdin = strings.NewReader("hello\n")
+	out, err := c.Output()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 2 || string(out) != "HELLO\n" {
+		t.Errorf("docker run -i: %q, %v; want HELLO and exit 2", out, err)
 	}
 }
