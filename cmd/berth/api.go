@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"regexp"
 	"strconv"
@@ -63,7 +64,9 @@ func (s *apiServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Api-Version", apiMaxVersion)
 	w.Header().Set("Server", "berth/"+version)
 	w.Header().Set("Ostype", "linux")
-	if m := versionPrefix.FindStringSubmatch(r.URL.Path); m != nil {
+	// On the escaped path, so that an escaped slash in a name stays in
+	// the name (and "..%2F" never becomes a path to clean).
+	if m := versionPrefix.FindStringSubmatch(r.URL.EscapedPath()); m != nil {
 		v := m[1]
 		switch {
 		case versionLess(v, apiMinVersion):
@@ -73,8 +76,12 @@ func (s *apiServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			apiError(w, fmt.Errorf("client version %s is too new. Maximum supported API version is %s: %w", v, apiMaxVersion, errdefs.ErrInvalid))
 			return
 		}
-		r.URL.Path = m[2]
-		r.URL.RawPath = ""
+		p, err := url.PathUnescape(m[2])
+		if err != nil {
+			apiError(w, fmt.Errorf("invalid path %q: %w", m[2], errdefs.ErrInvalid))
+			return
+		}
+		r.URL.Path, r.URL.RawPath = p, m[2]
 	}
 	// docker load's archive is the one large body.
 	if r.Body != nil && !(r.Method == http.MethodPost && r.URL.Path == "/images/load") {

@@ -103,6 +103,12 @@ func TestAPIErrors(t *testing.T) {
 		{"push missing", "POST", "/v1.41/images/registry.example/nosuch/push?tag=1", "", 404, "No such image: registry.example/nosuch:1"},
 		{"load not an archive", "POST", "/v1.41/images/load", "not a tar", 400, ""},
 		{"pause missing", "POST", "/v1.41/containers/nosuch/pause", "", 404, "No such container: nosuch"},
+		// Names from requests never reach outside berth's directories.
+		{"container name with dots", "GET", "/v1.41/containers/..%2F..%2Fetc/json", "", 404, "No such container"},
+		{"volume name with dots", "DELETE", "/v1.41/volumes/..%2F..%2Fetc", "", 404, "no such volume"},
+		{"network name with dots", "GET", "/v1.41/networks/..%2F..%2Fetc%2Fpasswd", "", 404, ""},
+		{"image name with dots", "GET", "/v1.41/images/..%2F..%2Fetc/json", "", 404, "No such image"},
+		{"unversioned name with dots", "GET", "/containers/..%2F..%2Fetc/json", "", 404, "No such container"},
 		{"image missing", "GET", "/v1.41/images/nosuch/json", "", 404, "No such image: nosuch"},
 		{"rmi missing", "DELETE", "/v1.41/images/nosuch", "", 404, "No such image: nosuch"},
 		{"tag missing", "POST", "/v1.41/images/nosuch/tag?repo=other", "", 404, "No such image: nosuch"},
