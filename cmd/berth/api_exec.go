@@ -61,8 +61,8 @@ func (s *apiServer) execCreate(w http.ResponseWriter, r *http.Request) {
 		apiError(w, err)
 		return
 	}
-	if o.Tty || o.AttachStdin {
-		apiError(w, fmt.Errorf("berth's API does not pass a terminal or stdin to exec yet (docker exec -t/-i): use `berth exec -it`: %w", errdefs.ErrInvalid))
+	if o.Tty {
+		apiError(w, fmt.Errorf("berth's API does not give exec a terminal yet (docker exec -t): use `berth exec -it`: %w", errdefs.ErrInvalid))
 		return
 	}
 	if len(o.Cmd) == 0 {
@@ -120,6 +120,16 @@ func (s *apiServer) execStart(w http.ResponseWriter, r *http.Request) {
 	x := execSpec{args: e.opts.Cmd, env: e.opts.Env, workdir: e.opts.WorkingDir, user: e.opts.User}
 	detach := start.Detach || e.opts.Detach
 	pipes := make([]*os.File, 2) // read ends: stdout, stderr
+	var stdin *os.File           // write end
+	if !detach && e.opts.AttachStdin {
+		pr, pw, err := os.Pipe()
+		if err != nil {
+			apiError(w, err)
+			return
+		}
+		defer pw.Close()
+		x.stdin, stdin = pr, pw
+	}
 	if !detach {
 		for i, want := range []bool{e.opts.AttachStdout, e.opts.AttachStderr} {
 			if !want {
@@ -140,7 +150,7 @@ func (s *apiServer) execStart(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	p, err := h.exec(context.WithoutCancel(r.Context()), rec, x)
-	for _, f := range []*os.File{x.stdout, x.stderr} {
+	for _, f := range []*os.File{x.stdin, x.stdout, x.stderr} {
 		if f != nil {
 			f.Close() // the child has them
 		}
@@ -199,6 +209,14 @@ func (s *apiServer) execStart(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(bw, "HTTP/1.1 200 OK\r\nContent-Type: application/vnd.docker.multiplexed-stream\r\n\r\n")
 	}
 	bw.Flush()
+	if stdin != nil {
+		// The client's stdin, until it closes its side (EOF for the
+		// command).
+		go func() {
+			io.Copy(stdin, bw)
+			stdin.Close()
+		}()
+	}
 	m := &muxWriter{w: conn}
 	var copies sync.WaitGroup
 	for i, pr := range pipes {

@@ -91,7 +91,7 @@ func TestAPIErrors(t *testing.T) {
 			`{"Image":"busybox","HostConfig":{"PortBindings":{"80/tcp":[{"HostPort":""}]}}}`, 400, "no random port"},
 		{"wait bad condition", "POST", "/v1.41/containers/x/wait?condition=later", "", 400, `invalid condition: "later"`},
 		{"exec missing container", "POST", "/v1.41/containers/nosuch/exec", `{"Cmd":["true"],"AttachStdout":true}`, 404, "No such container: nosuch"},
-		{"exec tty", "POST", "/v1.41/containers/nosuch/exec", `{"Cmd":["sh"],"Tty":true}`, 400, "use `berth exec -it`"},
+		{"exec tty", "POST", "/v1.41/containers/nosuch/exec", `{"Cmd":["sh"],"Tty":true,"AttachStdin":true}`, 400, "use `berth exec -it`"},
 		{"exec no command", "POST", "/v1.41/containers/nosuch/exec", `{}`, 400, "no exec command"},
 		{"exec start missing", "POST", "/v1.41/exec/0123/start", `{}`, 404, "No such exec instance: 0123"},
 		{"exec inspect missing", "GET", "/v1.41/exec/0123/json", "", 404, "No such exec instance: 0123"},

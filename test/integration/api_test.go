@@ -151,8 +151,10 @@ func TestDockerCLI(t *testing.T) {
 		r.stdout != "hello "+id[:12]+"\n" || r.stderr != "bad\n" {
 		t.Errorf("docker exec: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
-	if r := docker(t, "exec", "-i", "it_apiweb", "cat"); r.code == 0 || !strings.Contains(r.stderr, "use `berth exec -it`") {
-		t.Errorf("docker exec -i: exit %d, stderr %q; want the refusal", r.code, r.stderr)
+	c := dockerCmd(t, "exec", "-i", "it_apiweb", "sh", "-c", "tr a-z A-Z; exit 6")
+	c.Stdin = strings.NewReader("piped\n")
+	if out, err := c.Output(); string(out) != "PIPED\n" || c.ProcessState.ExitCode() != 6 {
+		t.Errorf("docker exec -i: %q, %v; want PIPED and exit 6", out, err)
 	}
 	if r := docker(t, "rm", "it_apiweb"); r.code != 1 || !strings.Contains(r.stderr, "You cannot remove a running container") {
 		t.Errorf("docker rm of a running container: exit %d, stderr %q", r.code, r.stderr)
