@@ -109,6 +109,7 @@ func (s *apiServer) routes() {
 
 	m.HandleFunc("GET /containers/json", s.containerList)
 	m.HandleFunc("POST /containers/create", s.containerCreate)
+	m.HandleFunc("POST /containers/prune", s.containerPrune)
 	m.HandleFunc("GET /containers/{id}/json", s.containerInspect)
 	m.HandleFunc("POST /containers/{id}/start", s.containerStart)
 	m.HandleFunc("POST /containers/{id}/stop", s.containerStop)

@@ -671,3 +671,24 @@ func (s *apiServer) containerResize(w http.ResponseWriter, r *http.Request) {
 		return nil
 	})
 }
+
+// containerPrune is POST /containers/prune (docker container prune):
+// berth container prune's function; filters are refused.
+func (s *apiServer) containerPrune(w http.ResponseWriter, r *http.Request) {
+	if f, _ := parseFilters(r.URL.Query().Get("filters")); len(f) > 0 {
+		apiError(w, fmt.Errorf("berth prunes containers without filters: %w", errdefs.ErrInvalid))
+		return
+	}
+	h, err := s.host(r)
+	if err != nil {
+		apiError(w, err)
+		return
+	}
+	defer h.close()
+	rep := container.PruneReport{ContainersDeleted: []string{}}
+	if err := h.prune(r.Context(), func(id string) { rep.ContainersDeleted = append(rep.ContainersDeleted, id) }); err != nil {
+		apiError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, rep)
+}

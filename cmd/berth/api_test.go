@@ -181,6 +181,9 @@ func TestAPIVolumesAndNetworks(t *testing.T) {
 	if code, body, _ := apiDo(t, s, "GET", "/v1.41/containers/json?all=1", ""); code != 200 || strings.TrimSpace(body) != "[]" {
 		t.Errorf("ps -a of no containers = %d %s, want []", code, body)
 	}
+	if code, body, _ := apiDo(t, s, "POST", "/v1.41/containers/prune", ""); code != 200 || !strings.Contains(body, `"ContainersDeleted":[]`) {
+		t.Errorf("container prune of no containers = %d %s", code, body)
+	}
 	if code, body, _ := apiDo(t, s, "GET", "/v1.41/images/json", ""); code != 200 || strings.TrimSpace(body) != "[]" {
 		t.Errorf("images of an empty store = %d %s, want []", code, body)
 	}

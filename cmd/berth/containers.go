@@ -725,6 +725,28 @@ func psFilter(filters []string) (func(*machine.Container) bool, error) {
 	}, nil
 }
 
+// prune removes every container that neither runs nor is between
+// restarts, calling deleted with each one's ID.
+func (h *host) prune(ctx context.Context, deleted func(id string)) error {
+	recs, err := h.cs.List()
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, rec := range recs {
+		rec = h.refresh(ctx, rec)
+		if active(rec) {
+			continue
+		}
+		if err := h.destroy(rec); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		deleted(rec.ID)
+	}
+	return errors.Join(errs...)
+}
+
 func newContainerPruneCommand(g *globalOptions) *cobra.Command {
 	var force bool
 	c := &cobra.Command{
@@ -740,24 +762,8 @@ func newContainerPruneCommand(g *globalOptions) *cobra.Command {
 				return err
 			}
 			defer h.close()
-			recs, err := h.cs.List()
-			if err != nil {
-				return err
-			}
 			fmt.Fprintln(c.OutOrStdout(), "Deleted Containers:")
-			var errs []error
-			for _, rec := range recs {
-				rec = h.refresh(c.Context(), rec)
-				if active(rec) {
-					continue
-				}
-				if err := h.destroy(rec); err != nil {
-					errs = append(errs, err)
-					continue
-				}
-				fmt.Fprintln(c.OutOrStdout(), rec.ID)
-			}
-			return errors.Join(errs...)
+			return h.prune(c.Context(), func(id string) { fmt.Fprintln(c.OutOrStdout(), id) })
 		},
 	}
 	c.Flags().BoolVarP(&force, "force", "f", false, "Do not prompt for confirmation")

@@ -188,7 +188,9 @@ func TestDockerCLI(t *testing.T) {
 	if out := dockerOK(t, "wait", "it_apilogs"); out != "0\n" {
 		t.Errorf("docker wait of an exited container: %q", out)
 	}
-	dockerOK(t, "rm", "it_apilogs")
+	if out := dockerOK(t, "container", "prune", "-f"); !strings.Contains(out, "Deleted Containers:") {
+		t.Errorf("docker container prune: %q", out)
+	}
 	if r := docker(t, "rm", "it_apilogs"); r.code != 1 || !strings.Contains(r.stderr, "No such container: it_apilogs") {
 		t.Errorf("docker rm of a removed container: exit %d, stderr %q", r.code, r.stderr)
 	}
