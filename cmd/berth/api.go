@@ -121,6 +121,7 @@ func (s *apiServer) routes() {
 	m.HandleFunc("POST /containers/{id}/attach", s.containerAttach)
 	m.HandleFunc("POST /containers/{id}/resize", s.containerResize)
 
+	m.HandleFunc("GET /containers/{id}/top", s.containerTop)
 	m.HandleFunc("POST /containers/{id}/pause", s.containerPause)
 	m.HandleFunc("POST /containers/{id}/unpause", s.containerPause)
 	m.HandleFunc("POST /containers/{id}/exec", s.execCreate)

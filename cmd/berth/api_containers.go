@@ -603,6 +603,19 @@ func (s *apiServer) containerPause(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
+// containerTop is GET /containers/{id}/top (docker top): berth top's
+// rows; ps_args is one string, split on blanks as Docker does.
+func (s *apiServer) containerTop(w http.ResponseWriter, r *http.Request) {
+	s.withContainer(w, r, func(h *host, rec *machine.Container) error {
+		titles, rows, err := h.top(r.Context(), rec, strings.Fields(r.URL.Query().Get("ps_args")))
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, container.TopResponse{Titles: titles, Processes: rows})
+		return nil
+	})
+}
+
 // attachTerminal joins conn (read through rd) to the terminal of -t container rec, in
 // Docker's raw stream: it waits for the container's terminal (docker run
 // attaches before it starts the container), holds it, which lets the

@@ -326,6 +326,18 @@ func TestDockerLifecycle(t *testing.T) {
 		t.Errorf("docker pause of a paused container: exit %d, stderr %q", r.code, r.stderr)
 	}
 	dockerOK(t, "unpause", "it_apilife")
+	// top: the container's processes (the shell became sleep), ps's
+	// options passed on, a stopped container refused.
+	waitFor(t, 5*time.Second, "docker top to show the sleep alone", func() bool {
+		lines := strings.Split(strings.TrimSpace(dockerOK(t, "top", "it_apilife")), "\n")
+		return len(lines) == 2 && strings.HasPrefix(lines[0], "UID") && strings.HasSuffix(lines[1], "sleep 300")
+	})
+	if out := dockerOK(t, "top", "it_apilife", "-o", "pid,comm"); !regexp.MustCompile(`^PID\s+COMMAND\n\d+\s+sleep\n$`).MatchString(out) {
+		t.Errorf("docker top -o pid,comm:\n%s", out)
+	}
+	if r := docker(t, "top", "it_apilife", "-o", "comm"); r.code != 1 || !strings.Contains(r.stderr, "couldn't find PID field") {
+		t.Errorf("docker top without a PID column: exit %d, stderr %q", r.code, r.stderr)
+	}
 	if out := dockerOK(t, "ps", "-q", "--filter", "name=it_nosuch"); out != "" {
 		t.Errorf("docker ps --filter name=it_nosuch: %q", out)
 	}
@@ -338,6 +350,9 @@ func TestDockerLifecycle(t *testing.T) {
 	}
 	if r := docker(t, "kill", "it_apilife"); r.code != 1 || !strings.Contains(r.stderr, "is not running") {
 		t.Errorf("docker kill of a stopped container: exit %d, stderr %q", r.code, r.stderr)
+	}
+	if r := docker(t, "top", "it_apilife"); r.code != 1 || !strings.Contains(r.stderr, "container it_apilife is not running") {
+		t.Errorf("docker top of a stopped container: exit %d, stderr %q", r.code, r.stderr)
 	}
 	if out := ok(t, "ps", "-a", "--filter", "status=exited", "--format", "{{.Names}} {{.Status}}"); !strings.Contains(out, "it_apilife Exited (137)") {
 		t.Errorf("berth ps -a: %q", out)
