@@ -8,6 +8,8 @@ pkgs=(
   dbus               # the system bus inside the testbed
   util-linux         # nsenter, mount
   docker-registry    # a registry on 127.0.0.1 for the pull tests (test/integration)
+  skopeo             # interoperability tests: images pushed by berth read by skopeo, and the other way
+  umoci              # interoperability tests: berth's unpacked layers against umoci unpack
   git make
   squashfs-tools     # mksquashfs: make sysext (packaging/)
   help2man           # berth(1) from berth --help: make install (packaging/)

@@ -30,6 +30,12 @@
 // failed pull leaves the store as it was. Plain HTTP is allowed only for
 // registries on loopback or when asked for (PullOptions.Insecure).
 //
+// Commit stores an image on top of another (a build step, berth
+// commit): the parent's layers plus an optional new layer tar, unpacked
+// under its chain ID, and a config that may carry Docker's fields the
+// OCI config has not. Build steps' images are marked intermediate in
+// index.json (AnnotationIntermediate); they are the build cache.
+//
 // Fsck re-verifies the store (every blob's digest; every unpacked layer
 // by unpacking its blob again and comparing the trees) and repairs what
 // it can; Prune and DiskUsage serve image prune and system df.

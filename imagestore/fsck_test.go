@@ -93,7 +93,7 @@ func TestFsck(t *testing.T) {
 			if res, err := s.Fsck(ctx, FsckOptions{}); err != nil || len(res.Problems) != 0 {
 				t.Errorf("after repair: %v %v", res.Problems, err)
 			}
-			_, err = s.Get(ctx, "a")
+			_, err = s.Get(ctx, "a:latest") // not "a": a hex ID prefix of b 1 time in 16
 			if kept := err == nil; kept != tc.kept {
 				t.Errorf("after repair image a kept = %v, want %v (%v)", kept, tc.kept, err)
 			}

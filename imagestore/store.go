@@ -497,6 +497,8 @@ type Image struct {
 	Config   ocispec.Image
 	// Size is the sum of the layer blob sizes.
 	Size int64
+	// Intermediate is a build step's image (AnnotationIntermediate).
+	Intermediate bool
 }
 
 // DiffIDs are the image's layers, bottom first.
@@ -537,6 +539,9 @@ func (s *Store) List(ctx context.Context) ([]Image, error) {
 		}
 		if name := m.Annotations[ocispec.AnnotationRefName]; name != "" {
 			img.Names = append(img.Names, name)
+		}
+		if m.Annotations[AnnotationIntermediate] == "true" {
+			img.Intermediate = true
 		}
 	}
 	out := make([]Image, 0, len(order))

@@ -98,6 +98,9 @@ type State struct {
 	// Stopping is set by `berth stop`: a container stopped by the user
 	// is not restarted, as in Docker.
 	Stopping bool `json:"Stopping,omitempty"`
+	// Health is the health of a running container with a health check
+	// (`berth __health`, run by its health timer, keeps it).
+	Health *Health `json:"Health,omitempty"`
 }
 
 // ShortID is the 12-digit form of an ID.

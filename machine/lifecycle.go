@@ -194,7 +194,7 @@ func DisplayStatus(s State, now time.Time, human func(time.Duration) string) str
 		if s.Paused {
 			return "Up " + human(now.Sub(s.StartedAt)) + " (Paused)"
 		}
-		return "Up " + human(now.Sub(s.StartedAt))
+		return "Up " + human(now.Sub(s.StartedAt)) + healthSuffix(s.Health)
 	case StatusRestarting:
 		return fmt.Sprintf("Restarting (%d) %s ago", s.ExitCode, human(now.Sub(s.FinishedAt)))
 	case StatusExited:
@@ -207,7 +207,8 @@ func DisplayStatus(s State, now time.Time, human func(time.Duration) string) str
 }
 
 // SpecMounts are the runtime spec's mounts for the container's own
-// mounts: recursive private binds of host paths and volume directories,
+// mounts: recursive binds of host paths and volume directories
+// (propagation rprivate unless the mount says otherwise),
 // read-only where asked, and tmpfs with nosuid and nodev.
 func SpecMounts(ms []Mount, volumePath func(string) string) []specs.Mount {
 	var out []specs.Mount
@@ -219,7 +220,11 @@ func SpecMounts(ms []Mount, volumePath func(string) string) []specs.Mount {
 			if m.Type == MountVolume {
 				sm.Source = volumePath(m.Source)
 			}
-			sm.Options = []string{"rbind", "rprivate"}
+			prop := m.Propagation
+			if prop == "" {
+				prop = "rprivate"
+			}
+			sm.Options = []string{"rbind", prop}
 			if m.ReadOnly {
 				sm.Options = append(sm.Options, "ro")
 			}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -18,14 +19,26 @@ const (
 // validNetworkName is Docker's rule for network names.
 var validNetworkName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
 
+// NetworkContainerPrefix starts --network container:OTHER: the
+// container shares OTHER's network namespace (its record keeps OTHER's
+// ID after the prefix).
+const NetworkContainerPrefix = "container:"
+
+// SharedNetwork returns OTHER of --network container:OTHER.
+func SharedNetwork(network string) (string, bool) {
+	return strings.CutPrefix(network, NetworkContainerPrefix)
+}
+
 // IsUserNetwork tells whether --network names a user network (one made
-// by `berth network create`) rather than bridge, none or host.
+// by `berth network create`) rather than bridge, none, host or another
+// container's.
 func IsUserNetwork(network string) bool {
 	switch network {
 	case "", NetworkBridge, NetworkNone, NetworkHost:
 		return false
 	}
-	return true
+	_, shared := SharedNetwork(network)
+	return !shared
 }
 
 // ParseAddHost reads Docker's --add-host NAME:IP (or NAME=IP); the IP
@@ -46,6 +59,14 @@ func ParseAddHost(s string) (name, ip string, err error) {
 		return "", "", invalidf("invalid host name %q in --add-host", name)
 	}
 	return name, ip, nil
+}
+
+// ConnectedNetwork is a network a container was connected to besides
+// its own (`berth network connect --alias --ip NETWORK CONTAINER`).
+type ConnectedNetwork struct {
+	Name    string
+	Aliases []string `json:",omitempty"`
+	IP      string   `json:",omitempty"`
 }
 
 // HostGateway in --add-host stands for the gateway of the container's
@@ -139,4 +160,37 @@ func portRange(s string) (uint16, uint16, error) {
 		}
 	}
 	return uint16(lo), uint16(hi), nil
+}
+
+// ExposedPorts are the ports of an image's EXPOSE ("80/tcp", "53/udp",
+// "8080") that no mapping in published covers, sorted, as mappings
+// without a host port.
+func ExposedPorts(exposed map[string]struct{}, published []PortMapping) ([]PortMapping, error) {
+	var out []PortMapping
+	for spec := range exposed {
+		port, proto, _ := strings.Cut(spec, "/")
+		if proto == "" {
+			proto = "tcp"
+		}
+		n, err := strconv.ParseUint(port, 10, 16)
+		if err != nil || n == 0 || (proto != "tcp" && proto != "udp") {
+			return nil, invalidf("the image exposes %q, which is not PORT[/tcp|udp]", spec)
+		}
+		covered := false
+		for _, p := range published {
+			if p.Proto == proto && uint16(n) >= p.ContainerPort && uint16(n) < p.ContainerPort+max(p.Count, 1) {
+				covered = true
+			}
+		}
+		if !covered {
+			out = append(out, PortMapping{ContainerPort: uint16(n), Count: 1, Proto: proto})
+		}
+	}
+	slices.SortFunc(out, func(a, b PortMapping) int {
+		if a.ContainerPort != b.ContainerPort {
+			return int(a.ContainerPort) - int(b.ContainerPort)
+		}
+		return strings.Compare(a.Proto, b.Proto)
+	})
+	return out, nil
 }

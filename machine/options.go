@@ -112,15 +112,27 @@ type RunOptions struct {
 	NetworkAliases []string `json:",omitempty"`
 	// IP is --ip: the container's address on a user network.
 	IP string `json:",omitempty"`
+	// Connected are the user networks `berth network connect` added, in
+	// order: the container joins them too (as eth1, eth2…) whenever it
+	// runs.
+	Connected []ConnectedNetwork `json:",omitempty"`
 	// DNS are --dns: name servers for the container's resolv.conf.
 	DNS []string `json:",omitempty"`
 	// ExtraHosts are --add-host as NAME:IP (ParseAddHost).
 	ExtraHosts []string `json:",omitempty"`
 	// Publish are -p.
 	Publish []PortMapping
+	// Healthcheck is --health-cmd and friends; nil: none.
+	Healthcheck *Healthcheck `json:",omitempty"`
+	// PublishAll is -P: every port the image exposes gets a free host
+	// port when the container is created (see ExposedPorts).
+	PublishAll bool `json:",omitempty"`
 	// Mounts are -v and --tmpfs (ParseVolume, ParseTmpfs), mounted in
 	// this order over the image's root.
 	Mounts []Mount
+	// VolumesFrom are --volumes-from, CONTAINER[:ro|rw]; their mounts
+	// are in Mounts once the container is made.
+	VolumesFrom []string `json:",omitempty"`
 	// AutoRemove is --rm.
 	AutoRemove bool
 	// Detach is -d.
@@ -427,6 +439,9 @@ func (o *RunOptions) Validate() error {
 		add(err)
 	}
 	add(checkMounts(o.Mounts))
+	if o.Healthcheck != nil {
+		add(o.Healthcheck.Validate())
+	}
 	switch o.Network {
 	case "", NetworkBridge:
 	case NetworkNone, NetworkHost:
@@ -434,7 +449,18 @@ func (o *RunOptions) Validate() error {
 			add(invalidf("conflicting options: port publishing and the container's network mode"))
 		}
 	default:
-		if !validNetworkName.MatchString(o.Network) {
+		if other, shared := SharedNetwork(o.Network); shared {
+			switch {
+			case other == "":
+				add(invalidf("--network container: needs a container's name or ID"))
+			case len(o.Publish) > 0 || o.PublishAll:
+				add(invalidf("conflicting options: port publishing and the container type network mode"))
+			case o.Hostname != "":
+				add(invalidf("conflicting options: hostname and the network mode"))
+			case len(o.DNS) > 0 || len(o.ExtraHosts) > 0:
+				add(invalidf("conflicting options: dns and the network mode"))
+			}
+		} else if !validNetworkName.MatchString(o.Network) {
 			add(invalidf("invalid network name %q", o.Network))
 		}
 	}

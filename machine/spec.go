@@ -136,7 +136,7 @@ const DefaultNofile = 1048576
 //     files' entries (ParseEnvFile, in file order) before the -e entries
 //     in o.Env; o.EnvFiles is only a record of the paths.
 //   - Cwd is -w, else the image's WorkingDir, else "/"; it must be
-//     absolute.
+//     absolute. The user is -u, else the image's User, else root.
 //   - Hostname is --hostname, else the first 12 digits of id.
 //   - Resources record -m (with swap = 2 × memory, Docker's default for
 //     --memory without --memory-swap), --cpus as a quota over CPUPeriod
@@ -159,7 +159,11 @@ func BuildSpec(img ocispec.ImageConfig, o RunOptions, id string, root fs.FS) (*s
 	if err != nil {
 		return nil, err
 	}
-	user, err := ResolveUser(root, o.User)
+	userSpec := o.User
+	if userSpec == "" {
+		userSpec = img.User // the image's USER, as Docker
+	}
+	user, err := ResolveUser(root, userSpec)
 	if err != nil {
 		return nil, err
 	}
@@ -390,7 +394,8 @@ func resources(o RunOptions) *specs.LinuxResources {
 		r.CPU = &specs.LinuxCPU{Quota: &quota, Period: &period}
 	}
 	if o.PidsLimit > 0 {
-		r.Pids = &specs.LinuxPids{Limit: o.PidsLimit}
+		limit := o.PidsLimit
+		r.Pids = &specs.LinuxPids{Limit: &limit}
 	}
 	return r
 }

@@ -154,6 +154,17 @@ func TestBuildSpecUser(t *testing.T) {
 	}
 	_, err = BuildSpec(img, RunOptions{Image: "img", User: "mallory"}, testID, testRoot())
 	wantErr(t, "unknown user", err, "unable to find user mallory: no matching entries in passwd file")
+	// Without -u the image's USER applies; -u overrides it.
+	withUser := ocispec.ImageConfig{Cmd: []string{"sh"}, User: "alice"}
+	for _, tc := range []struct {
+		flag string
+		uid  uint32
+	}{{"", 1000}, {"0", 0}} {
+		s, err := BuildSpec(withUser, RunOptions{Image: "img", User: tc.flag}, testID, testRoot())
+		if err != nil || s.Process.User.UID != tc.uid {
+			t.Errorf("image USER alice, -u %q: %+v, %v; want UID %d", tc.flag, s.Process.User, err, tc.uid)
+		}
+	}
 }
 
 func TestBuildSpecDefaults(t *testing.T) {
@@ -262,7 +273,7 @@ func TestBuildSpecResources(t *testing.T) {
 		{"fine cpus", RunOptions{CPUs: 0.015},
 			specs.LinuxResources{CPU: &specs.LinuxCPU{Quota: i64(1500), Period: u64(100000)}}},
 		{"pids", RunOptions{PidsLimit: 100},
-			specs.LinuxResources{Pids: &specs.LinuxPids{Limit: 100}}},
+			specs.LinuxResources{Pids: &specs.LinuxPids{Limit: ptr(int64(100))}}},
 		{"pids -1 is unlimited", RunOptions{PidsLimit: -1}, specs.LinuxResources{}},
 	} {
 		tc.o.Image, tc.o.Cmd = "img", []string{"sh"}
@@ -344,3 +355,5 @@ func TestBuildSpecSecurityOptions(t *testing.T) {
 		}
 	}
 }
+
+func ptr[T any](v T) *T { return &v }

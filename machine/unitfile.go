@@ -24,7 +24,8 @@ var listDirectives = map[string]struct {
 	section, key string
 	lines        func(v any) ([]string, error)
 }{
-	"DeviceAllow": {"Service", "DeviceAllow", deviceRules},
+	"DeviceAllow":  {"Service", "DeviceAllow", deviceRules},
+	"ExecStartPre": {"Service", "ExecStartPre", execLines},
 }
 
 // directives maps the properties UnitProperties makes to unit file
@@ -35,6 +36,7 @@ var directives = map[string]directive{
 	"SourcePath":               {"Unit", "SourcePath", plainValue},
 	"Requires":                 {"Unit", "Requires", wordList},
 	"After":                    {"Unit", "After", wordList},
+	"Wants":                    {"Unit", "Wants", wordList},
 	"ExecStartPre":             {"Service", "ExecStartPre", execLine},
 	"CollectMode":              {"Unit", "CollectMode", plainValue},
 	"StartLimitBurst":          {"Unit", "StartLimitBurst", number},
@@ -269,6 +271,25 @@ func quoteWord(s string) string {
 	}
 	b.WriteByte('"')
 	return b.String()
+}
+
+// execLines writes each command of a list as a line of its own: the
+// commands run in order, as systemd's ExecStartPre= lines do.
+func execLines(v any) ([]string, error) {
+	cmds, ok := v.([]ExecCommand)
+	if !ok {
+		l, err := execLine(v)
+		return []string{l}, err
+	}
+	out := make([]string, len(cmds))
+	for i, c := range cmds {
+		l, err := execLine(c)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = l
+	}
+	return out, nil
 }
 
 func execLine(v any) (string, error) {

@@ -27,48 +27,205 @@ const (
 type Mount struct {
 	Type string `json:"Type"`
 	// Source is the host path (bind) or the volume's name (volume);
-	// empty for tmpfs.
+	// empty for tmpfs, and for an anonymous volume until the container
+	// is created (then a generated name).
 	Source   string `json:"Source"`
 	Target   string `json:"Destination"`
 	ReadOnly bool   `json:"ReadOnly"`
 	// Options are tmpfs options (size=64m,mode=1777).
 	Options string `json:"Options,omitempty"`
+	// Propagation is a bind mount's: rprivate (the default, ""),
+	// private, rshared, shared, rslave or slave.
+	Propagation string `json:"Propagation,omitempty"`
+	// Anonymous marks a volume without a name of the user's (-v /path,
+	// the image's VOLUME): rm -v and --rm remove it with the container.
+	Anonymous bool `json:"Anonymous,omitempty"`
+	// NoCopy (volume-nocopy, :nocopy) keeps an empty volume from being
+	// seeded with the image's content at its target.
+	NoCopy bool `json:"NoCopy,omitempty"`
+	// MustExist (--mount type=bind) refuses a bind source that does not
+	// exist, where -v makes the directory.
+	MustExist bool `json:"-"`
 }
 
-// ParseVolume reads Docker's -v SOURCE:TARGET[:ro|rw]: an absolute
+// propagations are the bind propagation modes, as Docker names them.
+var propagations = map[string]bool{"private": true, "rprivate": true, "shared": true, "rshared": true, "slave": true, "rslave": true}
+
+// ParseVolume reads Docker's -v [SOURCE:]TARGET[:OPTIONS]: an absolute
 // SOURCE is a bind mount of that host path, anything else the name of a
-// volume. Errors wrap errdefs.ErrInvalid.
+// volume, and no SOURCE an anonymous volume. OPTIONS are a comma list of
+// ro|rw, nocopy (volumes), a propagation mode (binds) and z|Z (accepted,
+// as there is no SELinux label to set). Errors wrap errdefs.ErrInvalid.
 func ParseVolume(spec string) (Mount, error) {
 	parts := strings.Split(spec, ":")
 	m := Mount{}
+	var src, dst, opts string
 	switch len(parts) {
 	case 1:
-		return m, invalidf("invalid volume %q: anonymous volumes are not supported yet; use NAME:%s or /host/path:%s", spec, spec, spec)
-	case 2, 3:
+		dst = parts[0]
+	case 2:
+		src, dst = parts[0], parts[1]
+	case 3:
+		src, dst, opts = parts[0], parts[1], parts[2]
 	default:
-		return m, invalidf("invalid volume %q: want SOURCE:TARGET[:ro|rw]", spec)
-	}
-	src, dst := parts[0], parts[1]
-	if len(parts) == 3 {
-		switch parts[2] {
-		case "ro":
-			m.ReadOnly = true
-		case "rw":
-		default:
-			return m, invalidf("invalid volume %q: unknown mode %q (ro or rw)", spec, parts[2])
-		}
+		return m, invalidf("invalid volume %q: want [SOURCE:]TARGET[:OPTIONS]", spec)
 	}
 	if !path.IsAbs(dst) || path.Clean(dst) == "/" {
 		return m, invalidf("invalid volume %q: the target %q must be an absolute path other than /", spec, dst)
 	}
 	m.Target = path.Clean(dst)
 	switch {
+	case src == "":
+		m.Type, m.Anonymous = MountVolume, true
 	case path.IsAbs(src):
 		m.Type, m.Source = MountBind, path.Clean(src)
 	case validVolumeName(src):
 		m.Type, m.Source = MountVolume, src
 	default:
 		return m, invalidf("invalid volume %q: %q is neither an absolute host path nor a volume name ([a-zA-Z0-9][a-zA-Z0-9_.-]*)", spec, src)
+	}
+	if opts == "" && len(parts) == 3 {
+		return m, invalidf("invalid volume %q: empty options", spec)
+	}
+	modes := 0
+	for _, o := range strings.Split(opts, ",") {
+		switch {
+		case o == "" && opts == "":
+		case o == "ro" || o == "rw":
+			m.ReadOnly = o == "ro"
+			modes++
+		case o == "z" || o == "Z":
+		case o == "nocopy" && m.Type == MountVolume:
+			m.NoCopy = true
+		case propagations[o] && m.Type == MountBind:
+			if m.Propagation != "" {
+				return m, invalidf("invalid volume %q: two propagation modes", spec)
+			}
+			m.Propagation = o
+		default:
+			return m, invalidf("invalid volume %q: unknown option %q (ro, rw, nocopy for volumes, [r]private|[r]shared|[r]slave for binds)", spec, o)
+		}
+	}
+	if modes > 1 {
+		return m, invalidf("invalid volume %q: ro and rw given more than once", spec)
+	}
+	return m, nil
+}
+
+// ParseMount reads Docker's --mount, a comma list of KEY=VALUE:
+// type=bind|volume|tmpfs (volume if left out), source|src,
+// target|destination|dst, readonly|ro[=true|false], bind-propagation,
+// volume-nocopy, tmpfs-size and tmpfs-mode. A volume without a source is
+// anonymous; a bind source must exist. Errors wrap errdefs.ErrInvalid.
+func ParseMount(spec string) (Mount, error) {
+	m := Mount{Type: MountVolume}
+	bad := func(format string, a ...any) (Mount, error) {
+		return Mount{}, invalidf("invalid argument %q for --mount: %s", spec, fmt.Sprintf(format, a...))
+	}
+	var src, dst string
+	var tmpfsOpts []string
+	var bindOnly, volumeOnly, tmpfsOnly []string
+	for _, field := range strings.Split(spec, ",") {
+		k, v, hasValue := strings.Cut(field, "=")
+		k = strings.ToLower(strings.TrimSpace(k))
+		boolValue := func() (bool, error) {
+			switch strings.ToLower(v) {
+			case "", "1", "true":
+				return true, nil
+			case "0", "false":
+				return false, nil
+			}
+			return false, fmt.Errorf("%s: %q is not a boolean", k, v)
+		}
+		switch k {
+		case "type":
+			switch v {
+			case MountBind, MountVolume, MountTmpfs:
+				m.Type = v
+			default:
+				return bad("type %q is not bind, volume or tmpfs", v)
+			}
+		case "source", "src":
+			src = v
+		case "target", "destination", "dst":
+			dst = v
+		case "readonly", "ro":
+			b, err := boolValue()
+			if err != nil {
+				return bad("%v", err)
+			}
+			m.ReadOnly = b
+		case "bind-propagation":
+			if !propagations[v] {
+				return bad("bind-propagation %q is not one of [r]private, [r]shared, [r]slave", v)
+			}
+			m.Propagation = v
+			bindOnly = append(bindOnly, k)
+		case "volume-nocopy":
+			b, err := boolValue()
+			if err != nil {
+				return bad("%v", err)
+			}
+			m.NoCopy = b
+			volumeOnly = append(volumeOnly, k)
+		case "tmpfs-size":
+			tmpfsOpts = append(tmpfsOpts, "size="+v)
+			tmpfsOnly = append(tmpfsOnly, k)
+		case "tmpfs-mode":
+			tmpfsOpts = append(tmpfsOpts, "mode="+v)
+			tmpfsOnly = append(tmpfsOnly, k)
+		case "consistency":
+			// macOS only in Docker; nothing to do on Linux.
+		default:
+			return bad("unknown key %q", k)
+		}
+		if !hasValue && k != "readonly" && k != "ro" && k != "volume-nocopy" {
+			return bad("%q needs a value (KEY=VALUE)", k)
+		}
+	}
+	for _, x := range []struct {
+		typ  string
+		keys []string
+	}{{MountBind, bindOnly}, {MountVolume, volumeOnly}, {MountTmpfs, tmpfsOnly}} {
+		if len(x.keys) > 0 && m.Type != x.typ {
+			return bad("%s applies to type=%s only", x.keys[0], x.typ)
+		}
+	}
+	if dst == "" {
+		return bad("target is missing")
+	}
+	if !path.IsAbs(dst) || path.Clean(dst) == "/" {
+		return bad("the target %q must be an absolute path other than /", dst)
+	}
+	m.Target = path.Clean(dst)
+	switch m.Type {
+	case MountBind:
+		if src == "" {
+			return bad("type=bind needs a source")
+		}
+		if !path.IsAbs(src) {
+			return bad("the bind source %q must be an absolute path", src)
+		}
+		m.Source, m.MustExist = path.Clean(src), true
+	case MountVolume:
+		if src == "" {
+			m.Anonymous = true
+		} else if !validVolumeName(src) {
+			return bad("%q is not a volume name ([a-zA-Z0-9][a-zA-Z0-9_.-]*)", src)
+		}
+		m.Source = src
+	case MountTmpfs:
+		if src != "" {
+			return bad("type=tmpfs takes no source")
+		}
+		m.Options = strings.Join(tmpfsOpts, ",")
+		if m.ReadOnly {
+			m.Options = strings.Trim(m.Options+",ro", ",")
+			m.ReadOnly = false
+		}
+		if _, err := ParseTmpfs(m.Target + ":" + m.Options); err != nil {
+			return bad("%v", err)
+		}
 	}
 	return m, nil
 }
@@ -231,4 +388,37 @@ func (v *Volumes) Remove(name string) error {
 		return fmt.Errorf("remove volume %s: %w", name, err)
 	}
 	return os.RemoveAll(tomb)
+}
+
+// AnonymousVolumeLabel marks a volume made for -v /path or an image's
+// VOLUME, with Docker's label; volume prune without -a removes those.
+const AnonymousVolumeLabel = "com.docker.volume.anonymous"
+
+// RemoveAnonymousVolumes removes the anonymous volumes of rec that none
+// of others (every container, rec may be among them) mounts, and
+// returns their names. A volume already gone is skipped.
+func RemoveAnonymousVolumes(v *Volumes, rec *Container, others []*Container) ([]string, error) {
+	var removed []string
+	var errs []error
+	for _, m := range rec.Options.Mounts {
+		if m.Type != MountVolume || !m.Anonymous || m.Source == "" {
+			continue
+		}
+		if slices.ContainsFunc(others, func(o *Container) bool { return o.ID != rec.ID && o.UsesVolume(m.Source) }) {
+			continue
+		}
+		if err := v.Remove(m.Source); err != nil {
+			if !errdefs.IsNotFound(err) {
+				errs = append(errs, err)
+			}
+			continue
+		}
+		removed = append(removed, m.Source)
+	}
+	return removed, errors.Join(errs...)
+}
+
+// UsesVolume reports whether c mounts volume name.
+func (c *Container) UsesVolume(name string) bool {
+	return slices.ContainsFunc(c.Options.Mounts, func(m Mount) bool { return m.Type == MountVolume && m.Source == name })
 }

@@ -19,7 +19,15 @@ func TestParseVolume(t *testing.T) {
 		{"/srv/www:/usr/share/www:ro", Mount{Type: MountBind, Source: "/srv/www", Target: "/usr/share/www", ReadOnly: true}, false},
 		{"/srv//x/:/data/", Mount{Type: MountBind, Source: "/srv/x", Target: "/data"}, false},
 		{"pgdata:/var/lib/postgresql/data:rw", Mount{Type: MountVolume, Source: "pgdata", Target: "/var/lib/postgresql/data"}, false},
-		{"/data", Mount{}, true},         // anonymous: not yet
+		{"/data", Mount{Type: MountVolume, Target: "/data", Anonymous: true}, false},
+		{"/srv:/srv:ro,rslave", Mount{Type: MountBind, Source: "/srv", Target: "/srv", ReadOnly: true, Propagation: "rslave"}, false},
+		{"/srv:/srv:rshared,z", Mount{Type: MountBind, Source: "/srv", Target: "/srv", Propagation: "rshared"}, false},
+		{"data:/data:nocopy", Mount{Type: MountVolume, Source: "data", Target: "/data", NoCopy: true}, false},
+		{"data:/data:rshared", Mount{}, true}, // propagation is for binds
+		{"/srv:/srv:nocopy", Mount{}, true},   // nocopy is for volumes
+		{"/srv:/srv:ro,rw", Mount{}, true},    // two modes
+		{"/srv:/srv:rslave,rshared", Mount{}, true},
+		{"/srv:/srv:", Mount{}, true},
 		{"data:relative", Mount{}, true}, // target not absolute
 		{"data:/", Mount{}, true},        // over the root
 		{"data:/x:rwz", Mount{}, true},   // bad mode
@@ -37,6 +45,87 @@ func TestParseVolume(t *testing.T) {
 		}
 		if err != nil || !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("ParseVolume(%q) = %+v, %v; want %+v", tc.spec, got, err, tc.want)
+		}
+	}
+}
+
+func TestParseMount(t *testing.T) {
+	for _, tc := range []struct {
+		spec    string
+		want    Mount
+		wantErr bool
+	}{
+		{"type=bind,source=/srv,target=/srv,readonly", Mount{Type: MountBind, Source: "/srv", Target: "/srv", ReadOnly: true, MustExist: true}, false},
+		{"type=bind,src=/srv/,dst=/x,bind-propagation=rslave", Mount{Type: MountBind, Source: "/srv", Target: "/x", Propagation: "rslave", MustExist: true}, false},
+		{"type=volume,source=data,target=/data,volume-nocopy", Mount{Type: MountVolume, Source: "data", Target: "/data", NoCopy: true}, false},
+		{"source=data,destination=/data,ro=false", Mount{Type: MountVolume, Source: "data", Target: "/data"}, false},
+		{"target=/data", Mount{Type: MountVolume, Target: "/data", Anonymous: true}, false},
+		{"type=tmpfs,target=/run,tmpfs-size=1m,tmpfs-mode=1770", Mount{Type: MountTmpfs, Target: "/run", Options: "size=1m,mode=1770"}, false},
+		{"type=tmpfs,target=/run,readonly", Mount{Type: MountTmpfs, Target: "/run", Options: "ro"}, false},
+		{"type=bind,target=/x", Mount{}, true},                         // no source
+		{"type=bind,source=rel,target=/x", Mount{}, true},              // relative source
+		{"type=volume,source=/srv,target=/x", Mount{}, true},           // not a name
+		{"type=tmpfs,source=x,target=/x", Mount{}, true},               // tmpfs has no source
+		{"type=nfs,target=/x", Mount{}, true},                          // unknown type
+		{"source=data", Mount{}, true},                                 // no target
+		{"target=/", Mount{}, true},                                    // over the root
+		{"target=/x,bogus=1", Mount{}, true},                           // unknown key
+		{"target=/x,readonly=maybe", Mount{}, true},                    // not a boolean
+		{"target=/x,bind-propagation=rshared", Mount{}, true},          // bind only
+		{"type=bind,source=/s,target=/x,tmpfs-size=1m", Mount{}, true}, // tmpfs only
+		{"type=bind,source=/s,target=/x,bind-propagation=up", Mount{}, true},
+		{"type=volume,target", Mount{}, true}, // a key without value
+	} {
+		got, err := ParseMount(tc.spec)
+		if tc.wantErr {
+			if !errdefs.IsInvalid(err) {
+				t.Errorf("ParseMount(%q) = %+v, %v; want an ErrInvalid", tc.spec, got, err)
+			}
+			continue
+		}
+		if err != nil || !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("ParseMount(%q) = %+v, %v; want %+v", tc.spec, got, err, tc.want)
+		}
+	}
+}
+
+func TestSpecMountsPropagation(t *testing.T) {
+	got := SpecMounts([]Mount{
+		{Type: MountBind, Source: "/a", Target: "/a"},
+		{Type: MountBind, Source: "/b", Target: "/b", Propagation: "rslave"},
+		{Type: MountVolume, Source: "v", Target: "/v"},
+	}, volPath)
+	for i, want := range []string{"rprivate", "rslave", "rprivate"} {
+		if got[i].Options[1] != want {
+			t.Errorf("mount %d: options %v, want propagation %s", i, got[i].Options, want)
+		}
+	}
+}
+
+func TestRemoveAnonymousVolumes(t *testing.T) {
+	v, err := OpenVolumes(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"anon1", "anon2", "named"} {
+		if _, _, err := v.Create(n, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rec := &Container{ID: "a", Options: RunOptions{Mounts: []Mount{
+		{Type: MountVolume, Source: "anon1", Target: "/1", Anonymous: true},
+		{Type: MountVolume, Source: "anon2", Target: "/2", Anonymous: true},
+		{Type: MountVolume, Source: "named", Target: "/3"},
+		{Type: MountVolume, Source: "gone", Target: "/4", Anonymous: true},
+	}}}
+	other := &Container{ID: "b", Options: RunOptions{Mounts: []Mount{{Type: MountVolume, Source: "anon2", Target: "/2"}}}}
+	removed, err := RemoveAnonymousVolumes(v, rec, []*Container{rec, other})
+	if err != nil || !reflect.DeepEqual(removed, []string{"anon1"}) {
+		t.Fatalf("removed %v, %v; want [anon1] (anon2 is in use, named is not anonymous)", removed, err)
+	}
+	for n, want := range map[string]bool{"anon1": false, "anon2": true, "named": true} {
+		if _, err := v.Get(n); (err == nil) != want {
+			t.Errorf("volume %s exists: %v, want %v", n, err == nil, want)
 		}
 	}
 }

@@ -36,7 +36,10 @@
 //  4. `__cleanup` (ExecStopPost, also after kill -9 or systemctl stop):
 //     nat.RemovePorts, ipam.Release (the veth dies with the namespace).
 //     Each is idempotent.
-//  5. `berth network rm` refuses a network a container uses, then stops
+//  5. `berth network connect` adds a network to a container: a lease and
+//     link.AttachExtra (ethN, no default route) now if it runs, and at
+//     every start after its own network; `disconnect` undoes it.
+//  6. `berth network rm` refuses a network a container uses, then stops
 //     its DNS socket, removes its rules (nat.RemoveBridge) and its bridge.
 //
 // Choices still open:
@@ -44,8 +47,8 @@
 //     times out (the root test covers container→other container, which
 //     works); Docker needs hairpin mode on the bridge port for this.
 //   - Garbage collection of leases whose container is gone (ipam.Reclaim)
-//     in a `berth system prune`; `network connect/disconnect` and
-//     `--network container:NAME`; -P; IPv6.
+//     in a `berth system prune`; IPv6; more than one network per service
+//     in a TOML app (the CLI has `network connect`).
 //
 // Namespace rules: namespace work happens on a goroutine that locks its
 // thread and lets it die (link.Do). The root test runs its whole body in

@@ -174,6 +174,13 @@ type Mount struct {
 	Target string
 	// ReadOnly mounts it read-only.
 	ReadOnly bool `json:",omitempty"`
+	// Anonymous is a volume of the container's own ("/path"), with no
+	// [volume] table; NoCopy keeps a new volume from being seeded with
+	// the image's content; Propagation is a bind mount's (rprivate
+	// when empty). Docker's -v options, which berth applies the same way.
+	Anonymous   bool   `json:",omitempty"`
+	NoCopy      bool   `json:",omitempty"`
+	Propagation string `json:",omitempty"`
 	// TmpfsSize is a tmpfs's size limit in bytes; 0 means the kernel's
 	// default (half the RAM).
 	TmpfsSize int64 `json:",omitempty"`

@@ -494,7 +494,7 @@ func (p *parser) service(app *App, svcs table, name string) *Service {
 				p.errAt(paths[i], pr)
 				continue
 			}
-			if m.Type == MountVolume && app.Volume(m.Source) == nil {
+			if m.Type == MountVolume && !m.Anonymous && app.Volume(m.Source) == nil {
 				p.errAt(paths[i], bad("volume %q is not declared", m.Source).withHint("add a [volume.%s] table", displayPath([]string{m.Source})))
 			}
 			s.Mounts = append(s.Mounts, m)

@@ -304,30 +304,52 @@ func resolve(dir, p string) string {
 	return path.Join(dir, p)
 }
 
-// parseVolume parses Compose's short volume syntax: SOURCE:TARGET[:MODE],
-// where SOURCE is a volume name or a host path (absolute, or relative
-// starting with "./" or "../", resolved against dir) and MODE is "ro" or
-// "rw".
+// parseVolume parses Compose's short volume syntax: SOURCE:TARGET[:OPTS]
+// or TARGET alone (an anonymous volume), where SOURCE is a volume name or
+// a host path (absolute, or relative starting with "./" or "../",
+// resolved against dir) and OPTS a comma list of "ro" or "rw", "nocopy"
+// (volumes), a propagation (bind mounts) and "z"/"Z" (ignored), as
+// Docker's -v.
 func parseVolume(dir, s string) (Mount, *problem) {
 	example := func(p *problem) (Mount, *problem) {
-		return Mount{}, p.withHint(`use NAME:/path[:ro] for a named volume or /host/path:/path[:ro] for a bind mount`)
+		return Mount{}, p.withHint(`use NAME:/path[:ro] for a named volume, /host/path:/path[:ro] for a bind mount or /path for an anonymous volume`)
 	}
 	parts := strings.Split(s, ":")
 	if len(parts) == 1 {
-		return example(bad("invalid volume %q: anonymous volumes are not supported", s))
+		if !path.IsAbs(s) {
+			return example(bad("invalid volume %q: the container path %q is not absolute", s, s))
+		}
+		return Mount{Type: MountVolume, Anonymous: true, Target: path.Clean(s)}, nil
 	}
 	if len(parts) > 3 {
 		return example(bad("invalid volume %q: too many colons", s))
 	}
 	m := Mount{Source: parts[0], Target: parts[1]}
+	var opts []string
 	if len(parts) == 3 {
-		switch parts[2] {
-		case "ro":
-			m.ReadOnly = true
-		case "rw":
+		opts = strings.Split(parts[2], ",")
+	}
+	modes := 0
+	for _, o := range opts {
+		switch o {
+		case "ro", "rw":
+			m.ReadOnly = o == "ro"
+			modes++
+		case "nocopy":
+			m.NoCopy = true
+		case "z", "Z":
+			// SELinux relabelling, as Docker's -v: no label to set here.
+		case "private", "rprivate", "shared", "rshared", "slave", "rslave":
+			if m.Propagation != "" {
+				modes = 2
+			}
+			m.Propagation = o
 		default:
-			return Mount{}, bad("invalid volume %q: unknown mode %q", s, parts[2]).withHint(`the mode is "ro" or "rw"`)
+			return Mount{}, bad("invalid volume %q: unknown mode %q", s, o).withHint(`the options are "ro" or "rw", "nocopy" for a volume, and a propagation ([r]private, [r]shared, [r]slave) for a bind mount`)
 		}
+	}
+	if modes > 1 {
+		return Mount{}, bad("invalid volume %q: more than one mode or propagation", s)
 	}
 	if !path.IsAbs(m.Target) {
 		return example(bad("invalid volume %q: the container path %q is not absolute", s, m.Target))
@@ -345,6 +367,12 @@ func parseVolume(dir, s string) (Mount, *problem) {
 			return example(p)
 		}
 		m.Type = MountVolume
+	}
+	if m.NoCopy && m.Type != MountVolume {
+		return Mount{}, bad("invalid volume %q: nocopy applies to volumes only", s)
+	}
+	if m.Propagation != "" && m.Type != MountBind {
+		return Mount{}, bad("invalid volume %q: a propagation applies to bind mounts only", s)
 	}
 	return m, nil
 }

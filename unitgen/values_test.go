@@ -56,7 +56,14 @@ func TestParseVolumeAndTmpfs(t *testing.T) {
 		{"./www:/www", Mount{Type: MountBind, Source: "/etc/berth/www", Target: "/www"}, ""},
 		{"../www:/www", Mount{Type: MountBind, Source: "/etc/www", Target: "/www"}, ""},
 		{".:/app", Mount{Type: MountBind, Source: "/etc/berth", Target: "/app"}, ""},
-		{"data:/x:z", Mount{}, `invalid volume "data:/x:z": unknown mode "z"`},
+		{"data:/x:q", Mount{}, `invalid volume "data:/x:q": unknown mode "q"`},
+		{"data:/x:ro,nocopy,z", Mount{Type: MountVolume, Source: "data", Target: "/x", ReadOnly: true, NoCopy: true}, ""},
+		{"/srv:/srv:rslave", Mount{Type: MountBind, Source: "/srv", Target: "/srv", Propagation: "rslave"}, ""},
+		{"/cache/", Mount{Type: MountVolume, Target: "/cache", Anonymous: true}, ""},
+		{"cache", Mount{}, `invalid volume "cache": the container path "cache" is not absolute`},
+		{"data:/x:rshared", Mount{}, `invalid volume "data:/x:rshared": a propagation applies to bind mounts only`},
+		{"/srv:/x:nocopy", Mount{}, `invalid volume "/srv:/x:nocopy": nocopy applies to volumes only`},
+		{"/srv:/x:ro,rw", Mount{}, `invalid volume "/srv:/x:ro,rw": more than one mode or propagation`},
 		{":/x", Mount{}, `invalid volume ":/x": empty source`},
 	}
 	for _, tt := range tests {

@@ -376,8 +376,7 @@ func (s *apiServer) volumeCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if req.Name == "" {
-		apiError(w, fmt.Errorf("berth has no anonymous volumes yet: give the volume a name: %w", errdefs.ErrInvalid))
-		return
+		req.Name = machine.NewID() // Docker's too: 64 hex digits
 	}
 	if req.Driver != "" && req.Driver != "local" {
 		apiError(w, fmt.Errorf("volume driver %q is not supported: berth has local volumes: %w", req.Driver, errdefs.ErrInvalid))
@@ -388,10 +387,13 @@ func (s *apiServer) volumeCreate(w http.ResponseWriter, r *http.Request) {
 		apiError(w, err)
 		return
 	}
-	v, _, err := vols.Create(req.Name, req.Labels)
+	v, created, err := vols.Create(req.Name, req.Labels)
 	if err != nil {
 		apiError(w, err)
 		return
+	}
+	if created {
+		emitVolume("create", v.Name)
 	}
 	writeJSON(w, http.StatusCreated, apiVolume(v))
 }
@@ -454,8 +456,8 @@ func (s *apiServer) events(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	for k := range want {
-		if k != "type" && k != "event" && k != "container" && k != "image" {
-			apiError(w, fmt.Errorf("invalid filter %q: berth filters events by type, event, container and image: %w", k, errdefs.ErrInvalid))
+		if k != "type" && k != "event" && k != "container" && k != "image" && k != "volume" && k != "network" && k != "unit" {
+			apiError(w, fmt.Errorf("invalid filter %q: berth filters events by type, event, container, image, volume, network and unit: %w", k, errdefs.ErrInvalid))
 			return
 		}
 	}

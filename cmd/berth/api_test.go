@@ -117,7 +117,7 @@ func TestAPIErrors(t *testing.T) {
 		{"network driver", "POST", "/v1.41/networks/create", `{"Name":"n","Driver":"overlay"}`, 400, `network driver "overlay" is not supported`},
 		{"volume missing", "GET", "/v1.41/volumes/nosuch", "", 404, "nosuch"},
 		{"volume rm missing", "DELETE", "/v1.41/volumes/nosuch", "", 404, "nosuch"},
-		{"volume anonymous", "POST", "/v1.41/volumes/create", `{}`, 400, "no anonymous volumes"},
+		{"volume bad name", "POST", "/v1.41/volumes/create", `{"Name":"../etc"}`, 400, `invalid volume name "../etc"`},
 		{"body too large", "POST", "/v1.41/containers/create", `{"Image":"` + strings.Repeat("a", apiMaxBody) + `"}`, 400, "invalid JSON body"},
 	}
 	for _, tt := range tests {

@@ -88,20 +88,11 @@ func unsupported(s *unitgen.Service) []string {
 	if len(s.Networks) > 1 {
 		why = append(why, "more than one network per service (berth attaches a container to one network so far)")
 	}
-	if s.Healthcheck != nil {
-		why = append(why, "healthcheck")
-	}
 	for _, d := range s.DependsOn {
-		if d.Condition == unitgen.ConditionHealthy {
-			why = append(why, `depends_on condition "healthy"`)
+		if d.Condition == unitgen.ConditionCompleted {
+			why = append(why, `depends_on condition "completed"`)
 			break
 		}
-	}
-	if len(s.Devices) > 0 {
-		why = append(why, "devices (they come with the security issue)")
-	}
-	if s.Replicas > 1 {
-		why = append(why, "replicas")
 	}
 	return why
 }
@@ -151,6 +142,24 @@ func serviceOptions(app *unitgen.App, s *unitgen.Service) (machine.RunOptions, e
 	if len(s.Networks) == 1 {
 		netName, aliases = s.Networks[0].Name, s.Networks[0].Aliases
 	}
+	var devs []string
+	for _, d := range s.Devices {
+		spec := d.Host + ":" + d.Container
+		if d.Container == "" {
+			spec = d.Host + ":" + d.Host
+		}
+		if d.Permissions != "" {
+			spec += ":" + d.Permissions
+		}
+		devs = append(devs, spec)
+	}
+	var err error
+	if o.Devices, err = hostDevices(devs); err != nil {
+		return o, fmt.Errorf("%s: service %s: %w", app.File, s.Name, err)
+	}
+	if h := s.Healthcheck; h != nil {
+		o.Healthcheck = &machine.Healthcheck{Test: h.Test, Interval: h.Interval, Timeout: h.Timeout, Retries: h.Retries, StartPeriod: h.StartPeriod}
+	}
 	o.Network = appNetwork(app.Name, netName)
 	o.NetworkAliases = append([]string{s.Name}, aliases...)
 	for _, p := range s.Ports {
@@ -185,9 +194,17 @@ func serviceOptions(app *unitgen.App, s *unitgen.Service) (machine.RunOptions, e
 	for _, m := range s.Mounts {
 		switch m.Type {
 		case unitgen.MountBind:
-			o.Mounts = append(o.Mounts, machine.Mount{Type: machine.MountBind, Source: m.Source, Target: m.Target, ReadOnly: m.ReadOnly})
+			o.Mounts = append(o.Mounts, machine.Mount{Type: machine.MountBind, Source: m.Source, Target: m.Target, ReadOnly: m.ReadOnly,
+				Propagation: m.Propagation})
 		case unitgen.MountVolume:
-			o.Mounts = append(o.Mounts, machine.Mount{Type: machine.MountVolume, Source: app.Name + "-" + m.Source, Target: m.Target, ReadOnly: m.ReadOnly})
+			// As -v: createWithID makes the volume (an anonymous one
+			// gets its name there) and __init seeds it from the image.
+			vm := machine.Mount{Type: machine.MountVolume, Source: app.Name + "-" + m.Source, Target: m.Target, ReadOnly: m.ReadOnly,
+				NoCopy: m.NoCopy, Anonymous: m.Anonymous}
+			if m.Anonymous {
+				vm.Source = ""
+			}
+			o.Mounts = append(o.Mounts, vm)
 		case unitgen.MountTmpfs:
 			var opts []string
 			if m.TmpfsSize > 0 {
@@ -203,21 +220,54 @@ func serviceOptions(app *unitgen.App, s *unitgen.Service) (machine.RunOptions, e
 	return o, nil
 }
 
-// appRecord is the record the unit of service s is rendered from: the
-// one `berth __prepare` makes, less what needs the image.
-func appRecord(app *unitgen.App, s *unitgen.Service, o machine.RunOptions) *machine.Container {
+// Replicas: a service with replicas = N runs N containers, A-S-1 … A-S-N,
+// each of its own unit A-S@1.service … A-S@N.service (instances of the
+// service, as systemd names them), all with the service's name as an
+// alias on the app's network, so that its name resolves to all of them.
+
+// instanceKeys are the keys of a service's containers: its name, or
+// NAME@1 … NAME@N with replicas.
+func instanceKeys(s *unitgen.Service) []string {
+	if s.Replicas <= 1 {
+		return []string{s.Name}
+	}
+	keys := make([]string, s.Replicas)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("%s@%d", s.Name, i+1)
+	}
+	return keys
+}
+
+// instanceOptions are serviceOptions for one of the service's
+// containers (key from instanceKeys).
+func instanceOptions(app *unitgen.App, s *unitgen.Service, key string) (machine.RunOptions, error) {
+	o, err := serviceOptions(app, s)
+	if err != nil {
+		return o, err
+	}
+	if _, n, ok := strings.Cut(key, "@"); ok {
+		o.Name = app.Name + "-" + s.Name + "-" + n
+		o.Labels["io.berth.replica"] = n
+	}
+	return o, nil
+}
+
+// appRecord is the record the unit of one of a service's containers is
+// rendered from: the one `berth __prepare` makes, less what needs the
+// image.
+func appRecord(app *unitgen.App, key string, o machine.RunOptions) *machine.Container {
 	sig := o.StopSignal
 	if sig == "" {
 		sig = "SIGTERM"
 	}
 	return &machine.Container{
-		ID:          appContainerID(app.Name, s.Name),
+		ID:          appContainerID(app.Name, key),
 		Name:        o.Name,
 		Image:       o.Image,
 		Options:     o,
 		StopSignal:  sig,
 		StopTimeout: machine.StopTimeoutOf(o),
-		Unit:        appUnit(app.Name, s.Name),
+		Unit:        appUnit(app.Name, key),
 		Machine:     machine.MachineName(o.Name),
 	}
 }
@@ -234,49 +284,71 @@ func renderApp(app *unitgen.App, file, exe, root string) ([]renderedUnit, error)
 	var out []renderedUnit
 	var errs []error
 	for _, s := range app.Services {
-		o, err := serviceOptions(app, s)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		rec := appRecord(app, s, o)
-		props := machine.UnitProperties(rec, exe, root)
-		// The app's unit stays loaded while it is enabled: not collected.
-		for i := range props {
-			if props[i].Name == "CollectMode" {
-				props = append(props[:i], props[i+1:]...)
+		for _, key := range instanceKeys(s) {
+			o, err := instanceOptions(app, s, key)
+			if err != nil {
+				errs = append(errs, err)
 				break
 			}
-		}
-		for i := range props {
-			if props[i].Name == "Description" {
-				props[i].Value = fmt.Sprintf("berth app %s: service %s (%s)", app.Name, s.Name, s.Image)
+			rec := appRecord(app, key, o)
+			props := machine.UnitProperties(rec, exe, root)
+			// The app's unit stays loaded while it is enabled: not collected.
+			for i := range props {
+				if props[i].Name == "CollectMode" {
+					props = append(props[:i], props[i+1:]...)
+					break
+				}
 			}
-		}
-		props = append(props,
-			machine.Property{Name: "SourcePath", Value: file},
-			machine.Property{Name: "ExecStartPre", Value: machine.ExecCommand{Path: exe, Argv: []string{exe, "--root", root, "__prepare", file, s.Name}}})
-		var deps []string
-		for _, d := range s.DependsOn {
-			deps = append(deps, appUnit(app.Name, d.Service))
-		}
-		if len(deps) > 0 {
-			props = append(props, machine.Property{Name: "Requires", Value: deps},
-				machine.Property{Name: "After", Value: append([]string(nil), deps...)})
-		}
-		raw := map[string][]string{}
-		for _, d := range s.Systemd {
-			for _, v := range d.Values {
-				raw[d.Section] = append(raw[d.Section], d.Key+"="+v)
+			for i := range props {
+				if props[i].Name == "Description" {
+					props[i].Value = fmt.Sprintf("berth app %s: service %s (%s)", app.Name, key, s.Image)
+				}
 			}
+			pre := []machine.ExecCommand{{Path: exe, Argv: []string{exe, "--root", root, "__prepare", file, key}}}
+			for _, d := range s.DependsOn {
+				if d.Condition == unitgen.ConditionHealthy {
+					// Started after its dependency's unit (After=), and then
+					// only once that container is healthy (TimeoutStartSec
+					// bounds the wait).
+					if dep := app.Service(d.Service); dep != nil {
+						for _, dk := range instanceKeys(dep) {
+							pre = append(pre, machine.ExecCommand{Path: exe, Argv: []string{exe, "--root", root, "__wait-healthy", appContainerID(app.Name, dk)}})
+						}
+					}
+				}
+			}
+			props = append(props,
+				machine.Property{Name: "SourcePath", Value: file},
+				machine.Property{Name: "ExecStartPre", Value: pre},
+				// __prepare pulls an image the store lacks.
+				machine.Property{Name: "Wants", Value: []string{"network-online.target"}},
+				machine.Property{Name: "After", Value: []string{"network-online.target"}})
+			var deps []string
+			for _, d := range s.DependsOn {
+				if dep := app.Service(d.Service); dep != nil {
+					for _, dk := range instanceKeys(dep) {
+						deps = append(deps, appUnit(app.Name, dk))
+					}
+				}
+			}
+			if len(deps) > 0 {
+				props = append(props, machine.Property{Name: "Requires", Value: deps},
+					machine.Property{Name: "After", Value: append([]string(nil), deps...)})
+			}
+			raw := map[string][]string{}
+			for _, d := range s.Systemd {
+				for _, v := range d.Values {
+					raw[d.Section] = append(raw[d.Section], d.Key+"="+v)
+				}
+			}
+			wanted := app.Install.WantedBy
+			text, err := machine.UnitFile{Props: props, WantedBy: wanted, Raw: raw}.Render()
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: service %s: %w", app.File, s.Name, err))
+				break
+			}
+			out = append(out, renderedUnit{Name: rec.Unit, Text: text, WantedBy: wanted})
 		}
-		wanted := app.Install.WantedBy
-		text, err := machine.UnitFile{Props: props, WantedBy: wanted, Raw: raw}.Render()
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: service %s: %w", app.File, s.Name, err))
-			continue
-		}
-		out = append(out, renderedUnit{Name: rec.Unit, Text: text, WantedBy: wanted})
 	}
 	return out, errors.Join(errs...)
 }

@@ -76,15 +76,71 @@ Documentation = "https://example.com/%n"
 }
 
 func TestRenderAppUnsupported(t *testing.T) {
-	app, err := unitgen.Parse("/x/a.toml", []byte("[service.web]\nimage = \"busybox\"\nhealthcheck = { cmd = [\"true\"] }\n[service.ok]\nimage = \"busybox\"\nports = [\"8080:80\"]\n"))
+	app, err := unitgen.Parse("/x/a.toml", []byte("[service.web]\nimage = \"busybox\"\ndepends_on = { ok = { condition = \"completed\" } }\n[service.ok]\nimage = \"busybox\"\nports = [\"8080:80\"]\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	units, err := renderApp(app, "/x/a.toml", "/usr/bin/berth", "/var/lib/berth")
-	if !errors.Is(err, errdefs.ErrInvalid) || !strings.Contains(err.Error(), "service web: not supported yet: healthcheck") {
-		t.Errorf("render of an app with a healthcheck: %v", err)
+	if !errors.Is(err, errdefs.ErrInvalid) || !strings.Contains(err.Error(), `service web: not supported yet: depends_on condition "completed"`) {
+		t.Errorf("render of an app with a condition completed: %v", err)
 	}
 	if len(units) != 1 || units[0].Name != "a-ok.service" {
 		t.Errorf("the supported service should still render: %+v", units)
+	}
+}
+
+func TestServiceDevices(t *testing.T) {
+	app, err := unitgen.Parse("/x/d.toml", []byte("[service.s]\nimage = \"busybox\"\ndevices = [\"/dev/null:/dev/mynull:r\", \"/dev/zero\"]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := serviceOptions(app, app.Service("s"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(o.Devices) != 2 {
+		t.Fatalf("devices %+v", o.Devices)
+	}
+	d := o.Devices[0]
+	if d.HostPath != "/dev/null" || d.ContainerPath != "/dev/mynull" || d.Permissions != "r" || d.Type != "c" || d.Major != 1 || d.Minor != 3 {
+		t.Errorf("first device %+v", d)
+	}
+	if o.Devices[1].ContainerPath != "/dev/zero" || o.Devices[1].Permissions != "rwm" {
+		t.Errorf("second device %+v", o.Devices[1])
+	}
+	bad, _ := unitgen.Parse("/x/d.toml", []byte("[service.s]\nimage = \"busybox\"\ndevices = [\"/dev/nosuchdevice\"]\n"))
+	if _, err := serviceOptions(bad, bad.Service("s")); err == nil || !strings.Contains(err.Error(), "/dev/nosuchdevice") {
+		t.Errorf("a device that does not exist: %v", err)
+	}
+}
+
+func TestRenderAppReplicas(t *testing.T) {
+	app, err := unitgen.Parse("/x/r.toml", []byte("[service.worker]\nimage = \"busybox\"\nreplicas = 3\n[service.web]\nimage = \"busybox\"\ndepends_on = [\"worker\"]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	units, err := renderApp(app, "/x/r.toml", "/usr/bin/berth", "/var/lib/berth")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, u := range units {
+		names = append(names, u.Name)
+	}
+	if strings.Join(names, " ") != "r-worker@1.service r-worker@2.service r-worker@3.service r-web.service" {
+		t.Fatalf("units %q", names)
+	}
+	if !strings.Contains(units[1].Text, `"__prepare" "/x/r.toml" "worker@2"`) || !strings.Contains(units[1].Text, appContainerID("r", "worker@2")) {
+		t.Errorf("worker@2's unit:\n%s", units[1].Text)
+	}
+	if !strings.Contains(units[3].Text, "Requires=r-worker@1.service r-worker@2.service r-worker@3.service") {
+		t.Errorf("web's unit needs every replica:\n%s", units[3].Text)
+	}
+	o, err := instanceOptions(app, app.Service("worker"), "worker@2")
+	if err != nil || o.Name != "r-worker-2" || o.NetworkAliases[0] != "worker" {
+		t.Errorf("replica 2: name %q aliases %q, %v", o.Name, o.NetworkAliases, err)
+	}
+	if appContainerID("r", "worker@1") == appContainerID("r", "worker@2") {
+		t.Error("replicas share a container ID")
 	}
 }

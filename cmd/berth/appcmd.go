@@ -5,9 +5,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"reflect"
+	"slices"
 	"strings"
 
+	"github.com/berth/berth/imagestore"
 	"github.com/berth/berth/internal/errdefs"
 	"github.com/berth/berth/machine"
 	"github.com/spf13/cobra"
@@ -41,15 +42,16 @@ func prepareService(c *cobra.Command, g *globalOptions, file, svc string) error 
 	if err != nil {
 		return err
 	}
-	s := app.Service(svc)
-	if s == nil {
+	name, _, _ := strings.Cut(svc, "@")
+	s := app.Service(name)
+	if s == nil || !slices.Contains(instanceKeys(s), svc) {
 		return fmt.Errorf("%s: no service %q: %w", abs, svc, errdefs.ErrNotFound)
 	}
-	o, err := serviceOptions(app, s)
+	o, err := instanceOptions(app, s, svc)
 	if err != nil {
 		return err
 	}
-	want := appRecord(app, s, o)
+	want := appRecord(app, svc, o)
 	o.StopSignal = want.StopSignal
 	h, err := g.host(c)
 	if err != nil {
@@ -58,6 +60,18 @@ func prepareService(c *cobra.Command, g *globalOptions, file, svc string) error 
 	if err := ensureAppNetwork(g.root, app, s); err != nil {
 		return err
 	}
+	// As `docker compose up`: an image that is not in the store is
+	// pulled (the unit waits for network-online.target).
+	store, err := g.openStore(c)
+	if err != nil {
+		return err
+	}
+	if _, err := store.Get(c.Context(), o.Image); errdefs.IsNotFound(err) {
+		fmt.Fprintf(os.Stderr, "berth: %s: pulling %s\n", want.Unit, o.Image)
+		if _, err := store.Pull(c.Context(), o.Image, imagestore.PullOptions{}); err != nil {
+			return fmt.Errorf("%s: service %s: %w", abs, svc, err)
+		}
+	}
 	id := want.ID
 	if old, err := h.cs.Load(id); err == nil {
 		store, err := g.openStore(c)
@@ -65,11 +79,20 @@ func prepareService(c *cobra.Command, g *globalOptions, file, svc string) error 
 			return err
 		}
 		img, ierr := store.Get(c.Context(), o.Image)
-		if ierr == nil && old.ImageID == img.ID.String() && reflect.DeepEqual(old.Options, o) && old.Unit == want.Unit {
+		if ierr == nil && old.ImageID == img.ID.String() && sameOptions(old.Options, o, imageVolumes(img)) && old.Unit == want.Unit { // mounts.go
 			return nil
 		}
 		if err := h.destroy(old); err != nil {
 			return fmt.Errorf("replace the container of %s: %w", want.Unit, err)
+		}
+		var dropped []string
+		o.Mounts, dropped = reuseAnonymous(o.Mounts, old.Options.Mounts)
+		if vols, err := machine.OpenVolumes(g.root); err == nil {
+			for _, v := range dropped {
+				if vols.Remove(v) == nil {
+					emitVolume("destroy", v)
+				}
+			}
 		}
 	}
 	if _, err := h.createWithID(c.Context(), o, id, want.Unit); err != nil {
@@ -132,7 +155,8 @@ func appUp(c *cobra.Command, g *globalOptions, file string, only []string) error
 	var errs []error
 	for _, u := range units {
 		svc := strings.TrimSuffix(strings.TrimPrefix(u.Name, app.Name+"-"), ".service")
-		if len(only) > 0 && !contains(only, svc) {
+		base, _, _ := strings.Cut(svc, "@")
+		if len(only) > 0 && !contains(only, svc) && !contains(only, base) {
 			continue
 		}
 		if err := m.Start(c.Context(), u.Name); err != nil {
@@ -178,17 +202,23 @@ func newDownCommand(g *globalOptions) *cobra.Command {
 			// Dependents first: the services in reverse file order.
 			for i := len(app.Services) - 1; i >= 0; i-- {
 				s := app.Services[i]
-				unit := appUnit(app.Name, s.Name)
-				if err := m.Stop(c.Context(), unit); err != nil {
-					errs = append(errs, err)
-				}
-				os.Remove(filepath.Join(runtimeUnitDir, unit))
-				if rec, err := h.cs.Load(appContainerID(app.Name, s.Name)); err == nil {
-					if err := h.destroy(rec); err != nil {
+				for _, key := range instanceKeys(s) {
+					unit := appUnit(app.Name, key)
+					if err := m.Stop(c.Context(), unit); err != nil {
 						errs = append(errs, err)
 					}
+					os.Remove(filepath.Join(runtimeUnitDir, unit))
+					if rec, err := h.cs.Load(appContainerID(app.Name, key)); err == nil {
+						if err := h.destroy(rec); err != nil {
+							errs = append(errs, err)
+						} else if volumes {
+							if _, err := removeAnonymousVolumes(g.root, h.cs, rec); err != nil {
+								errs = append(errs, err)
+							}
+						}
+					}
+					fmt.Fprintln(c.OutOrStdout(), unit)
 				}
-				fmt.Fprintln(c.OutOrStdout(), unit)
 			}
 			if err := m.Reload(c.Context()); err != nil {
 				errs = append(errs, err)
@@ -217,7 +247,7 @@ func newDownCommand(g *globalOptions) *cobra.Command {
 		},
 	}
 	c.Flags().StringVarP(&file, "file", "f", "berth.toml", "The app file")
-	c.Flags().BoolVarP(&volumes, "volumes", "v", false, "Remove the app's named volumes too")
+	c.Flags().BoolVarP(&volumes, "volumes", "v", false, "Remove the app's named and anonymous volumes too")
 	return c
 }
 

@@ -100,7 +100,7 @@ func commandOf(rec *machine.Container, spec []string, trunc bool) string {
 
 func newPsCommand(g *globalOptions) *cobra.Command {
 	var all, quiet, noTrunc bool
-	var format string
+	var format, app string
 	var filters []string
 	c := &cobra.Command{
 		Use:     "ps [OPTIONS]",
@@ -116,6 +116,9 @@ func newPsCommand(g *globalOptions) *cobra.Command {
 			recs, err := h.cs.List()
 			if err != nil {
 				return err
+			}
+			if app != "" {
+				filters = append(filters, "label=io.berth.app="+app)
 			}
 			match, err := psFilter(filters)
 			if err != nil {
@@ -178,6 +181,7 @@ func newPsCommand(g *globalOptions) *cobra.Command {
 	}
 	c.Flags().BoolVarP(&all, "all", "a", false, "Show all containers (default shows just running)")
 	c.Flags().StringArrayVarP(&filters, "filter", "f", nil, "Filter output: status=, name=, id=, label=KEY[=VALUE], ancestor=IMAGE")
+	c.Flags().StringVar(&app, "app", "", "Only the containers of a TOML app (berth up, /etc/berth)")
 	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "Only display container IDs")
 	c.Flags().BoolVar(&noTrunc, "no-trunc", false, "Don't truncate output")
 	c.Flags().StringVar(&format, "format", "", "Format output: table, json, 'table TEMPLATE' or a Go template")
@@ -349,12 +353,16 @@ func newRmCommand(g *globalOptions) *cobra.Command {
 		Use:     "rm [OPTIONS] CONTAINER [CONTAINER...]",
 		Aliases: []string{"remove"},
 		Short:   "Remove one or more containers",
-		Long: "Remove one or more containers: their state, writable layer and name. -v is accepted for\n" +
-			"Docker compatibility; berth has no volumes yet, so there is nothing more to remove.",
+		Long: "Remove one or more containers: their state, writable layer and name; with -v also their\n" +
+			"anonymous volumes (-v /path, the image's VOLUME) that no other container uses.",
 		Args: minArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			return eachContainer(c, g, args, func(h *host, rec *machine.Container) error {
-				return h.remove(c.Context(), rec, force)
+				if err := h.remove(c.Context(), rec, force); err != nil || !volumes {
+					return err
+				}
+				_, err := removeAnonymousVolumes(g.root, h.cs, rec)
+				return err
 			})
 		},
 	}
@@ -377,6 +385,18 @@ func (h *host) remove(ctx context.Context, rec *machine.Container, force bool) e
 		}
 		h.cs.Update(rec.ID, func(r *machine.Container) error { r.State.Stopping = true; return nil })
 		if err := m.Kill(ctx, rec.Unit, "all", syscall.SIGKILL); err != nil && !errdefs.IsNotFound(err) {
+			return err
+		}
+		if err := m.Stop(ctx, rec.Unit); err != nil {
+			return err
+		}
+	} else if rec.State.Status == machine.StatusRunning {
+		// Its command has ended but its unit's cleanup (which releases
+		// its address, ports and rules, and records the exit) has not
+		// finished: wait for it, or the cleanup finds no record and
+		// releases nothing. Stopping a unit that is stopping waits.
+		m, err := h.systemd(ctx)
+		if err != nil {
 			return err
 		}
 		if err := m.Stop(ctx, rec.Unit); err != nil {
@@ -462,17 +482,23 @@ func lastExitCode(ctx context.Context, id string) (int, error) {
 
 func newLogsCommand(g *globalOptions) *cobra.Command {
 	var follow, timestamps bool
-	var tail, since string
+	var tail, since, app string
 	c := &cobra.Command{
-		Use:   "logs [OPTIONS] CONTAINER",
-		Short: "Fetch the logs of a container (from the journal)",
-		Args:  exactArgs(1),
+		Use:   "logs [OPTIONS] CONTAINER | logs --app APP [OPTIONS]",
+		Short: "Fetch the logs of a container, or of every container of an app (from the journal)",
+		Args:  rangeArgs(0, 1),
 		RunE: func(c *cobra.Command, args []string) error {
+			if (app == "") == (len(args) == 0) {
+				return usageError{errors.New("logs needs a CONTAINER, or --app APP")}
+			}
 			h, err := g.host(c)
 			if err != nil {
 				return err
 			}
 			defer h.close()
+			if app != "" {
+				return appLogs(c, h, app, follow, timestamps, tail, since)
+			}
 			rec, err := h.cs.Lookup(args[0])
 			if err != nil {
 				return err
@@ -499,6 +525,7 @@ func newLogsCommand(g *globalOptions) *cobra.Command {
 	c.Flags().BoolVarP(&timestamps, "timestamps", "t", false, "Show timestamps")
 	c.Flags().StringVarP(&tail, "tail", "n", "all", "Number of lines to show from the end of the logs")
 	c.Flags().StringVar(&since, "since", "", "Show logs since timestamp (e.g. 2013-01-02T13:23:37Z) or relative (e.g. 42m for 42 minutes)")
+	c.Flags().StringVar(&app, "app", "", "The logs of every container of a TOML app, interleaved, each line prefixed with its service")
 	return c
 }
 
@@ -565,6 +592,62 @@ func (h *host) logs(ctx context.Context, rec *machine.Container, lo logOptions, 
 		return nil
 	}
 	return err
+}
+
+// appLogs prints the output of every container of app, in the order it
+// was written, each line prefixed "SERVICE | " as Compose does; with
+// follow, until interrupted.
+func appLogs(c *cobra.Command, h *host, app string, follow, timestamps bool, tail, since string) error {
+	recs, err := h.cs.List()
+	if err != nil {
+		return err
+	}
+	q := journal.Query{Matches: []string{"PRIORITY=6", "PRIORITY=3"}, Follow: follow}
+	width := 0
+	for _, r := range recs {
+		if r.Options.Labels["io.berth.app"] == app {
+			q.Matches = append(q.Matches, "CONTAINER_ID_FULL="+r.ID)
+			width = max(width, len(r.Options.Labels["io.berth.service"]))
+		}
+	}
+	if len(q.Matches) == 2 {
+		return fmt.Errorf("app %s has no containers (berth ps -a --app %s): %w", app, app, errdefs.ErrNotFound)
+	}
+	if tail != "all" && tail != "" {
+		n, err := strconv.Atoi(tail)
+		if err != nil || n < 0 {
+			return usageError{fmt.Errorf("invalid --tail %q: want a number or \"all\"", tail)}
+		}
+		q.Tail = n
+	}
+	if since != "" {
+		t, err := parseSince(since, time.Now())
+		if err != nil {
+			return usageError{err}
+		}
+		q.Since = t
+	}
+	names := map[string]string{}
+	for _, r := range recs {
+		names[r.ID] = r.Options.Labels["io.berth.service"]
+	}
+	out, errw := c.OutOrStdout(), c.ErrOrStderr()
+	return journal.Read(c.Context(), q, func(e journal.Entry) error {
+		if e.Fields["BERTH_EVENT"] != "" || (e.Priority != 6 && e.Priority != 3) {
+			return nil
+		}
+		w := out
+		if e.Priority == 3 {
+			w = errw
+		}
+		prefix := fmt.Sprintf("%-*s | ", width, names[e.Fields["CONTAINER_ID_FULL"]])
+		if timestamps {
+			prefix += e.Time.UTC().Format(time.RFC3339Nano) + " "
+		}
+		fmt.Fprint(w, prefix)
+		writeEntry(e, w, w)
+		return nil
+	})
 }
 
 // parseSince reads Docker's --since: a Go duration before now, a Unix
@@ -821,9 +904,9 @@ func portsOf(rec *machine.Container) string {
 
 func newPortCommand(g *globalOptions) *cobra.Command {
 	return &cobra.Command{
-		Use:   "port CONTAINER",
-		Short: "List port mappings of a container",
-		Args:  exactArgs(1),
+		Use:   "port CONTAINER [PRIVATE_PORT[/PROTO]]",
+		Short: "List port mappings of a container, or the mapping of one of its ports",
+		Args:  rangeArgs(1, 2),
 		RunE: func(c *cobra.Command, args []string) error {
 			h, err := g.host(c)
 			if err != nil {
@@ -833,14 +916,32 @@ func newPortCommand(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			want := ""
+			if len(args) == 2 {
+				want = args[1]
+				if !strings.Contains(want, "/") {
+					want += "/tcp"
+				}
+			}
+			found := false
 			for _, p := range rec.Options.Publish {
 				ip := p.HostIP
 				if ip == "" {
 					ip = "0.0.0.0"
 				}
 				for i := uint16(0); i < max(p.Count, 1); i++ {
-					fmt.Fprintf(c.OutOrStdout(), "%d/%s -> %s:%d\n", p.ContainerPort+i, p.Proto, ip, p.HostPort+i)
+					key := fmt.Sprintf("%d/%s", p.ContainerPort+i, p.Proto)
+					switch {
+					case want == "":
+						fmt.Fprintf(c.OutOrStdout(), "%s -> %s:%d\n", key, ip, p.HostPort+i)
+					case want == key:
+						fmt.Fprintf(c.OutOrStdout(), "%s:%d\n", ip, p.HostPort+i)
+						found = true
+					}
 				}
+			}
+			if want != "" && !found {
+				return fmt.Errorf("no public port '%s' published for %s: %w", want, rec.Name, errdefs.ErrNotFound)
 			}
 			return nil
 		},

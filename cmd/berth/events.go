@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -20,7 +19,9 @@ import (
 // kill, stop, pause and unpause by the CLI; start by the unit's __init;
 // die by its __cleanup; import, untag and delete of images by the CLI. `berth
 // events` reads them back from the journal.
-var containerActions = []string{"create", "start", "die", "kill", "stop", "destroy", "pause", "unpause"}
+// Volumes and networks have create and destroy (events_objects.go).
+var containerActions = []string{"create", "start", "die", "kill", "stop", "destroy", "pause", "unpause",
+	"health_status: starting", "health_status: healthy", "health_status: unhealthy"}
 var imageActions = []string{"import", "load", "pull", "push", "tag", "untag", "delete"}
 
 // emit writes one event. A journal that cannot take it costs the user
@@ -78,6 +79,9 @@ func toEvent(e journal.Entry) eventJSON {
 	action := e.Fields["BERTH_EVENT"]
 	ev := eventJSON{Type: "container", Action: action, Scope: "local", Time: e.Time.Unix(), TimeNano: e.Time.UnixNano(),
 		Actor: eventActor{Attributes: map[string]string{}}}
+	if oev, ok := objectEvent(e, ev); ok { // events_objects.go
+		return oev
+	}
 	if id := e.Fields["CONTAINER_ID_FULL"]; id != "" {
 		ev.Actor.ID, ev.ID, ev.Status, ev.From = id, id, action, e.Fields["IMAGE_NAME"]
 		ev.Actor.Attributes["name"] = e.Fields["CONTAINER_NAME"]
@@ -138,36 +142,30 @@ func newEventsCommand(g *globalOptions) *cobra.Command {
 			want := map[string][]string{}
 			for _, f := range filters {
 				k, v, ok := strings.Cut(f, "=")
-				if !ok || (k != "type" && k != "event" && k != "container" && k != "image") {
-					return usageError{fmt.Errorf("invalid filter %q: want type=, event=, container= or image=", f)}
+				if !ok || (k != "type" && k != "event" && k != "container" && k != "image" && k != "volume" && k != "network" && k != "unit") {
+					return usageError{fmt.Errorf("invalid filter %q: want type=, event=, container=, image=, volume=, network= or unit=", f)}
 				}
 				want[k] = append(want[k], v)
 			}
-			if format != "" && format != "json" {
-				return usageError{fmt.Errorf("invalid --format %q: json or none", format)}
+			print, err := eventPrinter(c.OutOrStdout(), format) // events_objects.go
+			if err != nil {
+				return usageError{err}
 			}
-			return readEvents(c.Context(), q, want, func(ev eventJSON) error {
-				if format == "json" {
-					b, _ := json.Marshal(ev)
-					fmt.Fprintf(c.OutOrStdout(), "%s\n", b)
-				} else {
-					fmt.Fprintln(c.OutOrStdout(), eventLine(ev))
-				}
-				return nil
-			})
+			return readEvents(c.Context(), q, want, print)
 		},
 	}
 	c.Flags().StringVar(&since, "since", "", "Show events since timestamp or relative time (10m)")
 	c.Flags().StringVar(&until, "until", "", "Stream events until this timestamp or relative time")
-	c.Flags().StringArrayVarP(&filters, "filter", "f", nil, "Filter output: type=, event=, container=, image=")
-	c.Flags().StringVar(&format, "format", "", "json: one JSON object a line")
+	c.Flags().StringArrayVarP(&filters, "filter", "f", nil, "Filter output: type=, event=, container=, image=, volume=, network=, unit=")
+	c.Flags().StringVar(&format, "format", "", "json (one JSON object a line) or a Go template")
 	return c
 }
 
 // readEvents reads berth's events from the journal (q's Since, Until
-// and Follow) and calls fn for those that match want (Docker's filters:
-// type, event, container, image). A cancelled follow is no error.
-func readEvents(ctx context.Context, q journal.Query, want map[string][]string, fn func(eventJSON) error) error {
+// and Follow) and calls print for those that match want (Docker's
+// filters); a follow also watches systemd's unit signals. A cancelled
+// follow is no error.
+func readEvents(ctx context.Context, q journal.Query, want map[string][]string, print func(eventJSON) error) error {
 	for _, a := range append(append([]string(nil), containerActions...), imageActions...) {
 		q.Matches = append(q.Matches, "BERTH_EVENT="+a)
 	}
@@ -175,13 +173,32 @@ func readEvents(ctx context.Context, q journal.Query, want map[string][]string, 
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithCancel(ctx)
 		defer cancel()
+		// Unit state changes come from systemd's signals, live.
+		var stop func() error
+		var err error
+		print, stop, err = watchUnitEvents(ctx, print, want) // events_objects.go
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	err := journal.Read(ctx, q, func(e journal.Entry) error {
 		ev := toEvent(e)
+		// Docker reports an OOM kill as an oom event before the die.
+		if ev.Action == "die" && e.Fields["BERTH_OOM"] == "1" {
+			oom := ev
+			oom.Action, oom.Status = "oom", "oom"
+			oom.Actor.Attributes = map[string]string{"name": ev.Actor.Attributes["name"], "image": ev.Actor.Attributes["image"]}
+			if eventMatches(oom, want) {
+				if err := print(oom); err != nil {
+					return err
+				}
+			}
+		}
 		if !eventMatches(ev, want) {
 			return nil
 		}
-		return fn(ev)
+		return print(ev)
 	})
 	if errors.Is(err, context.Canceled) {
 		return nil
@@ -202,6 +219,12 @@ func eventMatches(ev eventJSON, want map[string][]string) bool {
 				hit = hit || (ev.Type == "container" && (ev.Actor.Attributes["name"] == v || strings.HasPrefix(ev.Actor.ID, v)))
 			case "image":
 				hit = hit || ev.Actor.Attributes["image"] == v || (ev.Type == "image" && ev.Actor.Attributes["name"] == v)
+			case "volume":
+				hit = hit || (ev.Type == "volume" && ev.Actor.ID == v)
+			case "network":
+				hit = hit || (ev.Type == "network" && (ev.Actor.Attributes["name"] == v || strings.HasPrefix(ev.Actor.ID, v)))
+			case "unit":
+				hit = hit || (ev.Type == "unit" && ev.Actor.ID == v)
 			}
 		}
 		if !hit {

@@ -12,6 +12,7 @@ import (
 	"github.com/berth/berth/machine/journal"
 	"github.com/docker/go-units"
 	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/spf13/cobra"
 )
 
@@ -66,6 +67,7 @@ func newImageCommand(g *globalOptions) *cobra.Command {
 
 func newImportCommand(g *globalOptions) *cobra.Command {
 	var message string
+	var changes []string
 	c := &cobra.Command{
 		Use:   "import [OPTIONS] FILE|- [REPOSITORY[:TAG]]",
 		Short: "Make a one-layer image from a root filesystem tarball (plain or gzip)",
@@ -95,7 +97,14 @@ func newImportCommand(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			img, err := s.Import(c.Context(), in, ref, imagestore.ImportOptions{Message: message})
+			opts := imagestore.ImportOptions{Message: message}
+			if len(changes) > 0 {
+				opts.Config = &ocispec.ImageConfig{}
+				if err := applyChanges(opts.Config, changes); err != nil { // importchange.go
+					return usageError{err}
+				}
+			}
+			img, err := s.Import(c.Context(), in, ref, opts)
 			if err != nil {
 				return err
 			}
@@ -106,6 +115,7 @@ func newImportCommand(g *globalOptions) *cobra.Command {
 		},
 	}
 	c.Flags().StringVarP(&message, "message", "m", "", "commit message recorded in the image history")
+	c.Flags().StringArrayVarP(&changes, "change", "c", nil, "Apply a Dockerfile instruction to the image: CMD, ENTRYPOINT, ENV, USER, WORKDIR, VOLUME, EXPOSE, LABEL")
 	return c
 }
 
@@ -157,6 +167,9 @@ func newImagesCommand(g *globalOptions) *cobra.Command {
 			}
 			seen := map[string]bool{}
 			for _, img := range imgs {
+				if img.Intermediate && len(img.Names) == 0 && !all {
+					continue // a build step's image (the layer cache), as docker images hides them
+				}
 				for _, row := range imageRows([]imagestore.Image{img}, noTrunc) {
 					if len(args) == 1 && !matchRepo(row, args[0]) || !match(img, row) {
 						continue
@@ -179,7 +192,7 @@ func newImagesCommand(g *globalOptions) *cobra.Command {
 	c.Flags().StringArrayVarP(&filters, "filter", "f", nil, "filter output: dangling=true|false, reference=PATTERN, label=KEY[=VALUE]")
 	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "only show image IDs")
 	c.Flags().BoolVar(&noTrunc, "no-trunc", false, "don't truncate output")
-	c.Flags().BoolVarP(&all, "all", "a", false, "show all images (berth keeps no intermediate images; accepted for compatibility)")
+	c.Flags().BoolVarP(&all, "all", "a", false, "show all images (default hides the intermediate images of builds)")
 	c.Flags().StringVar(&format, "format", "", "output format: table, json, 'table TEMPLATE' or a Go template")
 	return c
 }

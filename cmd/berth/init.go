@@ -62,6 +62,7 @@ func containerInit(c *cobra.Command, g *globalOptions, id string) error {
 		LogIdentifier: machine.ShortID(id),
 		Unit:          rec.Unit,
 		HostDevices:   rec.Options.Privileged,
+		CopyUp:        copyUpTargets(rec),
 	}
 	var pty *console.Pty
 	if rec.Options.Tty {
@@ -106,6 +107,15 @@ func containerInit(c *cobra.Command, g *globalOptions, id string) error {
 	cfg.HostNetwork = rec.Options.Network == machine.NetworkHost
 	cfg.ResolvConf = resolvConf(rec, netw, onNet)
 	cfg.ExtraHosts = extraHosts(rec, netw, onNet)
+	if _, shared := machine.SharedNetwork(rec.Options.Network); shared {
+		if err := sharedNetwork(cs, rec, cfg); err != nil {
+			cs.Update(id, func(r *machine.Container) error {
+				r.State.Error, r.State.ExitCode, r.State.UserStart = err.Error(), nsinit.ExitSetup, false
+				return nil
+			})
+			return exitWith(nsinit.ExitSetup, err)
+		}
+	}
 	proc, err := nsinit.Start(cfg, exe, []string{"berth", "__nsinit"})
 	if stdinR != nil {
 		stdinR.Close() // the container's now
@@ -114,6 +124,12 @@ func containerInit(c *cobra.Command, g *globalOptions, id string) error {
 		code := nsinit.ExitSetup
 		if se, ok := err.(*nsinit.StartError); ok {
 			code = se.Code
+		}
+		if addr.IsValid() {
+			// Release the lease now: a client that saw the failure may
+			// remove the record before __cleanup runs, and __cleanup
+			// releases only what a record names.
+			disconnect(root, rec, netw)
 		}
 		cs.Update(id, func(r *machine.Container) error {
 			r.State.Error, r.State.ExitCode, r.State.UserStart = err.Error(), code, false
@@ -127,6 +143,19 @@ func containerInit(c *cobra.Command, g *globalOptions, id string) error {
 		// network cannot be set up.
 		if err := connect(root, rec, netw, pid, addr); err != nil {
 			disconnect(root, rec, netw)
+			cs.Update(id, func(r *machine.Container) error {
+				r.State.Error, r.State.ExitCode, r.State.UserStart = err.Error(), nsinit.ExitSetup, false
+				return nil
+			})
+			return exitWith(nsinit.ExitSetup, err)
+		}
+	}
+	for k, cn := range rec.Options.Connected {
+		if err := attachExtra(root, rec, cn, pid, fmt.Sprintf("eth%d", k+1)); err != nil {
+			releaseExtra(root, rec)
+			if addr.IsValid() {
+				disconnect(root, rec, netw)
+			}
 			cs.Update(id, func(r *machine.Container) error {
 				r.State.Error, r.State.ExitCode, r.State.UserStart = err.Error(), nsinit.ExitSetup, false
 				return nil
@@ -151,6 +180,10 @@ func containerInit(c *cobra.Command, g *globalOptions, id string) error {
 			r.State.RestartCount++
 		}
 		r.State.Status, r.State.Pid, r.State.PidStart = machine.StatusRunning, pid, pidStart
+		r.State.Health = nil
+		if r.Options.Healthcheck != nil {
+			r.State.Health = &machine.Health{Status: machine.HealthStarting, Log: []machine.HealthResult{}}
+		}
 		r.State.StartedAt, r.State.Error, r.State.UserStart = time.Now().UTC(), "", false
 		r.State.LogStreams = proc.LogStreams
 		r.State.IPAddress = ""
@@ -180,6 +213,11 @@ func containerInit(c *cobra.Command, g *globalOptions, id string) error {
 		return exitWith(nsinit.ExitSetup, err)
 	}
 	emit("start", containerFields(rec)...)
+	if rec.Options.Healthcheck != nil {
+		if err := startHealthTimer(root, rec); err != nil {
+			fmt.Fprintf(os.Stderr, "berth: warning: health check of %s: %v\n", rec.Name, err)
+		}
+	}
 	return nil
 }
 
@@ -230,6 +268,7 @@ func containerCleanup(g *globalOptions, id string) error {
 			r.State.Status = machine.StatusRestarting
 		}
 		r.State.ExitCode, r.State.Pid, r.State.PidStart, r.State.LogStreams, r.State.IPAddress = code, 0, 0, nil, ""
+		r.State.Health = nil
 		r.State.OOMKilled = code == 137 && machine.OOMKills() > 0
 		r.State.Paused, r.State.PtyIndex, r.State.PtyDev, r.State.InitPid, r.State.StdinFd = false, 0, 0, 0, 0
 	}
@@ -247,6 +286,9 @@ func containerCleanup(g *globalOptions, id string) error {
 		if err := disconnect(root, rec, netw); err != nil {
 			fmt.Fprintf(os.Stderr, "berth: warning: %v\n", err)
 		}
+	}
+	if err := releaseExtra(root, rec); err != nil {
+		fmt.Fprintf(os.Stderr, "berth: warning: %v\n", err)
 	}
 	ended(rec)
 	// Well inside the unit's TimeoutStopSec (stop timeout + 5 s), which
@@ -304,7 +346,8 @@ func containerCleanup(g *globalOptions, id string) error {
 			return err
 		}
 		emit("destroy", containerFields(rec)...)
-		return nil
+		_, err := removeAnonymousVolumes(g.root, cs, rec) // as Docker's --rm
+		return err
 	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/berth/berth/machine"
+	"github.com/berth/berth/netsetup/ipam"
 )
 
 // containerInspect is `berth inspect CONTAINER` in the shape of Docker's
@@ -49,6 +50,8 @@ type inspectState struct {
 	Error      string    `json:"Error"`
 	StartedAt  time.Time `json:"StartedAt"`
 	FinishedAt time.Time `json:"FinishedAt"`
+	// Health is there for a container with a health check, as Docker's.
+	Health *machine.Health `json:"Health,omitempty"`
 }
 
 type inspectRestart struct {
@@ -121,7 +124,7 @@ func (h *host) inspectContainer(ctx context.Context, rec *machine.Container) con
 		State: inspectState{
 			Status: status, Running: running, Paused: paused, Restarting: status == machine.StatusRestarting,
 			OOMKilled: st.OOMKilled, Pid: st.Pid, ExitCode: st.ExitCode, Error: st.Error,
-			StartedAt: st.StartedAt, FinishedAt: st.FinishedAt,
+			StartedAt: st.StartedAt, FinishedAt: st.FinishedAt, Health: st.Health,
 		},
 		Image:        rec.ImageID,
 		HostnamePath: filepath.Join(dir, "hostname"),
@@ -215,12 +218,15 @@ func inspectMounts(h *host, rec *machine.Container) []any {
 	vols, _ := machine.OpenVolumes(h.g.root)
 	for _, m := range rec.Options.Mounts {
 		im := inspectMount{Type: m.Type, Source: m.Source, Destination: m.Target, RW: !m.ReadOnly, Mode: "rw", Propagation: "rprivate"}
+		if m.Propagation != "" {
+			im.Propagation = m.Propagation
+		}
 		if m.ReadOnly {
 			im.Mode = "ro"
 		}
 		switch m.Type {
 		case machine.MountVolume:
-			im.Name, im.Driver = m.Source, "local"
+			im.Name, im.Driver, im.Propagation = m.Source, "local", ""
 			if vols != nil {
 				im.Source = vols.Path(m.Source)
 			}
@@ -252,7 +258,23 @@ func networkSettings(root string, rec *machine.Container) map[string]any {
 			ns["Bridge"] = n.Bridge
 		}
 	}
-	ns["Networks"] = map[string]any{networkMode(rec): ep}
+	nets := map[string]any{networkMode(rec): ep}
+	for _, c := range rec.Options.Connected {
+		cep := map[string]any{"IPAddress": "", "Gateway": "", "IPPrefixLen": 0, "Aliases": c.Aliases}
+		if n, err := networkStore(root).Get(c.Name); err == nil {
+			cep["NetworkID"] = n.ID
+			if rec.IsRunning() {
+				leases, _ := ipam.New(ipam.NewDiskStore(networksDir(root))).List(n.Bridge)
+				for _, l := range leases {
+					if l.Owner == rec.ID {
+						cep["IPAddress"], cep["IPPrefixLen"], cep["Gateway"] = l.Addr.String(), n.Subnet.Bits(), n.Gateway.String()
+					}
+				}
+			}
+		}
+		nets[c.Name] = cep
+	}
+	ns["Networks"] = nets
 	ports := map[string]any{}
 	for _, p := range rec.Options.Publish {
 		ip := p.HostIP

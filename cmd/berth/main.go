@@ -61,8 +61,9 @@ func newRootCommand() *cobra.Command {
 	root.AddCommand(newImageCommand(g), newImagesCommand(g), newRmiCommand(g), newImportCommand(g), newVersionCommand(),
 		newRunCommand(g), newCreateCommand(g), newStartCommand(g), newStopCommand(g), newRestartCommand(g),
 		newKillCommand(g), newRmCommand(g), newPsCommand(g), newLogsCommand(g), newInspectCommand(g),
-		newWaitCommand(g), newGenerateCommand(g), newContainerCommand(g), newEventsCommand(g), newPortCommand(g), newExecCommand(g), newCpCommand(g), newTopCommand(g), newStatsCommand(g), newPauseCommand(g), newUnpauseCommand(g), newAttachCommand(g), newVolumeCommand(g), newUpCommand(g), newDownCommand(g), newPrepareCommand(g), newPullCommand(g), newPushCommand(g), newTagCommand(g), newSaveCommand(g), newLoadCommand(g), newNetworkCommand(g), newInitCommand(g), newCleanupCommand(g), newDNSCommand(g),
-		newSystemCommand(g), newHistoryCommand(g), newLoginCommand(g), newLogoutCommand(g))
+		newWaitCommand(g), newGenerateCommand(g), newContainerCommand(g), newEventsCommand(g), newPortCommand(g), newExecCommand(g), newCpCommand(g), newTopCommand(g), newStatsCommand(g), newPauseCommand(g), newUnpauseCommand(g), newAttachCommand(g), newVolumeCommand(g), newUpCommand(g), newDownCommand(g), newPrepareCommand(g), newPullCommand(g), newPushCommand(g), newTagCommand(g), newSaveCommand(g), newLoadCommand(g), newNetworkCommand(g), newInitCommand(g), newCleanupCommand(g), newDNSCommand(g), newHealthCommand(g), newWaitHealthyCommand(g),
+		newSystemCommand(g), newHistoryCommand(g), newLoginCommand(g), newLogoutCommand(g),
+		newBuildCommand(g), newCommitCommand(g))
 	return root
 }
 

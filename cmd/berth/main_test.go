@@ -3,10 +3,15 @@ package main
 import (
 	"archive/tar"
 	"bytes"
+	"context"
 	"encoding/json"
+	"github.com/berth/berth/imagestore"
+	"github.com/berth/berth/internal/errdefs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -108,5 +113,63 @@ func TestImportImagesRmi(t *testing.T) {
 	_, out, _ = run(t, root, "images", "-q")
 	if out != "" {
 		t.Errorf("images after rmi: %q", out)
+	}
+}
+
+func TestBerthConfig(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name, text, want, wantErr string
+	}{
+		{"missing", "", "10.89.0.0/24", ""},
+		{"set", "[network]\ndefault_subnet = \"172.31.0.0/24\"\n", "172.31.0.0/24", ""},
+		{"host bits", "[network]\ndefault_subnet = \"172.31.0.1/24\"\n", "", "without host bits"},
+		{"unknown key", "[network]\ndefault_subnet = \"172.31.0.0/24\"\nsubnetz = 1\n", "", "unknown key network.subnetz"},
+		{"not toml", "[network\n", "", "berth.toml"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(dir, tc.name+"-berth.toml")
+			if tc.text != "" {
+				os.WriteFile(path, []byte(tc.text), 0o644)
+			}
+			t.Setenv("BERTH_CONFIG", path)
+			configOnce = sync.Once{}
+			got, err := defaultSubnet()
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("defaultSubnet: %v, want an error with %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || got.String() != tc.want {
+				t.Errorf("defaultSubnet: %v, %v; want %s", got, err, tc.want)
+			}
+		})
+	}
+	configOnce = sync.Once{}
+}
+
+func TestGetImageSearchRegistries(t *testing.T) {
+	root := t.TempDir()
+	if code, _, errs := run(t, root, "import", writeRootfs(t), "reg.example:5000/team/bb:1"); code != 0 {
+		t.Fatalf("import: %s", errs)
+	}
+	store, err := imagestore.Open(root, imagestore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf := filepath.Join(t.TempDir(), "registries.toml")
+	t.Setenv("BERTH_REGISTRIES_CONF", conf)
+	ctx := context.Background()
+	if _, err := getImage(ctx, store, "team/bb:1"); !errdefs.IsNotFound(err) {
+		t.Errorf("without a search list: %v, want not found", err)
+	}
+	os.WriteFile(conf, []byte(`unqualified-search-registries = ["other.example", "reg.example:5000"]`+"\n"), 0o644)
+	img, err := getImage(ctx, store, "team/bb:1")
+	if err != nil || !slices.Contains(img.Names, "reg.example:5000/team/bb:1") {
+		t.Errorf("with a search list: %+v, %v", img.Names, err)
+	}
+	if _, err := getImage(ctx, store, "team/other:1"); !errdefs.IsNotFound(err) {
+		t.Errorf("a name under no search registry: %v", err)
 	}
 }

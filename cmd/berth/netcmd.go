@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -138,13 +139,18 @@ func newNetworkCommand(g *globalOptions) *cobra.Command {
 					o.Labels[k] = v
 				}
 			}
-			n, err := networkStore(g.root).Create(args[0], o, hostRoutes())
+			store, err := networkStoreChecked(g.root)
+			if err != nil {
+				return usageError{err}
+			}
+			n, err := store.Create(args[0], o, hostRoutes())
 			if errdefs.IsInvalid(err) || errdefs.IsAlreadyExists(err) {
 				return usageError{err}
 			}
 			if err != nil {
 				return err
 			}
+			emitNetwork("create", n)
 			fmt.Fprintln(c.OutOrStdout(), n.ID)
 			return nil
 		},
@@ -271,8 +277,130 @@ func newNetworkCommand(g *globalOptions) *cobra.Command {
 		},
 	}
 	prune.Flags().BoolVarP(&pruneForce, "force", "f", false, "Do not prompt for confirmation")
-	c.AddCommand(create, ls, inspect, rm, prune)
+	var aliases []string
+	var ip string
+	connect := &cobra.Command{
+		Use:   "connect [OPTIONS] NETWORK CONTAINER",
+		Short: "Connect a container to one more user network (now if it runs, and at every start)",
+		Args:  exactArgs(2),
+		RunE: func(c *cobra.Command, args []string) error {
+			return connectNetwork(c, g, args[0], args[1], machine.ConnectedNetwork{Aliases: aliases, IP: ip})
+		},
+	}
+	connect.Flags().StringArrayVar(&aliases, "alias", nil, "Add a network-scoped alias for the container")
+	connect.Flags().StringVar(&ip, "ip", "", "IPv4 address on the network")
+	var dforce bool
+	disconnect := &cobra.Command{
+		Use:   "disconnect [OPTIONS] NETWORK CONTAINER",
+		Short: "Disconnect a container from a network it was connected to",
+		Args:  exactArgs(2),
+		RunE: func(c *cobra.Command, args []string) error {
+			return disconnectNetwork(c, g, args[0], args[1], dforce)
+		},
+	}
+	disconnect.Flags().BoolVarP(&dforce, "force", "f", false, "Do not error if the container is not connected")
+	c.AddCommand(create, ls, inspect, rm, prune, connect, disconnect)
 	return c
+}
+
+// connectNetwork records that the container joins network too and, if
+// it runs, attaches it at once (as eth1, eth2…). The container's own
+// network (--network) stays its first, with the default route.
+func connectNetwork(c *cobra.Command, g *globalOptions, netRef, ctrRef string, cn machine.ConnectedNetwork) error {
+	h, err := g.host(c)
+	if err != nil {
+		return err
+	}
+	rec, err := h.cs.Lookup(ctrRef)
+	if err != nil {
+		return err
+	}
+	n, err := networkStore(g.root).Get(netRef)
+	if err != nil {
+		return err
+	}
+	if !n.IsUser() {
+		return usageError{fmt.Errorf("berth connects containers to user networks only, not to %s", n.Name)}
+	}
+	if rec.Options.Network == machine.NetworkHost || rec.Options.Network == machine.NetworkNone {
+		return usageError{fmt.Errorf("container %s has network mode %s: it cannot be connected to another network", rec.Name, rec.Options.Network)}
+	}
+	if _, shared := machine.SharedNetwork(rec.Options.Network); shared {
+		return usageError{fmt.Errorf("container %s shares another container's network: it cannot be connected to another network", rec.Name)}
+	}
+	if cn.IP != "" {
+		a, err := netip.ParseAddr(cn.IP)
+		if err != nil || !n.Subnet.Contains(a) {
+			return usageError{fmt.Errorf("--ip %s is not an address of network %s's subnet %s", cn.IP, n.Name, n.Subnet)}
+		}
+	}
+	cn.Name = n.Name
+	var index int
+	rec, err = h.cs.Update(rec.ID, func(r *machine.Container) error {
+		if r.Options.Network == n.Name {
+			return fmt.Errorf("container %s is already on network %s: %w", r.Name, n.Name, errdefs.ErrConflict)
+		}
+		for _, x := range r.Options.Connected {
+			if x.Name == n.Name {
+				return fmt.Errorf("container %s is already connected to network %s: %w", r.Name, n.Name, errdefs.ErrConflict)
+			}
+		}
+		r.Options.Connected = append(r.Options.Connected, cn)
+		index = len(r.Options.Connected)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if !rec.IsRunning() {
+		return nil
+	}
+	root, _ := filepath.Abs(g.root)
+	if err := attachExtra(root, rec, cn, rec.State.Pid, fmt.Sprintf("eth%d", index)); err != nil {
+		h.cs.Update(rec.ID, func(r *machine.Container) error {
+			r.Options.Connected = slices.DeleteFunc(r.Options.Connected, func(x machine.ConnectedNetwork) bool { return x.Name == n.Name })
+			return nil
+		})
+		return err
+	}
+	return nil
+}
+
+// disconnectNetwork undoes connectNetwork.
+func disconnectNetwork(c *cobra.Command, g *globalOptions, netRef, ctrRef string, force bool) error {
+	h, err := g.host(c)
+	if err != nil {
+		return err
+	}
+	rec, err := h.cs.Lookup(ctrRef)
+	if err != nil {
+		return err
+	}
+	n, err := networkStore(g.root).Get(netRef)
+	if err != nil {
+		return err
+	}
+	if rec.Options.Network == n.Name || (n.Name == network.Bridge && rec.Options.Network == "") {
+		return usageError{fmt.Errorf("%s is container %s's own network (--network): it stays until the container is removed", n.Name, rec.Name)}
+	}
+	found := false
+	rec, err = h.cs.Update(rec.ID, func(r *machine.Container) error {
+		before := len(r.Options.Connected)
+		r.Options.Connected = slices.DeleteFunc(r.Options.Connected, func(x machine.ConnectedNetwork) bool { return x.Name == n.Name })
+		found = len(r.Options.Connected) != before
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if !found {
+		if force {
+			return nil
+		}
+		return fmt.Errorf("container %s is not connected to network %s: %w", rec.Name, n.Name, errdefs.ErrNotFound)
+	}
+	root, _ := filepath.Abs(g.root)
+	return detachExtra(root, rec, n.Name)
 }
 
 // removeNetwork removes a user network that no container uses (running
@@ -290,7 +418,8 @@ func removeNetwork(root, ref string) (network.Network, error) {
 		}
 		var users []string
 		for _, r := range recs {
-			if r.Options.Network == n.Name || r.Options.Network == n.ID {
+			if r.Options.Network == n.Name || r.Options.Network == n.ID ||
+				slices.ContainsFunc(r.Options.Connected, func(c machine.ConnectedNetwork) bool { return c.Name == n.Name }) {
 				users = append(users, r.Name)
 			}
 		}
@@ -320,6 +449,7 @@ func removeNetwork(root, ref string) (network.Network, error) {
 	errs = append(errs, link.DeleteBridge(n.Bridge))
 	os.RemoveAll(filepath.Join(networksDir(root), n.Bridge))
 	os.Remove(filepath.Join(networksDir(root), n.Bridge+".lock"))
+	emitNetwork("destroy", n)
 	if err := errors.Join(errs...); err != nil {
 		return n, fmt.Errorf("remove network %s: %w", n.Name, err)
 	}
@@ -365,10 +495,22 @@ func serveDNS(root, name string) error {
 	if err != nil {
 		return err
 	}
+	lookup := netLookup(root, n, cs)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	return dns.Serve(ctx, pc, ln, lookup, dns.Upstream(hostNameservers(), 2*time.Second), dnsIdle)
+}
+
+// netLookup answers for the responder of network n: a name is looked up
+// on every user network the asking container is on (n first, so that the
+// address is one it can reach from where it asked), as Docker's embedded
+// DNS does; a client that is no container of n gets n's names only.
+// NAME.NETWORK asks one network.
+func netLookup(root string, n network.Network, cs *machine.Containers) dns.Lookup {
 	leases := ipam.New(ipam.NewDiskStore(networksDir(root)))
-	lookup := func(q string) []netip.Addr {
-		q = strings.TrimSuffix(q, "."+strings.ToLower(n.Name))
-		ls, err := leases.List(n.Bridge)
+	store := networkStore(root)
+	onNet := func(m network.Network, q string) []netip.Addr {
+		ls, err := leases.List(m.Bridge)
 		if err != nil {
 			return nil
 		}
@@ -378,19 +520,55 @@ func serveDNS(root, name string) error {
 			if err != nil {
 				continue
 			}
-			names := append([]string{rec.Name, machine.ShortID(rec.ID)}, rec.Options.NetworkAliases...)
-			for _, nm := range names {
-				if strings.EqualFold(nm, q) {
-					out = append(out, l.Addr)
-					break
+			names := []string{rec.Name, machine.ShortID(rec.ID)}
+			if rec.Options.Network == m.Name {
+				names = append(names, rec.Options.NetworkAliases...)
+			}
+			for _, c := range rec.Options.Connected {
+				if c.Name == m.Name {
+					names = append(names, c.Aliases...)
 				}
+			}
+			if slices.ContainsFunc(names, func(nm string) bool { return strings.EqualFold(nm, q) }) {
+				out = append(out, l.Addr)
 			}
 		}
 		return out
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
-	defer stop()
-	return dns.Serve(ctx, pc, ln, lookup, dns.Upstream(hostNameservers(), 2*time.Second), dnsIdle)
+	return func(q string, client netip.Addr) []netip.Addr {
+		nets := []network.Network{n}
+		if client.IsValid() {
+			if owner, err := leases.Owner(n.Bridge, client); err == nil && owner != "" {
+				if rec, err := cs.Load(owner); err == nil {
+					var names []string
+					if rec.Options.Network != n.Name && machine.IsUserNetwork(rec.Options.Network) {
+						names = append(names, rec.Options.Network)
+					}
+					for _, c := range rec.Options.Connected {
+						if c.Name != n.Name {
+							names = append(names, c.Name)
+						}
+					}
+					for _, name := range names {
+						if m, err := store.Get(name); err == nil {
+							nets = append(nets, m)
+						}
+					}
+				}
+			}
+		}
+		for _, m := range nets {
+			if base, ok := strings.CutSuffix(q, "."+strings.ToLower(m.Name)); ok {
+				return onNet(m, base)
+			}
+		}
+		for _, m := range nets {
+			if addrs := onNet(m, q); len(addrs) > 0 {
+				return addrs
+			}
+		}
+		return nil
+	}
 }
 
 // hostNameservers are the host's resolvers that a process on the host

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -10,10 +11,13 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/berth/berth/internal/errdefs"
 	"github.com/berth/berth/internal/fsutil"
 	"github.com/berth/berth/machine"
+	"github.com/berth/berth/machine/nsinit"
 	"github.com/berth/berth/machine/systemd"
 	"github.com/berth/berth/netsetup/ipam"
 	"github.com/berth/berth/netsetup/link"
@@ -36,21 +40,42 @@ import (
 
 func networksDir(root string) string { return filepath.Join(root, "networks") }
 
+// networkStore is the networks' store, the default bridge network on the
+// subnet of berth.toml (network.DefaultSubnet when that is unreadable:
+// networkStoreChecked says why, where it matters).
 func networkStore(root string) *network.Store {
-	return network.NewStore(filepath.Join(networksDir(root), "defs"))
+	s, _ := networkStoreChecked(root)
+	return s
+}
+
+// networkStoreChecked is networkStore, with berth.toml's error.
+func networkStoreChecked(root string) (*network.Store, error) {
+	s := network.NewStore(filepath.Join(networksDir(root), "defs"))
+	subnet, err := defaultSubnet()
+	if err != nil {
+		return s, err
+	}
+	return s.WithDefaultSubnet(subnet), nil
 }
 
 // containerNetwork returns the bridge network rec joins; ok is false
 // for --network none and host.
 func containerNetwork(root string, rec *machine.Container) (n network.Network, ok bool, err error) {
 	name := rec.Options.Network
+	if _, shared := machine.SharedNetwork(name); shared {
+		return network.Network{}, false, nil
+	}
 	switch name {
 	case machine.NetworkNone, machine.NetworkHost:
 		return network.Network{}, false, nil
 	case "":
 		name = network.Bridge
 	}
-	n, err = networkStore(root).Get(name)
+	store, err := networkStoreChecked(root)
+	if err != nil {
+		return network.Network{}, false, err
+	}
+	n, err = store.Get(name)
 	if err != nil {
 		return network.Network{}, false, err
 	}
@@ -202,6 +227,66 @@ func claimPorts(root, id string, published []nat.Port) error {
 	return nil
 }
 
+// freeHostPort picks a host port for -P from the kernel's ephemeral
+// range that no container has claimed and no host process listens on.
+// It is claimed when the container starts; a port taken in between is
+// then a clear error, as for -p.
+func freeHostPort(root, proto string) (uint16, error) {
+	lo, hi := 32768, 60999
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if a, err := strconv.Atoi(f[0]); err == nil {
+				lo = a
+			}
+			if z, err := strconv.Atoi(f[1]); err == nil {
+				hi = z
+			}
+		}
+	}
+	held, err := portStore(root).Held()
+	if err != nil {
+		return 0, err
+	}
+	claimed := map[uint16]bool{}
+	for p := range held {
+		if p.Proto == proto {
+			claimed[p.Num] = true
+		}
+	}
+	// Containers created but not started yet have claimed nothing: their
+	// records say what they will publish.
+	if cs, err := machine.OpenContainers(root); err == nil {
+		recs, _ := cs.List()
+		for _, r := range recs {
+			for _, p := range r.Options.Publish {
+				for i := uint16(0); p.Proto == proto && i < max(p.Count, 1); i++ {
+					claimed[p.HostPort+i] = true
+				}
+			}
+		}
+	}
+	pickedMu.Lock()
+	defer pickedMu.Unlock()
+	for n := lo; n <= hi && n < 65536; n++ {
+		p := ports.Port{Proto: proto, Num: uint16(n)}
+		if claimed[p.Num] || picked[p] {
+			continue
+		}
+		if hostPortFree(p) == nil {
+			picked[p] = true
+			return p.Num, nil
+		}
+	}
+	return 0, fmt.Errorf("no free %s port in %d-%d for -P: %w", proto, lo, hi, errdefs.ErrUnavailable)
+}
+
+// picked are the ports this process chose already (one container's -P
+// may need several).
+var (
+	pickedMu sync.Mutex
+	picked   = map[ports.Port]bool{}
+)
+
 // hostPortFree binds the port for a moment: a host process that listens
 // on it would never see its traffic once berth DNATs it away.
 func hostPortFree(p ports.Port) error {
@@ -226,6 +311,78 @@ func hostPortFree(p ports.Port) error {
 		return fmt.Errorf("cannot publish %s: %w", p, err)
 	}
 	return nil
+}
+
+// attachExtra connects the running container (its PID 1 is pid) to one
+// more user network as ifName: a lease (c.IP when given), the bridge and
+// its rules, the veth without a default route, and the DNS responder.
+// On failure the lease is released.
+func attachExtra(root string, rec *machine.Container, c machine.ConnectedNetwork, pid int, ifName string) (err error) {
+	n, err := networkStore(root).Get(c.Name)
+	if err != nil {
+		return err
+	}
+	a := ipam.New(ipam.NewDiskStore(networksDir(root)))
+	var want netip.Addr
+	if c.IP != "" {
+		want, _ = netip.ParseAddr(c.IP)
+	}
+	addr, err := a.Allocate(n.Bridge, rec.ID, n.Subnet, want)
+	if err != nil {
+		return fmt.Errorf("network %s: %w", n.Name, err)
+	}
+	defer func() {
+		if err != nil {
+			a.Release(n.Bridge, rec.ID)
+		}
+	}()
+	lock, err := fsutil.LockFile(filepath.Join(networksDir(root), n.Bridge+".lock"), true)
+	if err != nil {
+		return err
+	}
+	conn, err := nftables.New()
+	if err == nil {
+		err = setupBridge(conn, n)
+	}
+	lock.Unlock()
+	if err != nil {
+		return err
+	}
+	hostIf, err := link.AttachExtra(n.Bridge, rec.ID, fmt.Sprintf("/proc/%d/ns/net", pid), ifName, netip.PrefixFrom(addr, n.Subnet.Bits()))
+	if err != nil {
+		return fmt.Errorf("network %s: %w", n.Name, err)
+	}
+	if err := ensureDNS(root, n); err != nil {
+		link.DetachContainer(hostIf)
+		return fmt.Errorf("network %s: name service: %w", n.Name, err)
+	}
+	return nil
+}
+
+// detachExtra takes a running container off a network it was connected
+// to, and releases its lease there; both are idempotent.
+func detachExtra(root string, rec *machine.Container, name string) error {
+	n, err := networkStore(root).Get(name)
+	if err != nil {
+		return err
+	}
+	errs := []error{link.DetachContainer(link.ExtraHostIfName(rec.ID, n.Bridge)),
+		ipam.New(ipam.NewDiskStore(networksDir(root))).Release(n.Bridge, rec.ID)}
+	return errors.Join(errs...)
+}
+
+// releaseExtra releases the leases of the networks a container was
+// connected to (its veths went with its namespace).
+func releaseExtra(root string, rec *machine.Container) error {
+	var errs []error
+	for _, c := range rec.Options.Connected {
+		n, err := networkStore(root).Get(c.Name)
+		if err != nil {
+			continue // removed: its leases went with it
+		}
+		errs = append(errs, ipam.New(ipam.NewDiskStore(networksDir(root))).Release(n.Bridge, rec.ID))
+	}
+	return errors.Join(errs...)
 }
 
 // dnsUnit is the socket unit of n's DNS responder.
@@ -285,10 +442,33 @@ func resolvConf(rec *machine.Container, n network.Network, onNet bool) string {
 	return b.String()
 }
 
+// sharedNetwork sets cfg up to join the network namespace of the
+// container whose network rec shares (--network container:OTHER), with
+// OTHER's address and resolver configuration. OTHER must be running.
+func sharedNetwork(cs *machine.Containers, rec *machine.Container, cfg *nsinit.Config) error {
+	otherID, _ := machine.SharedNetwork(rec.Options.Network)
+	other, err := cs.Load(otherID)
+	if err != nil {
+		return fmt.Errorf("network container:%s: %w", otherID, err)
+	}
+	if !other.IsRunning() {
+		return fmt.Errorf("cannot join network of a non running container: %s: %w", other.Name, errdefs.ErrConflict)
+	}
+	cfg.NetNS = fmt.Sprintf("/proc/%d/ns/net", other.State.Pid)
+	cfg.Address = other.State.IPAddress
+	if b, err := os.ReadFile(filepath.Join(cs.Dir(other.ID), "resolv.conf")); err == nil {
+		cfg.ResolvConf = string(b)
+	}
+	return nil
+}
+
 // extraHosts turns --add-host into /etc/hosts lines; host-gateway is the
 // gateway of the container's network (the default bridge's without one).
 func extraHosts(rec *machine.Container, n network.Network, onNet bool) []string {
 	gw := network.DefaultSubnet.Addr().Next()
+	if subnet, err := defaultSubnet(); err == nil {
+		gw = subnet.Addr().Next()
+	}
 	if onNet {
 		gw = n.Gateway
 	}

@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/berth/berth/imagestore"
 	"github.com/berth/berth/internal/errdefs"
 	"github.com/berth/berth/machine"
 	"github.com/berth/berth/machine/console"
@@ -36,25 +37,31 @@ func (e engineError) Unwrap() error { return e.error }
 
 // runFlags are Docker's run/create flags that berth knows.
 type runFlags struct {
-	o           machine.RunOptions
-	env         []string
-	envFiles    []string
-	volumes     []string
-	tmpfs       []string
-	publish     []string
-	capAdd      []string
-	capDrop     []string
-	securityOpt []string
-	devices     []string
-	labels      []string
-	memory      string
-	cpus        string
-	restart     string
-	entrypoint  string
-	stopTimeout int
-	interactive bool
-	tty         bool
-	detachKeys  string
+	o machine.RunOptions
+	// --health-*: a health check (see health.go).
+	healthCmd                                  string
+	healthInterval, healthTimeout, healthStart time.Duration
+	healthRetries                              int
+	noHealthcheck                              bool
+	env                                        []string
+	envFiles                                   []string
+	volumes                                    []string
+	mounts                                     []string
+	tmpfs                                      []string
+	publish                                    []string
+	capAdd                                     []string
+	capDrop                                    []string
+	securityOpt                                []string
+	devices                                    []string
+	labels                                     []string
+	memory                                     string
+	cpus                                       string
+	restart                                    string
+	entrypoint                                 string
+	stopTimeout                                int
+	interactive                                bool
+	tty                                        bool
+	detachKeys                                 string
 }
 
 func addRunFlags(c *cobra.Command, f *runFlags) {
@@ -65,7 +72,16 @@ func addRunFlags(c *cobra.Command, f *runFlags) {
 	fl.StringArrayVar(&f.envFiles, "env-file", nil, "Read in a file of environment variables")
 	fl.StringArrayVarP(&f.volumes, "volume", "v", nil, "Bind mount a host path or mount a named volume: SOURCE:TARGET[:ro|rw]")
 	fl.StringArrayVar(&f.tmpfs, "tmpfs", nil, "Mount a tmpfs: TARGET[:OPTIONS]")
+	fl.StringArrayVar(&f.mounts, "mount", nil, "Attach a filesystem mount: type=bind|volume|tmpfs,source=…,target=…[,readonly][,…]")
+	fl.StringArrayVar(&f.o.VolumesFrom, "volumes-from", nil, "Mount the volumes of the given container(s): CONTAINER[:ro|rw]")
 	fl.StringArrayVarP(&f.publish, "publish", "p", nil, "Publish a container's port(s) to the host: [IP:]HOST:CONTAINER[/tcp|udp]")
+	fl.BoolVarP(&f.o.PublishAll, "publish-all", "P", false, "Publish all exposed ports to free host ports")
+	fl.StringVar(&f.healthCmd, "health-cmd", "", "Command to run to check health (run with /bin/sh -c)")
+	fl.DurationVar(&f.healthInterval, "health-interval", 0, "Time between running the check (default 30s)")
+	fl.DurationVar(&f.healthTimeout, "health-timeout", 0, "Maximum time to allow one check to run (default 30s)")
+	fl.IntVar(&f.healthRetries, "health-retries", 0, "Consecutive failures needed to report unhealthy (default 3)")
+	fl.DurationVar(&f.healthStart, "health-start-period", 0, "Start period for the container to initialize before failures count")
+	fl.BoolVar(&f.noHealthcheck, "no-healthcheck", false, "Disable any container-specified HEALTHCHECK")
 	fl.StringVar(&f.o.Network, "network", "bridge", "Connect the container to a network: bridge (berth0), a user network, host or none")
 	fl.StringArrayVar(&f.o.NetworkAliases, "network-alias", nil, "Add a network-scoped alias for the container (user networks)")
 	fl.StringVar(&f.o.IP, "ip", "", "IPv4 address on a user network (e.g. 10.89.1.20)")
@@ -151,6 +167,12 @@ func (f *runFlags) options(c *cobra.Command, args []string) (machine.RunOptions,
 		o.Env = append(o.Env, e)
 	}
 	o.CapAdd, o.CapDrop = f.capAdd, f.capDrop
+	if f.healthCmd != "" && !f.noHealthcheck {
+		o.Healthcheck = &machine.Healthcheck{Test: []string{"CMD-SHELL", f.healthCmd}, Interval: f.healthInterval,
+			Timeout: f.healthTimeout, Retries: f.healthRetries, StartPeriod: f.healthStart}
+	} else if f.healthCmd == "" && (f.healthInterval != 0 || f.healthTimeout != 0 || f.healthRetries != 0 || f.healthStart != 0) && !f.noHealthcheck {
+		return o, usageError{errors.New("--health-interval, --health-timeout, --health-retries and --health-start-period need --health-cmd (berth does not read an image's HEALTHCHECK yet)")}
+	}
 	if o.Devices, err = hostDevices(f.devices); err != nil {
 		return o, usageError{err}
 	}
@@ -181,6 +203,13 @@ func (f *runFlags) options(c *cobra.Command, args []string) (machine.RunOptions,
 	}
 	for _, v := range f.volumes {
 		m, err := machine.ParseVolume(v)
+		if err != nil {
+			return o, usageError{err}
+		}
+		o.Mounts = append(o.Mounts, m)
+	}
+	for _, v := range f.mounts {
+		m, err := machine.ParseMount(v)
 		if err != nil {
 			return o, usageError{err}
 		}
@@ -255,12 +284,19 @@ func (h *host) createWithID(ctx context.Context, o machine.RunOptions, id, unit 
 	if err != nil {
 		return nil, engineError{err}
 	}
-	img, err := s.Get(ctx, o.Image)
+	img, err := getImage(ctx, s, o.Image)
 	if err != nil {
 		if errdefs.IsNotFound(err) {
 			return nil, engineError{fmt.Errorf("Unable to find image '%s' locally: %w", o.Image, err)}
 		}
 		return nil, engineError{err}
+	}
+	if otherRef, shared := machine.SharedNetwork(o.Network); shared {
+		other, err := h.cs.Lookup(otherRef)
+		if err != nil {
+			return nil, engineError{err}
+		}
+		o.Network = machine.NetworkContainerPrefix + other.ID
 	}
 	if machine.IsUserNetwork(o.Network) {
 		n, err := networkStore(h.g.root).Get(o.Network)
@@ -274,6 +310,21 @@ func (h *host) createWithID(ctx context.Context, o machine.RunOptions, id, unit 
 			}
 		}
 	}
+	if o.PublishAll {
+		exposed, err := machine.ExposedPorts(img.Config.Config.ExposedPorts, o.Publish)
+		if err != nil {
+			return nil, engineError{err}
+		}
+		if len(exposed) > 0 && (o.Network == machine.NetworkNone || o.Network == machine.NetworkHost) {
+			return nil, engineError{fmt.Errorf("conflicting options: port publishing and the container's network mode: %w", errdefs.ErrInvalid)}
+		}
+		for _, p := range exposed {
+			if p.HostPort, err = freeHostPort(h.g.root, p.Proto); err != nil {
+				return nil, engineError{err}
+			}
+			o.Publish = append(o.Publish, p)
+		}
+	}
 	if o.Name != "" && h.cs.NameTaken(o.Name) {
 		if other, err := h.cs.Lookup(o.Name); err == nil {
 			return nil, engineError{&machine.ConflictError{Name: o.Name, ID: other.ID}}
@@ -283,24 +334,11 @@ func (h *host) createWithID(ctx context.Context, o machine.RunOptions, id, unit 
 	if err != nil {
 		return nil, engineError{err}
 	}
-	// As Docker: a named volume is made on first use, and a missing
-	// host directory of a bind mount is made too.
-	for _, m := range o.Mounts {
-		switch m.Type {
-		case machine.MountVolume:
-			if _, _, err := vols.Create(m.Source, nil); err != nil {
-				return nil, engineError{err}
-			}
-		case machine.MountBind:
-			if _, err := os.Stat(m.Source); errors.Is(err, os.ErrNotExist) {
-				if err := os.MkdirAll(m.Source, 0o755); err != nil {
-					return nil, engineError{fmt.Errorf("bind mount source %s: %w", m.Source, err)}
-				}
-			}
-		}
+	if o.Mounts, err = h.prepareMounts(img, o); err != nil { // mounts.go
+		return nil, err
 	}
 	dirs := machine.LayerDirs(img, s.LayerPath)
-	rec, spec, err := machine.NewContainerWithID(id, img, dirs, o, h.cs.NameTaken, vols.Path)
+	rec, spec, err := machine.NewContainerWithID(id, img, dirs, o, h.cs.NameTaken, resolvedVolumePath(vols))
 	if err != nil {
 		return nil, engineError{err}
 	}
@@ -443,8 +481,8 @@ func runContainer(c *cobra.Command, g *globalOptions, o machine.RunOptions, deta
 // removeAfterFailedStart removes an --rm container whose start failed:
 // its cleanup leaves that to the client, which still needs the error.
 func (h *host) removeAfterFailedStart(rec *machine.Container) {
-	if rec.Options.AutoRemove {
-		h.destroy(rec)
+	if rec.Options.AutoRemove && h.destroy(rec) == nil {
+		removeAnonymousVolumes(h.g.root, h.cs, rec)
 	}
 }
 
@@ -643,4 +681,30 @@ func newStartCommand(g *globalOptions) *cobra.Command {
 	}
 	c.Flags().BoolVarP(&attach, "attach", "a", false, "Attach STDOUT/STDERR and forward signals")
 	return c
+}
+
+// getImage finds an image in the store by name or ID; a short name that
+// is not there is looked for under each unqualified search registry of
+// registries.toml, in order, as pull would have stored it (podman's
+// rule), so that `berth run busybox` finds what `berth pull busybox`
+// fetched from a search registry.
+func getImage(ctx context.Context, s *imagestore.Store, ref string) (imagestore.Image, error) {
+	img, err := s.Get(ctx, ref)
+	if err == nil || !errdefs.IsNotFound(err) || !imagestore.IsShortName(ref) {
+		return img, err
+	}
+	cfg, cerr := imagestore.LoadRegistries(imagestore.RegistriesConfPath())
+	if cerr != nil {
+		return img, err
+	}
+	cands, defaulted := cfg.Candidates(ref)
+	if defaulted {
+		return img, err
+	}
+	for _, c := range cands {
+		if found, cerr := s.Get(ctx, c); cerr == nil {
+			return found, nil
+		}
+	}
+	return img, err
 }

@@ -4,10 +4,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
+	"github.com/berth/berth/imagestore"
 	"github.com/berth/berth/internal/errdefs"
 	"github.com/berth/berth/machine"
+	"github.com/docker/go-units"
 	"github.com/spf13/cobra"
 )
 
@@ -33,12 +36,15 @@ func newVolumeCommand(g *globalOptions) *cobra.Command {
 				k, v, _ := strings.Cut(l, "=")
 				lm[k] = v
 			}
-			vol, _, err := vols.Create(args[0], lm)
+			vol, created, err := vols.Create(args[0], lm)
 			if err != nil {
 				if errdefs.IsInvalid(err) {
 					return usageError{err}
 				}
 				return err
+			}
+			if created {
+				emitVolume("create", vol.Name)
 			}
 			fmt.Fprintln(c.OutOrStdout(), vol.Name)
 			return nil
@@ -136,55 +142,27 @@ func newVolumeCommand(g *globalOptions) *cobra.Command {
 	var pruneAll, pruneForce bool
 	prune := &cobra.Command{
 		Use:   "prune [OPTIONS]",
-		Short: "Remove unused volumes (with -a: named ones too; berth has no anonymous volumes yet)",
+		Short: "Remove unused anonymous volumes (with -a: unused named ones too)",
 		Args:  exactArgs(0),
 		RunE: func(c *cobra.Command, args []string) error {
-			if !pruneAll {
-				// Docker (since 23.0) prunes only anonymous volumes
-				// without --all; berth has none.
-				fmt.Fprintln(c.OutOrStdout(), "Total reclaimed space: 0B")
+			warning := "WARNING! This will remove anonymous local volumes not used by at least one container."
+			if pruneAll {
+				warning = "WARNING! This will remove all local volumes not used by at least one container."
+			}
+			if !pruneForce && !confirm(c, warning) {
 				return nil
 			}
-			if !pruneForce && !confirm(c, "WARNING! This will remove all local volumes not used by at least one container.") {
-				return nil
-			}
-			vols, err := machine.OpenVolumes(g.root)
-			if err != nil {
-				return err
-			}
-			cs, err := machine.OpenContainers(g.root)
-			if err != nil {
-				return err
-			}
-			recs, err := cs.List()
-			if err != nil {
-				return err
-			}
-			used := map[string]bool{}
-			for _, r := range recs {
-				for _, m := range r.Options.Mounts {
-					if m.Type == machine.MountVolume {
-						used[m.Source] = true
-					}
+			removed, reclaimed, err := pruneVolumes(g.root, pruneAll)
+			out := c.OutOrStdout()
+			if len(removed) > 0 {
+				fmt.Fprintln(out, "Deleted Volumes:")
+				for _, n := range removed {
+					fmt.Fprintln(out, n)
 				}
+				fmt.Fprintln(out)
 			}
-			list, err := vols.List()
-			if err != nil {
-				return err
-			}
-			fmt.Fprintln(c.OutOrStdout(), "Deleted Volumes:")
-			var errs []error
-			for _, v := range list {
-				if used[v.Name] {
-					continue
-				}
-				if err := vols.Remove(v.Name); err != nil {
-					errs = append(errs, err)
-					continue
-				}
-				fmt.Fprintln(c.OutOrStdout(), v.Name)
-			}
-			return errors.Join(errs...)
+			fmt.Fprintf(out, "Total reclaimed space: %s\n", units.HumanSizeWithPrecision(float64(reclaimed), 3))
+			return err
 		},
 	}
 	prune.Flags().BoolVarP(&pruneAll, "all", "a", false, "Remove all unused volumes, not just anonymous ones")
@@ -194,7 +172,8 @@ func newVolumeCommand(g *globalOptions) *cobra.Command {
 }
 
 // removeVolume removes volume name unless a container, running or not,
-// mounts it (a conflict, in Docker's words).
+// mounts it (a conflict, in Docker's words), and records its destroy
+// event.
 func removeVolume(root, name string) error {
 	vols, err := machine.OpenVolumes(root)
 	if err != nil {
@@ -219,5 +198,48 @@ func removeVolume(root, name string) error {
 	if len(users) > 0 {
 		return fmt.Errorf("remove %s: volume is in use - [%s]: %w", name, strings.Join(users, ", "), errdefs.ErrConflict)
 	}
-	return vols.Remove(name)
+	if err := vols.Remove(name); err != nil {
+		return err
+	}
+	emitVolume("destroy", name)
+	return nil
+}
+
+// pruneVolumes removes the volumes no container uses: anonymous ones,
+// or with all every one. It returns their names and the bytes freed.
+func pruneVolumes(root string, all bool) (removed []string, reclaimed int64, err error) {
+	vols, err := machine.OpenVolumes(root)
+	if err != nil {
+		return nil, 0, err
+	}
+	cs, err := machine.OpenContainers(root)
+	if err != nil {
+		return nil, 0, err
+	}
+	recs, err := cs.List()
+	if err != nil {
+		return nil, 0, err
+	}
+	list, err := vols.List()
+	if err != nil {
+		return nil, 0, err
+	}
+	var errs []error
+	for _, v := range list {
+		if _, anon := v.Labels[machine.AnonymousVolumeLabel]; !anon && !all {
+			continue
+		}
+		if slices.ContainsFunc(recs, func(r *machine.Container) bool { return r.UsesVolume(v.Name) }) {
+			continue
+		}
+		n := imagestore.DirSize(vols.Path(v.Name))
+		if err := vols.Remove(v.Name); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		emitVolume("destroy", v.Name)
+		removed = append(removed, v.Name)
+		reclaimed += n
+	}
+	return removed, reclaimed, errors.Join(errs...)
 }

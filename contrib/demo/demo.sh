@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 bin=$PWD/bin
 app=$PWD/contrib/demo/shop.toml
-name=berth-demo
+name=${BERTH_DEMO_TESTBED:-berth-demo}   # make demo-test names its own
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 step "boot the testbed: this host's systemd in systemd-nspawn"

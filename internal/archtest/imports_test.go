@@ -27,6 +27,10 @@ func TestImportRules(t *testing.T) {
 		{"imagestore", []string{module + "/cmd", module + "/machine", module + "/netsetup", module + "/unitgen", "github.com/godbus", "github.com/coreos/go-systemd"}},
 		{"imagestore/layer", []string{module + "/cmd", module + "/imagestore/", "github.com/godbus"}},
 		{"machine", []string{module + "/cmd", module + "/unitgen", "github.com/godbus", "github.com/coreos/go-systemd"}},
+		// Builds run containers through the CLI's Runner only: no D-Bus here,
+		// and BuildKit's parser stays inside imagebuild.
+		{"imagebuild", []string{module + "/cmd", module + "/netsetup", module + "/unitgen", "github.com/godbus", "github.com/coreos/go-systemd"}},
+		{"machine", []string{"github.com/moby/buildkit"}},
 		{"netsetup", []string{module + "/cmd", module + "/machine", module + "/unitgen", module + "/imagestore"}},
 		// The generator runs at early boot: no D-Bus, netlink or image store.
 		{"unitgen", []string{module + "/cmd", module + "/machine", module + "/imagestore", module + "/netsetup", "github.com/godbus", "github.com/coreos/go-systemd/v22/dbus", "github.com/vishvananda"}},
@@ -36,6 +40,8 @@ func TestImportRules(t *testing.T) {
 		// Leaves import nothing of berth's but each other.
 		{"machine/fscopy", []string{module + "/"}},
 		{"machine/cgroup", []string{module + "/"}},
+		// The reconciler of `berth system check` is pure: no D-Bus, netlink, nftables.
+		{"machine/reconcile", []string{module + "/", "github.com/godbus", "github.com/coreos", "github.com/vishvananda", "github.com/google/nftables"}},
 		{"internal/errdefs", []string{module + "/"}},
 	}
 	for _, tt := range tests {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -135,6 +136,19 @@ func prepare(cfg *Config) (path string, filter []bpf.RawInstruction, err error) 
 // limits, capabilities, user.
 func prepareRoot(cfg *Config, filter []bpf.RawInstruction) (string, error) {
 	s := cfg.Spec
+	if cfg.NetNS != "" {
+		// --network container:OTHER: this thread (the one that execs)
+		// joins the other container's network namespace.
+		fd, err := unix.Open(cfg.NetNS, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return "", fmt.Errorf("init: join the network of the other container: %w", err)
+		}
+		err = unix.Setns(fd, unix.CLONE_NEWNET)
+		unix.Close(fd)
+		if err != nil {
+			return "", fmt.Errorf("init: join the network of the other container: %w", err)
+		}
+	}
 	if err := unix.Mount("", "/", "", unix.MS_SLAVE|unix.MS_REC, ""); err != nil {
 		return "", mountErr("make / rslave", "", "/", err)
 	}
@@ -143,7 +157,7 @@ func prepareRoot(cfg *Config, filter []bpf.RawInstruction) (string, error) {
 	}
 	root := cfg.Rootfs
 	for _, m := range s.Mounts {
-		if err := mountOne(root, m); err != nil {
+		if err := mountOne(root, m, slices.Contains(cfg.CopyUp, m.Destination)); err != nil {
 			return "", err
 		}
 		if m.Destination == "/dev" {
@@ -182,7 +196,7 @@ func prepareRoot(cfg *Config, filter []bpf.RawInstruction) (string, error) {
 			return "", fmt.Errorf("init: sethostname: %w", err)
 		}
 	}
-	if !cfg.HostNetwork {
+	if !cfg.HostNetwork && cfg.NetNS == "" {
 		if err := loopbackUp(); err != nil {
 			return "", err
 		}
@@ -290,12 +304,29 @@ func cgroupMountType() string {
 	return ""
 }
 
-func mountOne(root string, m specs.Mount) error {
+// mountOne mounts m in the root. A bind source is opened without
+// following symlinks and mounted through its descriptor
+// (openBindSource); with copyUpFirst, an empty volume is seeded from the
+// image first (copyUp).
+func mountOne(root string, m specs.Mount, copyUpFirst bool) error {
+	typ, src := m.Type, m.Source
+	if flags, _ := ParseMountOptions(m.Options); flags&unix.MS_BIND != 0 {
+		f, err := openBindSource(src)
+		if err != nil {
+			return fmt.Errorf("init: mount on %s: %w", m.Destination, err)
+		}
+		defer f.Close()
+		src = fdPath(f)
+		if copyUpFirst {
+			if err := copyUp(root, m, src); err != nil {
+				return err
+			}
+		}
+	}
 	target, err := securejoin.SecureJoin(root, m.Destination)
 	if err != nil {
 		return fmt.Errorf("init: mount target %s: %w", m.Destination, err)
 	}
-	typ, src := m.Type, m.Source
 	if typ == "cgroup" {
 		if typ = cgroupMountType(); typ == "" {
 			return nil
@@ -308,7 +339,7 @@ func mountOne(root string, m specs.Mount) error {
 	}
 	if flags&unix.MS_BIND != 0 {
 		if err := unix.Mount(src, target, "", flags&(unix.MS_BIND|unix.MS_REC), ""); err != nil {
-			return mountErr("bind", src, m.Destination, err)
+			return mountErr("bind", m.Source, m.Destination, err)
 		}
 		if prop := propagation(m.Options); prop != 0 {
 			if err := unix.Mount("", target, "", prop, ""); err != nil {

@@ -38,9 +38,15 @@ type Config struct {
 	ExtraHosts []string `json:"extraHosts,omitempty"`
 	// HostNetwork keeps the host's network namespace (--network host).
 	HostNetwork bool `json:"hostNetwork,omitempty"`
+	// NetNS is the network namespace to join (/proc/PID/ns/net of
+	// another container's PID 1, --network container:OTHER).
+	NetNS string `json:"netns,omitempty"`
 	// HostDevices (--privileged) makes a node in the container's /dev
 	// for every device node of the host's /dev.
 	HostDevices bool `json:"hostDevices,omitempty"`
+	// CopyUp are the targets of volumes to seed, when empty, with the
+	// image's content there (Docker's copy on a volume's first use).
+	CopyUp []string `json:"copyUp,omitempty"`
 	// Streams says that the parent passes journal streams for stdout
 	// and stderr as descriptors 5 and 6.
 	Streams bool `json:"streams"`

@@ -90,7 +90,7 @@ func Start(cfg *Config, exe string, argv []string) (*Process, error) {
 	cfg.Streams = streams != nil
 
 	flags := uintptr(Cloneflags)
-	if cfg.HostNetwork {
+	if cfg.HostNetwork || cfg.NetNS != "" {
 		flags &^= unix.CLONE_NEWNET
 	}
 	cmd := &exec.Cmd{

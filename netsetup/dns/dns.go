@@ -15,9 +15,9 @@ import (
 	"golang.org/x/net/dns/dnsmessage"
 )
 
-// Lookup returns the addresses of a name on the network (lower case, no
-// trailing dot); none when the network does not know it.
-type Lookup func(name string) []netip.Addr
+// Lookup returns the addresses of a name (lower case, no trailing dot)
+// for the client that asks; none when the network does not know it.
+type Lookup func(name string, client netip.Addr) []netip.Addr
 
 // Forward sends a query to the host's resolvers and returns their
 // response; tcp says which transport the query came by.
@@ -28,7 +28,7 @@ type Forward func(ctx context.Context, query []byte, tcp bool) ([]byte, error)
 // types, so that a resolver does not look further); other names go to
 // forward when it is not nil: NXDOMAIN without one, SERVFAIL when it
 // fails. A query that cannot be parsed gets FORMERR when its header can.
-func Answer(ctx context.Context, query []byte, lookup Lookup, forward Forward, tcp bool) ([]byte, error) {
+func Answer(ctx context.Context, query []byte, client netip.Addr, lookup Lookup, forward Forward, tcp bool) ([]byte, error) {
 	var p dnsmessage.Parser
 	h, err := p.Start(query)
 	if err != nil {
@@ -39,7 +39,7 @@ func Answer(ctx context.Context, query []byte, lookup Lookup, forward Forward, t
 		return reply(h, nil, dnsmessage.RCodeFormatError, false, nil)
 	}
 	name := strings.ToLower(strings.TrimSuffix(q.Name.String(), "."))
-	if addrs := lookup(name); len(addrs) > 0 && q.Class == dnsmessage.ClassINET {
+	if addrs := lookup(name, client); len(addrs) > 0 && q.Class == dnsmessage.ClassINET {
 		var rrs []dnsmessage.Resource
 		if q.Type == dnsmessage.TypeA || q.Type == dnsmessage.TypeALL {
 			for _, a := range addrs {
@@ -185,7 +185,7 @@ func Serve(ctx context.Context, pc net.PacketConn, ln net.Listener, lookup Looku
 				touch()
 				q := append([]byte(nil), buf[:n]...)
 				go func() {
-					if resp, err := Answer(ctx, q, lookup, forward, false); err == nil {
+					if resp, err := Answer(ctx, q, addrOf(from), lookup, forward, false); err == nil {
 						pc.WriteTo(resp, from)
 					}
 				}()
@@ -226,7 +226,7 @@ func Serve(ctx context.Context, pc net.PacketConn, ln net.Listener, lookup Looku
 							return
 						}
 						touch()
-						resp, err := Answer(ctx, q, lookup, forward, true)
+						resp, err := Answer(ctx, q, addrOf(c.RemoteAddr()), lookup, forward, true)
 						if err != nil || writeTCP(c, resp) != nil {
 							return
 						}
@@ -254,4 +254,17 @@ func Serve(ctx context.Context, pc net.PacketConn, ln net.Listener, lookup Looku
 			}
 		}
 	}
+}
+
+// addrOf is the IP address of a UDP or TCP peer (invalid otherwise).
+func addrOf(a net.Addr) netip.Addr {
+	var ip net.IP
+	switch x := a.(type) {
+	case *net.UDPAddr:
+		ip = x.IP
+	case *net.TCPAddr:
+		ip = x.IP
+	}
+	addr, _ := netip.AddrFromSlice(ip)
+	return addr.Unmap()
 }

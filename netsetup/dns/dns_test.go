@@ -18,7 +18,7 @@ var names = map[string][]netip.Addr{
 	"db":       {netip.MustParseAddr("10.89.1.3"), netip.MustParseAddr("10.89.1.4")},
 }
 
-func lookup(n string) []netip.Addr { return names[n] }
+func lookup(n string, _ netip.Addr) []netip.Addr { return names[n] }
 
 func query(t *testing.T, name string, typ dnsmessage.Type) []byte {
 	t.Helper()
@@ -78,7 +78,7 @@ func TestAnswer(t *testing.T) {
 		{"unknown goes upstream", "example.org.", dnsmessage.TypeA, fwdOK, 0, nil, true},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
-			resp, err := Answer(ctx, query(t, tc.name, tc.typ), lookup, tc.fwd, false)
+			resp, err := Answer(ctx, query(t, tc.name, tc.typ), netip.Addr{}, lookup, tc.fwd, false)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -94,7 +94,7 @@ func TestAnswer(t *testing.T) {
 			}
 		})
 	}
-	if _, err := Answer(ctx, []byte{1, 2, 3}, lookup, nil, false); err == nil {
+	if _, err := Answer(ctx, []byte{1, 2, 3}, netip.Addr{}, lookup, nil, false); err == nil {
 		t.Error("a 3-byte query got an answer")
 	}
 }

@@ -1,7 +1,8 @@
 // Package dns is the name service of berth's user networks: a small DNS
-// responder that answers A queries for the containers on one network (by
-// name, alias and short ID, also as NAME.NETWORK) and forwards every other
-// query to the host's resolvers.
+// responder that answers A queries for the containers a client shares a
+// network with (by name, alias and short ID, also as NAME.NETWORK; the
+// caller's Lookup decides, given the client's address) and forwards every
+// other query to the host's resolvers.
 //
 // Design: one responder per user network, listening on the network's
 // gateway address, port 53, UDP and TCP. It is not a daemon berth keeps:

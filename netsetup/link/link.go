@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
@@ -112,7 +113,42 @@ func AttachContainer(bridge, containerID, netnsPath, ifName string, addr netip.P
 	if len(containerID) < 8 {
 		return "", fmt.Errorf("container ID %q: too short: %w", containerID, errdefs.ErrInvalid)
 	}
-	if !addr.Addr().Is4() || !gateway.Is4() {
+	if !gateway.Is4() {
+		return "", fmt.Errorf("attach %s: gateway %s must be IPv4: %w", containerID, gateway, errdefs.ErrInvalid)
+	}
+	// "vp…" is a temporary name, unique in the host namespace.
+	return attach(bridge, containerID, HostIfName(containerID), "vp"+containerID[:8], netnsPath, ifName, addr, gateway)
+}
+
+// ExtraHostIfName is the host side of a container's veth on a network it
+// was connected to besides its own (`berth network connect`): "vb", 8 hex
+// digits of its ID, "n" and the digits of the bridge's name (berthN).
+func ExtraHostIfName(containerID, bridge string) string {
+	if len(containerID) > 8 {
+		containerID = containerID[:8]
+	}
+	suffix := strings.TrimLeft(bridge, "abcdefghijklmnopqrstuvwxyz")
+	if len(suffix) > 4 {
+		suffix = suffix[len(suffix)-4:]
+	}
+	return "vb" + containerID + "n" + suffix
+}
+
+// AttachExtra is AttachContainer for a second (third…) network: the host
+// side is ExtraHostIfName, and the container gets no default route
+// through it (its own network keeps that).
+func AttachExtra(bridge, containerID, netnsPath, ifName string, addr netip.Prefix) (hostIf string, err error) {
+	if len(containerID) < 8 {
+		return "", fmt.Errorf("container ID %q: too short: %w", containerID, errdefs.ErrInvalid)
+	}
+	hostIf = ExtraHostIfName(containerID, bridge)
+	return attach(bridge, containerID, hostIf, "vq"+hostIf[2:], netnsPath, ifName, addr, netip.Addr{})
+}
+
+// attach does AttachContainer's work with the names given; an invalid
+// gateway adds no default route.
+func attach(bridge, containerID, hostIf, peer, netnsPath, ifName string, addr netip.Prefix, gateway netip.Addr) (string, error) {
+	if !addr.Addr().Is4() || (gateway.IsValid() && !gateway.Is4()) {
 		return "", fmt.Errorf("attach %s: address %s and gateway %s must be IPv4: %w", containerID, addr, gateway, errdefs.ErrInvalid)
 	}
 	br, err := netlink.LinkByName(bridge)
@@ -125,8 +161,6 @@ func AttachContainer(bridge, containerID, netnsPath, ifName string, addr netip.P
 	}
 	defer target.Close()
 
-	hostIf = HostIfName(containerID)
-	peer := "vp" + containerID[:8] // a temporary name, unique in the host namespace
 	veth := &netlink.Veth{
 		LinkAttrs: netlink.LinkAttrs{Name: hostIf, MTU: br.Attrs().MTU},
 		PeerName:  peer,
@@ -179,6 +213,9 @@ func AttachContainer(bridge, containerID, netnsPath, ifName string, addr netip.P
 		}
 		if err := netlink.LinkSetUp(lo); err != nil {
 			return fmt.Errorf("lo up: %w", err)
+		}
+		if !gateway.IsValid() {
+			return nil
 		}
 		route := &netlink.Route{LinkIndex: l.Attrs().Index, Gw: gateway.AsSlice(), Dst: ipnet(netip.MustParsePrefix("0.0.0.0/0"))}
 		if err := netlink.RouteAdd(route); err != nil {

@@ -28,3 +28,16 @@ func TestInvalidInput(t *testing.T) {
 		t.Errorf("short ID: %v", err)
 	}
 }
+
+func TestExtraHostIfName(t *testing.T) {
+	for _, tc := range []struct{ id, bridge, want string }{
+		{"0123456789abcdef", "berth1", "vb01234567n1"},
+		{"0123456789abcdef", "berth254", "vb01234567n254"},
+		{"0123456789abcdef", "berth123456", "vb01234567n3456"},
+	} {
+		got := ExtraHostIfName(tc.id, tc.bridge)
+		if got != tc.want || len(got) >= 16 || got == HostIfName(tc.id) {
+			t.Errorf("ExtraHostIfName(%s, %s) = %q, want %q (under 16 bytes, not the primary's)", tc.id, tc.bridge, got, tc.want)
+		}
+	}
+}

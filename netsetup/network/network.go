@@ -51,14 +51,19 @@ type Network struct {
 // berth's DNS responder (the default bridge has none, as Docker's).
 func (n Network) IsUser() bool { return n.Driver == "bridge" && n.Name != Bridge }
 
-// Builtin returns the networks every host has, with stable IDs.
-func Builtin() []Network {
+// Builtin returns the networks every host has, with stable IDs, the
+// default bridge network on DefaultSubnet.
+func Builtin() []Network { return BuiltinWith(DefaultSubnet) }
+
+// BuiltinWith is Builtin with the default bridge network on subnet (the
+// default_subnet of /etc/berth/berth.toml).
+func BuiltinWith(subnet netip.Prefix) []Network {
 	id := func(s string) string {
 		sum := sha256.Sum256([]byte("berth network " + s))
 		return hex.EncodeToString(sum[:])
 	}
 	return []Network{
-		{Name: Bridge, ID: id(Bridge), Driver: "bridge", Bridge: DefaultBridge, Subnet: DefaultSubnet, Gateway: DefaultSubnet.Addr().Next()},
+		{Name: Bridge, ID: id(Bridge), Driver: "bridge", Bridge: DefaultBridge, Subnet: subnet, Gateway: subnet.Addr().Next()},
 		{Name: Host, ID: id(Host), Driver: "host"},
 		{Name: None, ID: id(None), Driver: "null"},
 	}
@@ -157,10 +162,29 @@ func Plan(name string, o CreateOptions, existing []Network, hostRoutes []netip.P
 }
 
 // Store keeps the user networks' definitions in a directory.
-type Store struct{ dir string }
+type Store struct {
+	dir           string
+	defaultSubnet netip.Prefix
+}
 
-// NewStore returns the store in dir (created on first write).
-func NewStore(dir string) *Store { return &Store{dir: dir} }
+// NewStore returns the store in dir (created on first write), with the
+// default bridge network on DefaultSubnet.
+func NewStore(dir string) *Store { return &Store{dir: dir, defaultSubnet: DefaultSubnet} }
+
+// WithDefaultSubnet puts the default bridge network on subnet (checked
+// with CheckDefaultSubnet).
+func (s *Store) WithDefaultSubnet(subnet netip.Prefix) *Store {
+	s.defaultSubnet = subnet
+	return s
+}
+
+// CheckDefaultSubnet refuses a default subnet berth cannot use.
+func CheckDefaultSubnet(p netip.Prefix) error {
+	if !p.IsValid() || !p.Addr().Is4() || p.Bits() < 8 || p.Bits() > 30 || p.Masked() != p {
+		return fmt.Errorf("default_subnet %s: want an IPv4 subnet from /8 to /30 without host bits: %w", p, errdefs.ErrInvalid)
+	}
+	return nil
+}
 
 func (s *Store) path(name string) string { return filepath.Join(s.dir, name+".json") }
 
@@ -173,7 +197,7 @@ func (s *Store) lock() (*fsutil.Lock, error) {
 
 // List returns the built-in networks, then the user networks by name.
 func (s *Store) List() ([]Network, error) {
-	out := Builtin()
+	out := BuiltinWith(s.defaultSubnet)
 	ents, err := os.ReadDir(s.dir)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, err

@@ -21,7 +21,7 @@ import (
 // apiSocket is where packaging/berth.socket listens.
 const apiSocket = "/run/berth/berth.sock"
 
-// installAPISocket installs packaging/berth.socket and berth.service as
+// installAPISocket installs packaging/berth.socket and berth.service.in as
 // unit files (the service running the berth under test, idle after 3 s)
 // and starts the socket; the cleanup removes them.
 func installAPISocket(t *testing.T) {
@@ -32,14 +32,14 @@ func installAPISocket(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := os.ReadFile(filepath.Join(pkg, "berth.service"))
+	svc, err := os.ReadFile(filepath.Join(pkg, "berth.service.in"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc = bytes.ReplaceAll(svc, []byte("/usr/bin/berth system service --idle-timeout=60s"),
+	svc = bytes.ReplaceAll(svc, []byte("@BINDIR@/berth system service --idle-timeout=60s"),
 		[]byte(binary(t, "BERTH_BIN")+" system service --idle-timeout=3s"))
 	if !bytes.Contains(svc, []byte("--idle-timeout=3s")) {
-		t.Fatalf("packaging/berth.service has no ExecStart to replace:\n%s", svc)
+		t.Fatalf("packaging/berth.service.in has no ExecStart to replace:\n%s", svc)
 	}
 	dir := "/etc/systemd/system"
 	os.WriteFile(filepath.Join(dir, "berth.socket"), sock, 0o644)

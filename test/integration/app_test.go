@@ -167,9 +167,118 @@ func TestAppUpDown(t *testing.T) {
 		t.Error("the app's volume is left after down -v")
 	}
 	// A file berth cannot run yet is refused before anything starts.
-	bad := filepath.Join(dir, "health.toml")
-	os.WriteFile(bad, []byte("[service.web]\nimage = \"busybox\"\nhealthcheck = { cmd = [\"true\"] }\n"), 0o644)
-	if r := run(t, "up", "-f", bad); r.code != 125 || !strings.Contains(r.stderr, "not supported yet: healthcheck") {
-		t.Errorf("up of an app with a healthcheck: exit %d, %q", r.code, r.stderr)
+	bad := filepath.Join(dir, "completed.toml")
+	os.WriteFile(bad, []byte("[service.web]\nimage = \"busybox\"\ndepends_on = { job = { condition = \"completed\" } }\n[service.job]\nimage = \"busybox\"\n"), 0o644)
+	if r := run(t, "up", "-f", bad); r.code != 125 || !strings.Contains(r.stderr, `not supported yet: depends_on condition "completed"`) {
+		t.Errorf("up of an app with a condition completed: exit %d, %q", r.code, r.stderr)
+	}
+}
+
+// TestAppPsLogs: ps --app lists an app's containers only; logs --app
+// interleaves their output, each line prefixed with its service.
+func TestAppPsLogs(t *testing.T) {
+	busybox(t)
+	file := filepath.Join(t.TempDir(), "pl.toml")
+	os.WriteFile(file, []byte(`
+[service.one]
+image = "busybox"
+command = ["sh", "-c", "echo one says hi; echo one complains >&2; exec sleep 1000"]
+stop_timeout = 1
+
+[service.two]
+image = "busybox"
+command = ["sh", "-c", "echo two says hi; exec sleep 1000"]
+stop_timeout = 1
+`), 0o644)
+	ok(t, "up", "-f", file)
+	defer run(t, "down", "-f", file)
+	ok(t, "run", "-d", "--name", "it_notapp", "busybox", "sleep", "1000")
+	defer run(t, "rm", "-f", "it_notapp")
+	if ps := ok(t, "ps", "--app", "pl", "--format", "{{.Names}}"); ps != "pl-two\npl-one\n" && ps != "pl-one\npl-two\n" {
+		t.Errorf("ps --app pl: %q", ps)
+	}
+	var r result
+	waitFor(t, 5*time.Second, "both services' output", func() bool {
+		r = run(t, "logs", "--app", "pl")
+		return strings.Contains(r.stdout, "one | one says hi") && strings.Contains(r.stdout, "two | two says hi")
+	})
+	if !strings.Contains(r.stderr, "one | one complains") || strings.Contains(r.stdout, "complains") {
+		t.Errorf("stderr of logs --app: %q (stdout %q)", r.stderr, r.stdout)
+	}
+	if r := run(t, "logs", "--app", "nosuchapp"); r.code == 0 || !strings.Contains(r.stderr, "no containers") {
+		t.Errorf("logs --app nosuchapp: exit %d %q", r.code, r.stderr)
+	}
+}
+
+// TestAppPullsMissingImage: berth up of an app whose image is not in the
+// store pulls it first (from Debian's docker-registry on loopback), as
+// docker compose up does; generate systemd prints the app's units.
+func TestAppPullsMissingImage(t *testing.T) {
+	busybox(t)
+	startRegistry(t)
+	const ref = registryAddr + "/it/appimage:1"
+	pushBusybox(t, ref)
+	run(t, "rmi", ref)
+	file := filepath.Join(t.TempDir(), "pullapp.toml")
+	os.WriteFile(file, []byte("[service.web]\nimage = \""+ref+"\"\ncommand = \"httpd -f -p 80 -h /var/www\"\nstop_timeout = 1\n"), 0o644)
+	units := ok(t, "generate", "systemd", file)
+	if !strings.Contains(units, "# pullapp-web.service") || !strings.Contains(units, "After=network-online.target") {
+		t.Errorf("generate systemd of the app file: %q", units)
+	}
+	ok(t, "up", "-f", file)
+	defer func() {
+		run(t, "down", "-f", file)
+		run(t, "rmi", ref)
+	}()
+	if st := inspect(t, "pullapp-web").State; st.Status != "running" {
+		t.Errorf("the app's container after up: %+v", st)
+	}
+	if id := strings.TrimSpace(ok(t, "image", "inspect", "-f", "{{.Id}}", ref)); !strings.HasPrefix(id, "sha256:") {
+		t.Errorf("the image was not pulled: %q", id)
+	}
+}
+
+// TestAppReplicas: replicas = 3 runs three containers, each its own unit
+// A-S@N.service; the service's name resolves to all three on the app's
+// network; down removes them all.
+func TestAppReplicas(t *testing.T) {
+	busybox(t)
+	file := filepath.Join(t.TempDir(), "rep.toml")
+	os.WriteFile(file, []byte(`
+[service.worker]
+image = "busybox"
+command = ["sleep", "1000"]
+replicas = 3
+stop_timeout = 1
+
+[service.client]
+image = "busybox"
+command = ["sleep", "1000"]
+depends_on = ["worker"]
+stop_timeout = 1
+`), 0o644)
+	out := ok(t, "up", "-f", file)
+	defer run(t, "down", "-f", file)
+	for _, u := range []string{"rep-worker@1.service", "rep-worker@2.service", "rep-worker@3.service", "rep-client.service"} {
+		if !strings.Contains(out, u) {
+			t.Errorf("up printed %q, lacks %s", out, u)
+		}
+		if s := unitProp(t, u, "ActiveState"); s != "active" {
+			t.Errorf("%s is %s", u, s)
+		}
+	}
+	var addrs []string
+	for _, n := range []string{"rep-worker-1", "rep-worker-2", "rep-worker-3"} {
+		addrs = append(addrs, strings.TrimSpace(ok(t, "inspect", "-f", "{{.NetworkSettings.IPAddress}}", n)))
+	}
+	ns := ok(t, "exec", "rep-client", "nslookup", "worker")
+	for _, a := range addrs {
+		if a == "" || !strings.Contains(ns, "Address: "+a) {
+			t.Errorf("worker does not resolve to %q: %s", a, ns)
+		}
+	}
+	ok(t, "down", "-f", file)
+	if ps := ok(t, "ps", "-a", "--app", "rep", "--format", "{{.Names}}"); ps != "" {
+		t.Errorf("after down: %q", ps)
 	}
 }

@@ -3,9 +3,18 @@ package integration
 import (
 	"os"
 	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
 
 // TestNetworkBridge: a container on the default network gets an address
@@ -209,5 +218,151 @@ func TestPublishedPortTaken(t *testing.T) {
 	ok(t, "run", "--rm", "-p", "18095:80", "busybox", "true")
 	if n := sh(t, "nft list ruleset | grep -c 'dport 18095' || true"); n != "0" {
 		t.Errorf("%s rules for port 18095 left", n)
+	}
+}
+
+// TestPublishAll: -P publishes every port the image exposes on a free
+// host port of the ephemeral range; berth port shows them, and they
+// answer.
+func TestPublishAll(t *testing.T) {
+	busybox(t)
+	// busybox with EXPOSE 80/tcp and 53/udp, loaded from a docker archive.
+	l, err := tarball.LayerFromFile(filepath.Join(binary(t, "BERTH_IMAGES"), "busybox.tar"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := mutate.AppendLayers(empty.Image, l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf, _ := img.ConfigFile()
+	cf = cf.DeepCopy()
+	cf.OS, cf.Architecture = "linux", runtime.GOARCH
+	cf.Config = v1.Config{Cmd: []string{"httpd", "-f", "-p", "80", "-h", "/var/www"},
+		ExposedPorts: map[string]struct{}{"80/tcp": {}, "53/udp": {}}}
+	if img, err = mutate.ConfigFile(img, cf); err != nil {
+		t.Fatal(err)
+	}
+	archive := filepath.Join(t.TempDir(), "exposing.tar")
+	if err := tarball.WriteToFile(archive, name.MustParseReference("it/exposing:1"), img); err != nil {
+		t.Fatal(err)
+	}
+	ok(t, "load", "-i", archive)
+	defer run(t, "rmi", "it/exposing:1")
+	ok(t, "run", "-d", "--name", "it_puball", "-P", "it/exposing:1")
+	defer run(t, "rm", "-f", "it_puball")
+	ports := ok(t, "port", "it_puball")
+	var web string
+	for _, l := range strings.Split(strings.TrimSpace(ports), "\n") {
+		ctr, host, _ := strings.Cut(l, " -> 0.0.0.0:")
+		n, err := strconv.Atoi(host)
+		if err != nil || n < 32768 {
+			t.Errorf("berth port: %q is not on an ephemeral port", l)
+		}
+		if ctr == "80/tcp" {
+			web = host
+		}
+	}
+	if strings.Count(ports, "\n") != 2 || !strings.Contains(ports, "53/udp -> ") || web == "" {
+		t.Fatalf("berth port after -P: %q", ports)
+	}
+	waitFor(t, 5*time.Second, "the -P port to answer", func() bool {
+		out, err := exec.Command("busybox", "wget", "-qO-", "http://127.0.0.1:"+web+"/").Output()
+		return err == nil && strings.Contains(string(out), "Hello from a berth container")
+	})
+	// A second -P container gets other ports.
+	ok(t, "run", "-d", "--name", "it_puball2", "-P", "it/exposing:1")
+	defer run(t, "rm", "-f", "it_puball2")
+	if p2 := ok(t, "port", "it_puball2", "80/tcp"); strings.TrimSpace(p2) == "0.0.0.0:"+web || !strings.HasPrefix(p2, "0.0.0.0:") {
+		t.Errorf("two -P containers share port %s", web)
+	}
+}
+
+// TestNetworkContainer: --network container:OTHER shares OTHER's network
+// namespace: the same address, and OTHER's server on localhost.
+func TestNetworkContainer(t *testing.T) {
+	busybox(t)
+	ok(t, "run", "-d", "--name", "it_netowner", "busybox", "httpd", "-f", "-p", "8080", "-h", "/var/www")
+	defer run(t, "rm", "-f", "it_netowner")
+	ip := strings.TrimSpace(ok(t, "inspect", "-f", "{{.NetworkSettings.IPAddress}}", "it_netowner"))
+	var out string
+	waitFor(t, 5*time.Second, "the owner's server on the shared localhost", func() bool {
+		r := run(t, "run", "--rm", "--network", "container:it_netowner", "busybox", "sh", "-c", "ip -4 -o addr show eth0; wget -qO- http://127.0.0.1:8080/")
+		out = r.stdout
+		return r.code == 0
+	})
+	if !strings.Contains(out, "inet "+ip+"/") || !strings.Contains(out, "Hello from a berth container") {
+		t.Errorf("in container:it_netowner's network: %q (owner has %s)", out, ip)
+	}
+	if mode := strings.TrimSpace(ok(t, "inspect", "-f", "{{.HostConfig.NetworkMode}}", "it_netowner")); mode != "bridge" {
+		t.Errorf("owner's network mode %q", mode)
+	}
+	if r := run(t, "run", "--rm", "--network", "container:nosuch", "busybox", "true"); r.code != 125 || !strings.Contains(r.stderr, "nosuch") {
+		t.Errorf("container:nosuch: exit %d, %q", r.code, r.stderr)
+	}
+	if r := run(t, "run", "--rm", "--network", "container:it_netowner", "-p", "1:1", "busybox", "true"); r.code != 125 {
+		t.Errorf("-p with container: network: exit %d, %q", r.code, r.stderr)
+	}
+	ok(t, "kill", "it_netowner")
+	waitFor(t, 5*time.Second, "it_netowner to exit", func() bool { return inspect(t, "it_netowner").State.Status == "exited" })
+	if r := run(t, "run", "--rm", "--network", "container:it_netowner", "busybox", "true"); r.code != 125 || !strings.Contains(r.stderr, "non running") {
+		t.Errorf("joining a stopped container's network: exit %d, %q", r.code, r.stderr)
+	}
+}
+
+// TestNetworkConnect: a running container connected to a second user
+// network gets eth1 there and is found by name and alias on it, keeps
+// it across a restart, and loses it on disconnect.
+func TestNetworkConnect(t *testing.T) {
+	busybox(t)
+	ok(t, "network", "create", "it_cfront")
+	defer run(t, "network", "rm", "it_cfront")
+	ok(t, "network", "create", "it_cback")
+	defer run(t, "network", "rm", "it_cback")
+	ok(t, "run", "-d", "--name", "it_capi", "--network", "it_cback", "busybox", "httpd", "-f", "-p", "80", "-h", "/var/www")
+	defer run(t, "rm", "-f", "it_capi")
+	ok(t, "run", "-d", "--name", "it_cweb", "--network", "it_cfront", "busybox", "sleep", "1000")
+	defer run(t, "rm", "-f", "it_cweb")
+	fetch := func() result {
+		return run(t, "exec", "it_cweb", "sh", "-c", "timeout -s KILL 3 wget -qO- http://it_capi/; exit $?")
+	}
+	if r := fetch(); r.code == 0 {
+		t.Fatalf("it_cweb on it_cfront reached it_capi on it_cback before connect: %q", r.stdout)
+	}
+	ok(t, "network", "connect", "--alias", "api", "it_cback", "it_cweb")
+	links := ok(t, "exec", "it_cweb", "sh", "-c", "ip -4 -o addr show eth1; ip route")
+	if !strings.Contains(links, "eth1") || strings.Count(links, "default via") != 1 {
+		t.Errorf("after connect: %q (want eth1, one default route)", links)
+	}
+	if r := fetch(); r.code != 0 || !strings.Contains(r.stdout, "Hello from a berth container") {
+		t.Errorf("after connect, it_cweb cannot reach it_capi by name: exit %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	// it_capi finds it_cweb by its alias on it_cback.
+	if out := ok(t, "exec", "it_capi", "nslookup", "api"); !strings.Contains(out, "Address: 10.89.") {
+		t.Errorf("the alias on it_cback: %q", out)
+	}
+	if nets := ok(t, "inspect", "-f", "{{range $k, $v := .NetworkSettings.Networks}}{{$k}}={{$v.IPAddress}} {{end}}", "it_cweb"); !strings.Contains(nets, "it_cback=10.89.") || !strings.Contains(nets, "it_cfront=10.89.") {
+		t.Errorf("inspect networks: %q", nets)
+	}
+	if r := run(t, "network", "connect", "it_cback", "it_cweb"); r.code == 0 || !strings.Contains(r.stderr, "already connected") {
+		t.Errorf("second connect: exit %d %q", r.code, r.stderr)
+	}
+	if r := run(t, "network", "rm", "it_cback"); r.code == 0 {
+		t.Error("network rm of a network a container is connected to succeeded")
+	}
+	// A restart keeps the connection.
+	ok(t, "restart", "-t", "0", "it_cweb")
+	if r := fetch(); r.code != 0 {
+		t.Errorf("after restart: exit %d %q", r.code, r.stderr)
+	}
+	ok(t, "network", "disconnect", "it_cback", "it_cweb")
+	if r := fetch(); r.code == 0 {
+		t.Errorf("after disconnect it_cweb still reaches it_capi: %q", r.stdout)
+	}
+	if out, _ := exec.Command("sh", "-c", "ip -o link | grep -cE '^[0-9]+: vb[0-9a-f]{8}n' || true").Output(); strings.TrimSpace(string(out)) != "0" {
+		t.Errorf("extra veths left after disconnect: %s", out)
+	}
+	if r := run(t, "network", "disconnect", "it_cfront", "it_cweb"); r.code != 125 {
+		t.Errorf("disconnect from its own network: exit %d %q", r.code, r.stderr)
 	}
 }

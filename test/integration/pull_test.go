@@ -121,8 +121,13 @@ func TestPullFromRegistry(t *testing.T) {
 	pulled := time.Now().Add(-time.Second)
 	out := ok(t, "pull", ref)
 	t.Logf("berth pull %s:\n%s", ref, out)
-	ev := ok(t, "events", "--since", strconv.FormatInt(pulled.Unix(), 10), "--until", strconv.FormatInt(time.Now().Add(time.Second).Unix(), 10),
-		"--filter", "event=pull", "--format", "json")
+	// journald may take a moment to store the record the pull sent.
+	var ev string
+	waitFor(t, 5*time.Second, "the pull event", func() bool {
+		ev = ok(t, "events", "--since", strconv.FormatInt(pulled.Unix(), 10), "--until", strconv.FormatInt(time.Now().Add(time.Second).Unix(), 10),
+			"--filter", "event=pull", "--format", "json")
+		return strings.Contains(ev, `"Action":"pull"`)
+	})
 	if !strings.Contains(ev, `"Action":"pull"`) || !strings.Contains(ev, ref) {
 		t.Errorf("no pull event: %q", ev)
 	}

@@ -93,6 +93,7 @@ type inspected struct {
 		Error      string
 		StartedAt  time.Time
 		FinishedAt time.Time
+		Health     *struct{ Status string }
 	}
 	RestartCount int
 	Name         string

@@ -45,7 +45,12 @@ func TestTopStatsPause(t *testing.T) {
 	name, unit := "it_top", "berth-it_top.service"
 	ok(t, "run", "-d", "--name", name, "-m", "64m", "busybox", "sh", "-c", "sleep 1001 & while :; do :; done")
 	defer run(t, "rm", "-f", name)
-	waitFor(t, 5*time.Second, "the sleep", func() bool { return strings.Contains(ok(t, "top", name), "sleep 1001") })
+	// __init may still be finishing (it writes the start event after
+	// the command runs) when run -d returns: wait until it is gone.
+	waitFor(t, 5*time.Second, "the sleep, and __init gone", func() bool {
+		out := ok(t, "top", name)
+		return strings.Contains(out, "sleep 1001") && !strings.Contains(out, "__init")
+	})
 
 	out := ok(t, "top", name)
 	lines := strings.Split(strings.TrimSpace(out), "\n")
