@@ -110,6 +110,7 @@ func (s *apiServer) routes() {
 	m.HandleFunc("GET /containers/json", s.containerList)
 	m.HandleFunc("POST /containers/create", s.containerCreate)
 	m.HandleFunc("POST /containers/prune", s.containerPrune)
+	m.HandleFunc("POST /commit", s.containerCommit)
 	m.HandleFunc("GET /containers/{id}/json", s.containerInspect)
 	m.HandleFunc("POST /containers/{id}/start", s.containerStart)
 	m.HandleFunc("POST /containers/{id}/stop", s.containerStop)

@@ -6,15 +6,19 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/berth/berth/imagebuild"
 	"github.com/berth/berth/internal/errdefs"
 	"github.com/berth/berth/machine"
 	"github.com/berth/berth/machine/console"
@@ -226,13 +230,86 @@ func createOptions(name string, req container.CreateRequest) (machine.RunOptions
 		}
 		o.Mounts = append(o.Mounts, m)
 	}
-	if len(hc.Mounts) > 0 {
-		return o, fmt.Errorf("HostConfig.Mounts (--mount) is not supported yet: use Binds (-v): %w", errdefs.ErrInvalid)
+	// -v /path (no source): the CLI puts it in Config.Volumes.
+	for _, target := range slices.Sorted(maps.Keys(cfg.Volumes)) {
+		m, err := machine.ParseVolume(target)
+		if err != nil {
+			return o, err
+		}
+		o.Mounts = append(o.Mounts, m)
 	}
+	for _, am := range hc.Mounts {
+		m, err := apiMount(am)
+		if err != nil {
+			return o, err
+		}
+		o.Mounts = append(o.Mounts, m)
+	}
+	o.VolumesFrom = hc.VolumesFrom
+	o.PublishAll = hc.PublishAllPorts
 	if err := o.Validate(); err != nil {
 		return o, err
 	}
 	return o, nil
+}
+
+// apiMount turns one of HostConfig.Mounts (docker run --mount) into
+// berth's mount through berth run --mount's parser: bind, volume and
+// tmpfs, as berth run takes them.
+func apiMount(am mount.Mount) (machine.Mount, error) {
+	bad := func(format string, a ...any) (machine.Mount, error) {
+		return machine.Mount{}, fmt.Errorf("invalid mount %s: %s: %w", am.Target, fmt.Sprintf(format, a...), errdefs.ErrInvalid)
+	}
+	switch am.Type {
+	case mount.TypeBind, mount.TypeVolume, mount.TypeTmpfs:
+	default:
+		return bad("type %q is not supported: berth mounts bind, volume and tmpfs", am.Type)
+	}
+	if strings.Contains(am.Source, ",") || strings.Contains(am.Target, ",") {
+		return bad("berth takes no comma in a mount's source or target")
+	}
+	spec := []string{"type=" + string(am.Type), "target=" + am.Target}
+	if am.Source != "" {
+		spec = append(spec, "source="+am.Source)
+	}
+	if am.ReadOnly {
+		spec = append(spec, "readonly")
+	}
+	if b := am.BindOptions; b != nil {
+		if b.NonRecursive || b.ReadOnlyNonRecursive || b.ReadOnlyForceRecursive {
+			return bad("bind-recursive is not supported")
+		}
+		if b.Propagation != "" {
+			spec = append(spec, "bind-propagation="+string(b.Propagation))
+		}
+	}
+	if v := am.VolumeOptions; v != nil {
+		if v.Subpath != "" || (v.DriverConfig != nil && v.DriverConfig.Name != "" && v.DriverConfig.Name != "local") {
+			return bad("volume-subpath and volume drivers are not supported")
+		}
+		if v.NoCopy {
+			spec = append(spec, "volume-nocopy")
+		}
+	}
+	if t := am.TmpfsOptions; t != nil {
+		if len(t.Options) > 0 {
+			return bad("tmpfs-option is not supported")
+		}
+		if t.SizeBytes > 0 {
+			spec = append(spec, "tmpfs-size="+strconv.FormatInt(t.SizeBytes, 10))
+		}
+		if t.Mode != 0 {
+			spec = append(spec, "tmpfs-mode="+strconv.FormatUint(uint64(t.Mode)&0o7777, 8))
+		}
+	}
+	m, err := machine.ParseMount(strings.Join(spec, ","))
+	if err != nil {
+		return m, err
+	}
+	if b := am.BindOptions; b != nil && b.CreateMountpoint {
+		m.MustExist = false
+	}
+	return m, nil
 }
 
 // containerCreate is POST /containers/create (docker create, the first
@@ -358,6 +435,11 @@ func (s *apiServer) containerDelete(w http.ResponseWriter, r *http.Request) {
 	s.withContainer(w, r, func(h *host, rec *machine.Container) error {
 		if err := h.remove(r.Context(), rec, boolParam(r, "force")); err != nil {
 			return err
+		}
+		if boolParam(r, "v") { // docker rm -v: its anonymous volumes too
+			if _, err := removeAnonymousVolumes(s.g.root, h.cs, rec); err != nil {
+				return err
+			}
 		}
 		w.WriteHeader(http.StatusNoContent)
 		return nil
@@ -704,4 +786,41 @@ func (s *apiServer) containerPrune(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, rep)
+}
+
+// containerCommit is POST /commit (docker commit): berth commit's
+// function. The changes (-c) come as repeated changes= values; a Config
+// in the body, which only the SDK sends, is refused: use changes.
+func (s *apiServer) containerCommit(w http.ResponseWriter, r *http.Request) {
+	var cfg *container.Config
+	if err := decodeBody(r, &cfg); err != nil {
+		apiError(w, err)
+		return
+	}
+	if cfg != nil && !reflect.DeepEqual(*cfg, container.Config{}) {
+		apiError(w, fmt.Errorf("a Config in the commit's body is not supported: give Dockerfile changes (docker commit -c): %w", errdefs.ErrInvalid))
+		return
+	}
+	q := r.URL.Query()
+	r.SetPathValue("id", q.Get("container"))
+	s.withContainer(w, r, func(h *host, rec *machine.Container) error {
+		st, err := s.g.openStore(h.cmd)
+		if err != nil {
+			return err
+		}
+		o := imagebuild.CommitOptions{Message: q.Get("comment"), Author: q.Get("author"), Changes: q["changes"]}
+		if repo := q.Get("repo"); repo != "" {
+			o.Ref = repo
+			if tag := q.Get("tag"); tag != "" {
+				o.Ref += ":" + tag
+			}
+		}
+		pause := q.Get("pause") == "" || boolParam(r, "pause")
+		img, err := h.commit(r.Context(), st, rec, o, pause)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusCreated, container.CommitResponse{ID: img.ID.String()})
+		return nil
+	})
 }

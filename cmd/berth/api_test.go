@@ -19,6 +19,7 @@ import (
 
 	"github.com/berth/berth/machine"
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/go-connections/nat"
 )
 
@@ -89,6 +90,10 @@ func TestAPIErrors(t *testing.T) {
 		{"create bad memory", "POST", "/v1.41/containers/create", `{"Image":"busybox","HostConfig":{"Memory":1}}`, 400, "Minimum memory limit"},
 		{"create random port", "POST", "/v1.41/containers/create",
 			`{"Image":"busybox","HostConfig":{"PortBindings":{"80/tcp":[{"HostPort":""}]}}}`, 400, "no random port"},
+		{"create mount type", "POST", "/v1.41/containers/create",
+			`{"Image":"busybox","HostConfig":{"Mounts":[{"Type":"image","Source":"busybox","Target":"/img"}]}}`, 400, `type "image" is not supported`},
+		{"create mount no target", "POST", "/v1.41/containers/create",
+			`{"Image":"busybox","HostConfig":{"Mounts":[{"Type":"volume","Source":"v"}]}}`, 400, "target is missing"},
 		{"wait bad condition", "POST", "/v1.41/containers/x/wait?condition=later", "", 400, `invalid condition: "later"`},
 		{"exec missing container", "POST", "/v1.41/containers/nosuch/exec", `{"Cmd":["true"],"AttachStdout":true}`, 404, "No such container: nosuch"},
 		{"exec tty", "POST", "/v1.41/containers/nosuch/exec", `{"Cmd":["sh"],"Tty":true,"AttachStdin":true}`, 400, "use `berth exec -it`"},
@@ -221,6 +226,25 @@ func TestCreateOptions(t *testing.T) {
 			}},
 		{"rm, host network", container.CreateRequest{Config: &container.Config{Image: "busybox"}, HostConfig: &container.HostConfig{AutoRemove: true, NetworkMode: "host"}},
 			func(o *machine.RunOptions) { o.AutoRemove, o.Network = true, "host" }},
+		{"mounts, anonymous volume, volumes-from", container.CreateRequest{Config: &container.Config{Image: "busybox", Volumes: map[string]struct{}{"/cache": {}}},
+			HostConfig: &container.HostConfig{VolumesFrom: []string{"db:ro"}, Mounts: []mount.Mount{
+				{Type: mount.TypeVolume, Source: "data", Target: "/data", VolumeOptions: &mount.VolumeOptions{NoCopy: true}},
+				{Type: mount.TypeVolume, Target: "/anon"},
+				{Type: mount.TypeBind, Source: "/srv", Target: "/srv", ReadOnly: true, BindOptions: &mount.BindOptions{Propagation: mount.PropagationRSlave}},
+				{Type: mount.TypeBind, Source: "/new", Target: "/new", BindOptions: &mount.BindOptions{CreateMountpoint: true}},
+				{Type: mount.TypeTmpfs, Target: "/tmp", TmpfsOptions: &mount.TmpfsOptions{SizeBytes: 64 << 20, Mode: 0o1777}},
+			}}},
+			func(o *machine.RunOptions) {
+				o.Mounts = []machine.Mount{
+					{Type: machine.MountVolume, Target: "/cache", Anonymous: true},
+					{Type: machine.MountVolume, Source: "data", Target: "/data", NoCopy: true},
+					{Type: machine.MountVolume, Target: "/anon", Anonymous: true},
+					{Type: machine.MountBind, Source: "/srv", Target: "/srv", ReadOnly: true, Propagation: "rslave", MustExist: true},
+					{Type: machine.MountBind, Source: "/new", Target: "/new"},
+					{Type: machine.MountTmpfs, Target: "/tmp", Options: "size=67108864,mode=1777"},
+				}
+				o.VolumesFrom = []string{"db:ro"}
+			}},
 		{"default network", container.CreateRequest{Config: &container.Config{Image: "busybox"}, HostConfig: &container.HostConfig{NetworkMode: "default"}},
 			func(o *machine.RunOptions) {}},
 	}

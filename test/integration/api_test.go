@@ -389,6 +389,68 @@ func TestDockerLifecycle(t *testing.T) {
 	}
 }
 
+// TestDockerMountsCommit: docker run's --mount (a volume, a tmpfs),
+// anonymous -v and --volumes-from through the API; docker commit of the
+// container's changes with -c, its EXPOSE published by docker run -P;
+// docker rm -v takes the anonymous volume and leaves the named one.
+func TestDockerMountsCommit(t *testing.T) {
+	busybox(t)
+	installAPISocket(t)
+	defer run(t, "volume", "rm", "it_apimntvol")
+	defer run(t, "rmi", "it/apicommit:1")
+	defer run(t, "rm", "-f", "-v", "it_apimnt", "it_apipub")
+
+	dockerOK(t, "run", "-d", "--name", "it_apimnt", "--mount", "type=volume,source=it_apimntvol,target=/data",
+		"--mount", "type=tmpfs,target=/scratch,tmpfs-size=1m", "-v", "/anon", "busybox",
+		"sh", "-c", "echo kept > /data/f; echo mine > /anon/g; echo changed > /etc/committed; exec sleep 300")
+	waitFor(t, 5*time.Second, "the container's files", func() bool {
+		return docker(t, "exec", "it_apimnt", "cat", "/data/f", "/anon/g", "/etc/committed").stdout == "kept\nmine\nchanged\n"
+	})
+	// (stat -f: in a berth exec /proc/self/mounts reads empty.)
+	if out := dockerOK(t, "exec", "it_apimnt", "stat", "-f", "-c", "%T %b %S", "/scratch"); out != "tmpfs 256 4096\n" {
+		t.Errorf("--mount type=tmpfs,tmpfs-size=1m: %q", out)
+	}
+	if r := docker(t, "run", "--rm", "--volumes-from", "it_apimnt:ro", "busybox", "sh", "-c", "cat /data/f /anon/g; touch /data/x"); r.stdout != "kept\nmine\n" || r.code == 0 {
+		t.Errorf("docker run --volumes-from it_apimnt:ro: exit %d, %q %q; want both files, read-only", r.code, r.stdout, r.stderr)
+	}
+	mounts := dockerOK(t, "inspect", "-f", `{{range .Mounts}}{{.Type}} {{.Name}} {{.Destination}};{{end}}`, "it_apimnt")
+	anon := regexp.MustCompile(`volume ([0-9a-f]{64}) /anon;`).FindStringSubmatch(mounts)
+	if anon == nil || !strings.Contains(mounts, "volume it_apimntvol /data;") {
+		t.Fatalf("docker inspect's mounts: %q", mounts)
+	}
+
+	id := strings.TrimSpace(dockerOK(t, "commit", "-m", "through the API", "-c", "EXPOSE 80/tcp",
+		"-c", `CMD ["httpd", "-f", "-p", "80", "-h", "/var/www"]`, "it_apimnt", "it/apicommit:1"))
+	if !regexp.MustCompile(`^sha256:[0-9a-f]{64}$`).MatchString(id) {
+		t.Errorf("docker commit printed %q, want an image ID", id)
+	}
+	if st, paused := pausedState(t, "it_apimnt"); st != "running" || paused {
+		t.Errorf("after docker commit (paused while it read) the container is %s, paused %v", st, paused)
+	}
+	if out := ok(t, "run", "--rm", "it/apicommit:1", "cat", "/etc/committed"); out != "changed\n" {
+		t.Errorf("the committed image's /etc/committed: %q", out)
+	}
+	if r := docker(t, "commit", "-c", "RUN true", "it_apimnt", "it/apicommit:bad"); r.code != 1 || !strings.Contains(r.stderr, "RUN is not a change commit accepts") {
+		t.Errorf("docker commit -c RUN: exit %d, %q", r.code, r.stderr)
+	}
+
+	dockerOK(t, "run", "-d", "--name", "it_apipub", "-P", "it/apicommit:1")
+	hostPort := strings.TrimSpace(dockerOK(t, "port", "it_apipub", "80"))
+	if !regexp.MustCompile(`^0\.0\.0\.0:\d+$`).MatchString(hostPort) {
+		t.Fatalf("docker port it_apipub 80 after -P: %q", hostPort)
+	}
+	waitFor(t, 5*time.Second, "the -P port to answer", func() bool {
+		out, err := exec.Command("busybox", "wget", "-qO-", "http://127.0.0.1:"+strings.TrimPrefix(hostPort, "0.0.0.0:")+"/").Output()
+		return err == nil && strings.Contains(string(out), "Hello from a berth container")
+	})
+
+	dockerOK(t, "rm", "-f", "-v", "it_apimnt")
+	vols := ok(t, "volume", "ls", "-q")
+	if strings.Contains(vols, anon[1]) || !strings.Contains(vols, "it_apimntvol") {
+		t.Errorf("after docker rm -v: volumes %q; want it_apimntvol kept, %s gone", vols, anon[1][:12])
+	}
+}
+
 // TestDockerRunTty: docker run -it gets the container's terminal (its
 // size from the CLI's resize, the shell's exit code), and docker run -i
 // feeds the container's stdin.
