@@ -140,6 +140,8 @@ func (s *apiServer) routes() {
 	m.HandleFunc("POST /networks/create", s.networkCreate)
 	m.HandleFunc("GET /networks/{id}", s.networkInspect)
 	m.HandleFunc("DELETE /networks/{id}", s.networkDelete)
+	m.HandleFunc("POST /networks/{id}/connect", s.networkConnect)
+	m.HandleFunc("POST /networks/{id}/disconnect", s.networkDisconnect)
 
 	m.HandleFunc("GET /events", s.events)
 

@@ -595,3 +595,50 @@ func (s *apiServer) imagePush(w http.ResponseWriter, r *http.Request, name strin
 	emit("push", journal.Field{Name: "BERTH_IMAGE_REF", Value: rr.Full})
 	jsonLine(w, progressMessage{Status: fmt.Sprintf("%s: digest: %s", rr.Local.Tag, d)})
 }
+
+// networkConnect is POST /networks/{id}/connect (docker network
+// connect): berth network connect's function, with its aliases and IPv4
+// address.
+func (s *apiServer) networkConnect(w http.ResponseWriter, r *http.Request) {
+	var req dnetwork.ConnectOptions
+	if err := decodeBody(r, &req); err != nil {
+		apiError(w, err)
+		return
+	}
+	var cn machine.ConnectedNetwork
+	if ep := req.EndpointConfig; ep != nil {
+		cn.Aliases = ep.Aliases
+		if ep.IPAMConfig != nil {
+			if ep.IPAMConfig.IPv6Address != "" {
+				apiError(w, fmt.Errorf("berth networks are IPv4 only: %w", errdefs.ErrInvalid))
+				return
+			}
+			cn.IP = ep.IPAMConfig.IPv4Address
+		}
+	}
+	s.networkEndpoint(w, r, func(h *host) error { return connectNetwork(h, r.PathValue("id"), req.Container, cn) })
+}
+
+// networkDisconnect is POST /networks/{id}/disconnect.
+func (s *apiServer) networkDisconnect(w http.ResponseWriter, r *http.Request) {
+	var req dnetwork.DisconnectOptions
+	if err := decodeBody(r, &req); err != nil {
+		apiError(w, err)
+		return
+	}
+	s.networkEndpoint(w, r, func(h *host) error { return disconnectNetwork(h, r.PathValue("id"), req.Container, req.Force) })
+}
+
+func (s *apiServer) networkEndpoint(w http.ResponseWriter, r *http.Request, fn func(h *host) error) {
+	h, err := s.host(r)
+	if err != nil {
+		apiError(w, err)
+		return
+	}
+	defer h.close()
+	if err := fn(h); err != nil {
+		apiError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+}

@@ -451,6 +451,56 @@ func TestDockerMountsCommit(t *testing.T) {
 	}
 }
 
+// TestDockerNetworkConnect: docker network connect puts a running
+// container on a user network at once (eth1, its alias in the network's
+// DNS), disconnect takes it off; the errors come back as the CLI's.
+func TestDockerNetworkConnect(t *testing.T) {
+	busybox(t)
+	installAPISocket(t)
+	defer run(t, "network", "rm", "it_apinet")
+	defer run(t, "rm", "-f", "it_apinsrv", "it_apincli")
+
+	dockerOK(t, "network", "create", "it_apinet")
+	dockerOK(t, "run", "-d", "--name", "it_apinsrv", "--network", "it_apinet", "busybox", "httpd", "-f", "-p", "80", "-h", "/var/www")
+	dockerOK(t, "run", "-d", "--name", "it_apincli", "busybox", "sleep", "300")
+	// By address: it_apincli's resolver is bridge's (the host's), not
+	// it_apinet's.
+	srv := strings.TrimSpace(dockerOK(t, "inspect", "-f", "{{.NetworkSettings.Networks.it_apinet.IPAddress}}", "it_apinsrv"))
+	fetch := func() result {
+		return docker(t, "exec", "it_apincli", "sh", "-c", "timeout -s KILL 3 wget -qO- http://"+srv+"/; exit $?")
+	}
+	if r := fetch(); r.code == 0 {
+		t.Fatalf("it_apincli on bridge reached it_apinsrv on it_apinet before connect: %q", r.stdout)
+	}
+
+	dockerOK(t, "network", "connect", "--alias", "cli", "it_apinet", "it_apincli")
+	if out := dockerOK(t, "exec", "it_apincli", "ip", "-4", "-o", "addr", "show", "eth1"); !strings.Contains(out, "inet 10.89.") {
+		t.Errorf("after docker network connect, eth1: %q", out)
+	}
+	waitFor(t, 5*time.Second, "it_apinsrv on it_apinet", func() bool {
+		r := fetch()
+		return r.code == 0 && strings.Contains(r.stdout, "Hello from a berth container")
+	})
+	if out := dockerOK(t, "exec", "it_apinsrv", "nslookup", "cli"); !strings.Contains(out, "Address: 10.89.") {
+		t.Errorf("the alias on it_apinet: %q", out)
+	}
+	if r := docker(t, "network", "connect", "it_apinet", "it_apincli"); r.code != 1 || !strings.Contains(r.stderr, "already connected") {
+		t.Errorf("a second docker network connect: exit %d, %q", r.code, r.stderr)
+	}
+	if r := docker(t, "network", "connect", "it_apinet", "it_nosuch"); r.code != 1 || !strings.Contains(r.stderr, "No such container: it_nosuch") {
+		t.Errorf("docker network connect of a missing container: exit %d, %q", r.code, r.stderr)
+	}
+
+	dockerOK(t, "network", "disconnect", "it_apinet", "it_apincli")
+	if r := fetch(); r.code == 0 {
+		t.Errorf("after docker network disconnect it_apincli still reaches it_apinsrv: %q", r.stdout)
+	}
+	if r := docker(t, "network", "disconnect", "it_apinet", "it_apinsrv"); r.code != 1 || !strings.Contains(r.stderr, "own network") {
+		t.Errorf("docker network disconnect from the container's own network: exit %d, %q", r.code, r.stderr)
+	}
+	dockerOK(t, "network", "disconnect", "--force", "it_apinet", "it_apincli")
+}
+
 // TestDockerRunTty: docker run -it gets the container's terminal (its
 // size from the CLI's resize, the shell's exit code), and docker run -i
 // feeds the container's stdin.
