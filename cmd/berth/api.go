@@ -83,8 +83,9 @@ func (s *apiServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		r.URL.Path, r.URL.RawPath = p, m[2]
 	}
-	// docker load's archive is the one large body.
-	if r.Body != nil && !(r.Method == http.MethodPost && r.URL.Path == "/images/load") {
+	// docker load's and docker cp's archives are the large bodies.
+	if r.Body != nil && !(r.Method == http.MethodPost && r.URL.Path == "/images/load") &&
+		!(r.Method == http.MethodPut && strings.HasPrefix(r.URL.Path, "/containers/") && strings.HasSuffix(r.URL.Path, "/archive")) {
 		r.Body = http.MaxBytesReader(w, r.Body, apiMaxBody)
 	}
 	s.mux.ServeHTTP(w, r)
@@ -123,6 +124,9 @@ func (s *apiServer) routes() {
 	m.HandleFunc("POST /containers/{id}/resize", s.containerResize)
 
 	m.HandleFunc("GET /containers/{id}/top", s.containerTop)
+	m.HandleFunc("HEAD /containers/{id}/archive", s.archiveStat)
+	m.HandleFunc("GET /containers/{id}/archive", s.archiveGet)
+	m.HandleFunc("PUT /containers/{id}/archive", s.archivePut)
 	m.HandleFunc("POST /containers/{id}/pause", s.containerPause)
 	m.HandleFunc("POST /containers/{id}/unpause", s.containerPause)
 	m.HandleFunc("POST /containers/{id}/exec", s.execCreate)

@@ -120,6 +120,8 @@ func TestAPIErrors(t *testing.T) {
 		{"pull without image", "POST", "/v1.41/images/create?fromSrc=-", "", 400, "berth pulls images only"},
 		{"network missing", "GET", "/v1.41/networks/nosuch", "", 404, "nosuch"},
 		{"network driver", "POST", "/v1.41/networks/create", `{"Name":"n","Driver":"overlay"}`, 400, `network driver "overlay" is not supported`},
+		{"archive missing container", "GET", "/v1.41/containers/nosuch/archive?path=/etc", "", 404, "No such container: nosuch"},
+		{"archive put missing container", "PUT", "/v1.41/containers/nosuch/archive?path=/etc", "not a tar", 404, "No such container: nosuch"},
 		{"network connect missing", "POST", "/v1.41/networks/nosuch/connect", `{"Container":"nosuch"}`, 404, "No such container: nosuch"},
 		{"network connect ipv6", "POST", "/v1.41/networks/n/connect", `{"Container":"c","EndpointConfig":{"IPAMConfig":{"IPv6Address":"fd00::2"}}}`, 400, "IPv4 only"},
 		{"network disconnect missing", "POST", "/v1.41/networks/nosuch/disconnect", `{"Container":"nosuch"}`, 404, "No such container: nosuch"},

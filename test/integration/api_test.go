@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"archive/tar"
 	"bufio"
 	"bytes"
 	"errors"
@@ -499,6 +500,101 @@ func TestDockerNetworkConnect(t *testing.T) {
 		t.Errorf("docker network disconnect from the container's own network: exit %d, %q", r.code, r.stderr)
 	}
 	dockerOK(t, "network", "disconnect", "--force", "it_apinet", "it_apincli")
+}
+
+// TestDockerCp: docker cp both ways through the archive endpoints, with
+// Docker's rules for where things land (the CLI plans them from the
+// stat), -L, -a, stdin's tar, a stopped container, and a symlink in the
+// container that points at / and must not lead the copy to the host.
+func TestDockerCp(t *testing.T) {
+	busybox(t)
+	installAPISocket(t)
+	defer run(t, "rm", "-f", "it_apicp")
+	dockerOK(t, "run", "-d", "--name", "it_apicp", "busybox", "sh", "-c",
+		"mkdir -p /srv/d; echo inside > /srv/d/f; ln -s d/f /srv/link; ln -s / /srv/hostroot; exec sleep 300")
+	waitFor(t, 5*time.Second, "the container's files", func() bool {
+		return docker(t, "exec", "it_apicp", "readlink", "/srv/hostroot").stdout == "/\n"
+	})
+	local := t.TempDir()
+	read := func(p string) string {
+		b, err := os.ReadFile(filepath.Join(local, p))
+		if err != nil {
+			return err.Error()
+		}
+		return string(b)
+	}
+
+	// Out of the container.
+	dockerOK(t, "cp", "it_apicp:/srv/d/f", filepath.Join(local, "f"))
+	dockerOK(t, "cp", "it_apicp:/srv/d", local)
+	os.Mkdir(filepath.Join(local, "content"), 0o755)
+	dockerOK(t, "cp", "it_apicp:/srv/d/.", filepath.Join(local, "content"))
+	dockerOK(t, "cp", "-L", "it_apicp:/srv/link", filepath.Join(local, "followed"))
+	dockerOK(t, "cp", "it_apicp:/srv/link", filepath.Join(local, "link"))
+	if got := [...]string{read("f"), read("d/f"), read("content/f"), read("followed")}; got != [...]string{"inside\n", "inside\n", "inside\n", "inside\n"} {
+		t.Errorf("docker cp out of the container: file, dir, dir/., -L: %q", got)
+	}
+	if target, err := os.Readlink(filepath.Join(local, "link")); err != nil || target != "d/f" {
+		t.Errorf("docker cp of a symlink without -L: %q, %v; want the link d/f", target, err)
+	}
+	if r := docker(t, "cp", "it_apicp:/nosuch", local); r.code != 1 || !strings.Contains(r.stderr, "No such container:path: it_apicp:/nosuch") {
+		t.Errorf("docker cp of a missing path: exit %d, %q", r.code, r.stderr)
+	}
+
+	// Into the container: a file, a directory to a new name, stdin's tar;
+	// ownership is the container's root's unless -a.
+	os.WriteFile(filepath.Join(local, "in.txt"), []byte("from the host\n"), 0o644)
+	os.Chown(filepath.Join(local, "in.txt"), 1234, 5678)
+	os.MkdirAll(filepath.Join(local, "tree", "sub"), 0o755)
+	os.WriteFile(filepath.Join(local, "tree", "sub", "leaf"), []byte("leaf\n"), 0o644)
+	dockerOK(t, "cp", filepath.Join(local, "in.txt"), "it_apicp:/srv/d/")
+	dockerOK(t, "cp", "-a", filepath.Join(local, "in.txt"), "it_apicp:/srv/kept.txt")
+	dockerOK(t, "cp", filepath.Join(local, "tree"), "it_apicp:/srv/newtree")
+	c := dockerCmd(t, "cp", "-", "it_apicp:/srv")
+	c.Stdin = tarOfFiles(t, map[string]string{"streamed": "through stdin\n"})
+	if out, err := c.CombinedOutput(); err != nil {
+		t.Errorf("docker cp - it_apicp:/srv: %v: %s", err, out)
+	}
+	out := dockerOK(t, "exec", "it_apicp", "sh", "-c", "cat /srv/d/in.txt /srv/newtree/sub/leaf /srv/streamed; stat -c %u:%g /srv/d/in.txt /srv/kept.txt")
+	if out != "from the host\nleaf\nthrough stdin\n0:0\n1234:5678\n" {
+		t.Errorf("after docker cp into the container: %q", out)
+	}
+
+	// The container's /srv/hostroot -> / stays inside the container.
+	marker := "it_apicp_marker_" + strconv.Itoa(os.Getpid())
+	os.WriteFile(filepath.Join(local, marker), []byte("x"), 0o644)
+	dockerOK(t, "cp", filepath.Join(local, marker), "it_apicp:/srv/hostroot/tmp/")
+	if _, err := os.Lstat("/tmp/" + marker); err == nil {
+		os.Remove("/tmp/" + marker)
+		t.Errorf("docker cp through the container's symlink to / wrote the host's /tmp/%s", marker)
+	}
+	if r := docker(t, "exec", "it_apicp", "cat", "/tmp/"+marker); r.stdout != "x" {
+		t.Errorf("docker cp through /srv/hostroot: the container's /tmp has %q (exit %d)", r.stdout, r.code)
+	}
+
+	// A stopped container: its overlay, mounted for the copy.
+	dockerOK(t, "stop", "-t", "0", "it_apicp")
+	dockerOK(t, "cp", "it_apicp:/srv/kept.txt", filepath.Join(local, "fromstopped"))
+	if got := read("fromstopped"); got != "from the host\n" {
+		t.Errorf("docker cp out of a stopped container: %q", got)
+	}
+}
+
+// tarOfFiles is a tar archive of regular files, name → content.
+func tarOfFiles(t *testing.T, files map[string]string) io.Reader {
+	t.Helper()
+	var b bytes.Buffer
+	tw := tar.NewWriter(&b)
+	for name, content := range files {
+		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(content)), Typeflag: tar.TypeReg}); err != nil {
+			t.Fatal(err)
+		}
+		io.WriteString(tw, content)
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return &b
 }
 
 // TestDockerRunTty: docker run -it gets the container's terminal (its
