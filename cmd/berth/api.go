@@ -124,6 +124,7 @@ func (s *apiServer) routes() {
 	m.HandleFunc("POST /containers/{id}/resize", s.containerResize)
 
 	m.HandleFunc("GET /containers/{id}/top", s.containerTop)
+	m.HandleFunc("GET /containers/{id}/stats", s.containerStats)
 	m.HandleFunc("HEAD /containers/{id}/archive", s.archiveStat)
 	m.HandleFunc("GET /containers/{id}/archive", s.archiveGet)
 	m.HandleFunc("PUT /containers/{id}/archive", s.archivePut)

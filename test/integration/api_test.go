@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"errors"
 	"io"
 	"net"
@@ -577,6 +578,58 @@ func TestDockerCp(t *testing.T) {
 	dockerOK(t, "cp", "it_apicp:/srv/kept.txt", filepath.Join(local, "fromstopped"))
 	if got := read("fromstopped"); got != "from the host\n" {
 		t.Errorf("docker cp out of a stopped container: %q", got)
+	}
+}
+
+// TestDockerStats: docker stats --no-stream shows a busy container's
+// CPU, its memory limit and tasks from the unit's cgroup; the stream
+// sends a new reading every second.
+func TestDockerStats(t *testing.T) {
+	busybox(t)
+	installAPISocket(t)
+	defer run(t, "rm", "-f", "it_apistats")
+	dockerOK(t, "run", "-d", "--name", "it_apistats", "-m", "64m", "busybox", "sh", "-c", "sleep 1001 & while :; do :; done")
+	waitFor(t, 5*time.Second, "the sleep", func() bool { return strings.Contains(dockerOK(t, "top", "it_apistats"), "sleep 1001") })
+
+	out := dockerOK(t, "stats", "--no-stream", "it_apistats")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "CONTAINER ID   NAME") {
+		t.Fatalf("docker stats --no-stream:\n%s", out)
+	}
+	f := strings.Fields(lines[1])
+	if cpu, _ := strconv.ParseFloat(strings.TrimSuffix(f[2], "%"), 64); f[1] != "it_apistats" || cpu < 10 || f[5] != "64MiB" || f[len(f)-1] != "2" {
+		t.Errorf("docker stats of a busy loop and a sleep in 64m: %q (want its name, CPU %% > 10, limit 64MiB, 2 PIDs)", lines[1])
+	}
+
+	// The stream: two readings, a second apart, before we hang up.
+	conn, err := net.Dial("unix", apiSocket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	io.WriteString(conn, "GET /v1.41/containers/it_apistats/stats HTTP/1.1\r\nHost: berth\r\n\r\n")
+	conn.SetReadDeadline(time.Now().Add(15 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("stats stream: %v, %v", resp, err)
+	}
+	dec := json.NewDecoder(resp.Body)
+	var reads []time.Time
+	for len(reads) < 2 {
+		var st struct {
+			Read      time.Time             `json:"read"`
+			PidsStats struct{ Current int } `json:"pids_stats"`
+		}
+		if err := dec.Decode(&st); err != nil {
+			t.Fatalf("stats stream after %d objects: %v", len(reads), err)
+		}
+		if st.PidsStats.Current != 2 {
+			t.Errorf("stats stream: pids %d, want 2", st.PidsStats.Current)
+		}
+		reads = append(reads, st.Read)
+	}
+	if d := reads[1].Sub(reads[0]); d < 900*time.Millisecond || d > 5*time.Second {
+		t.Errorf("stats stream: readings %v apart, want about a second", d)
 	}
 }
 
