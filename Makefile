@@ -38,6 +38,7 @@ deps:
 BUILD_CGO_ENABLED ?= 0
 build:
 	CGO_ENABLED=$(BUILD_CGO_ENABLED) $(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/berth ./cmd/berth
+	CGO_ENABLED=$(BUILD_CGO_ENABLED) $(GO) build -trimpath -ldflags "-s -w" -o $(BIN)/berth-nsinit ./cmd/berth-nsinit
 	$(GO) build -o $(TESTBED) ./contrib/testbed
 
 # Offline test images from Debian's busybox-static (contrib/images).
@@ -79,7 +80,8 @@ $(BIN)/docker:
 	chmod 0755 $@.tmp && mv $@.tmp $@ && rm -rf $(BIN)/docker-deb
 
 # Benchmarks, inside the testbed (see docs/BENCHMARKS.md): the image
-# import, then `berth run` against systemd-run, podman and crun
+# import, then builds against buildah and `berth run` against systemd-run,
+# podman and crun
 # (contrib/bench), which rewrites its block of BENCH_DOC (empty: don't).
 BENCH_RUNS ?= 100
 BENCH_DOC  ?= $(CURDIR)/docs/BENCHMARKS.md
@@ -91,7 +93,7 @@ bench: deps bench-deps build images
 	$(TESTBED) run berth-bench -- $(BIN)/runbench -berth $(BIN)/berth -image $(BIN)/images/busybox.tar \
 	  -n $(BENCH_RUNS) -rev $(VERSION) $(if $(BENCH_DOC),-doc $(BENCH_DOC))
 
-# The peers `make bench` measures berth against (podman, crun); not
+# The peers `make bench` measures berth against (podman, crun, buildah); not
 # needed by the tests or CI.
 bench-deps:
 	@contrib/bench/install-peers.sh
@@ -119,6 +121,7 @@ demo-test: deps build images
 # (from `berth --help` with help2man; skipped with a warning without it).
 install: build
 	install -D -m 0755 $(BIN)/berth $(DESTDIR)$(PREFIX)/bin/berth
+	install -D -m 0755 $(BIN)/berth-nsinit $(DESTDIR)$(PREFIX)/libexec/berth/berth-nsinit
 	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system-generators
 	ln -sf ../../../bin/berth $(DESTDIR)$(PREFIX)/lib/systemd/system-generators/berth-generator
 	install -D -m 0644 packaging/berth.tmpfiles $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/berth.conf
@@ -179,9 +182,9 @@ deb: deps
 # this testbed only, since other testbeds may be running (.ci/run checks
 # them all at the end).
 PKG_TESTBED ?= $(TESTBED_NAME)-pkg
-packaging-test: build sysext deb
+packaging-test: build images sysext deb
 	$(TESTBED) run $(PKG_TESTBED) -- \
-	  packaging/test.sh $(BIN)/berth.raw $(BIN)/berth_$(PKG_DEB_VERSION)_amd64.deb $(PKG_VERSION) $(PKG_DEB_VERSION)
+	  packaging/test.sh $(BIN)/berth.raw $(BIN)/berth_$(PKG_DEB_VERSION)_amd64.deb $(PKG_VERSION) $(PKG_DEB_VERSION) $(BIN)/images/busybox.tar
 	$(TESTBED) leftovers $(PKG_TESTBED)
 
 lint:

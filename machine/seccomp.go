@@ -3,8 +3,10 @@ package machine
 import (
 	"strings"
 
+	"github.com/berth/berth/machine/seccomp"
 	mobyseccomp "github.com/moby/profiles/seccomp"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/net/bpf"
 )
 
 // Seccomp profile choices for RunOptions.Seccomp other than a profile's
@@ -44,4 +46,30 @@ func SeccompProfile(choice string, caps []string) (*specs.LinuxSeccomp, error) {
 		return nil, invalidf("seccomp profile: no defaultAction and no syscalls (use seccomp=unconfined for none)")
 	}
 	return p, nil
+}
+
+// SeccompFilter compiles a container's profile (its spec's
+// Linux.Seccomp) to the BPF program its init installs; nil for none.
+func SeccompFilter(p *specs.LinuxSeccomp) ([]bpf.RawInstruction, error) {
+	if p == nil {
+		return nil, nil
+	}
+	prog, err := seccomp.Compile(p)
+	if err != nil {
+		return nil, err
+	}
+	return seccomp.Raw(prog)
+}
+
+// ExecSeccompFilter is SeccompFilter for a process `berth exec` starts
+// in a running container: chroot is allowed in front of the profile's
+// rules, for the setup that runs under the filter before the command
+// (see nsinit.ExecOptions); nil for none.
+func ExecSeccompFilter(p *specs.LinuxSeccomp) ([]bpf.RawInstruction, error) {
+	if p == nil {
+		return nil, nil
+	}
+	withChroot := *p
+	withChroot.Syscalls = append([]specs.LinuxSyscall{{Names: []string{"chroot"}, Action: specs.ActAllow}}, p.Syscalls...)
+	return SeccompFilter(&withChroot)
 }

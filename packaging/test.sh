@@ -5,19 +5,20 @@
 # (unsquashfs): loop devices, which a raw image needs, come and go on the
 # host, and binding them into the testbed was not reliable.
 #
-#   packaging/test.sh BERTH.RAW BERTH.DEB VERSION DEB_VERSION
+#   packaging/test.sh BERTH.RAW BERTH.DEB VERSION DEB_VERSION BUSYBOX.TAR
 #
 # (a) the sysext merges: /usr/bin/berth and the generator appear, the
 #     generator makes a unit from /etc/berth/*.toml; unmerge removes it all;
 # (b) the deb installs: berth runs from /usr/bin, its postinst made the
 #     directories of tmpfiles.d/berth.conf, completions and berth(1) are
 #     there, berth-gc.timer and .service pass systemd-analyze verify and
-#     run, berth.socket and berth.service (the Engine API) pass it and
-#     answer /_ping on the socket; dpkg -r removes every file dpkg -L
-#     listed; dpkg -P purges.
+#     run, a container starts through /usr/libexec/berth/berth-nsinit,
+#     berth.socket and berth.service (the Engine API) pass it and answer
+#     /_ping on the socket; dpkg -r removes every file dpkg -L listed;
+#     dpkg -P purges.
 # Every check prints "ok" or "FAIL"; the script exits 1 if any failed.
 set -uo pipefail
-raw=$1 deb=$2 version=$3 debversion=$4
+raw=$1 deb=$2 version=$3 debversion=$4 busybox=$5
 if [ -z "${BERTH_TESTBED:-}" ] || [ "$(cat /proc/1/comm)" != systemd ] || [ "$(id -u)" != 0 ]; then
   echo "packaging/test.sh: runs only inside the testbed (make packaging-test)" >&2
   exit 2
@@ -125,6 +126,21 @@ check "tmpfiles: /run/berth is 0700 again" mode_is /run/berth 700
 for c in "${comps[@]}"; do check "completion $c" test -s "$c"; done
 check "bash completion is berth's" grep -q '__start_berth' "${comps[0]}"
 check "berth(1)" sh -c 'man -l /usr/share/man/man1/berth.1.gz 2>/dev/null | grep -q "Containers built into systemd" || zcat /usr/share/man/man1/berth.1.gz | grep -q "^\.TH BERTH"'
+# A container from the installed berth: its PID 1 starts as the
+# installed berth-nsinit (a command of /proc/self/exe runs that binary,
+# which says so and exits 2). The store is on a tmpfs: an overlayfs
+# upper cannot live on the testbed's overlay root.
+check "a tmpfs for /var/lib/berth" mount -t tmpfs -o mode=0700 berth-pkgtest /var/lib/berth
+check "berth image import (the installed berth)" berth image import "$busybox" busybox
+refuses() { # refuses CMD…: CMD exits 2 with berth-nsinit's refusal
+  local o; o=$("$@" 2>&1); local rc=$?
+  echo "$o"; [ $rc = 2 ] && grep -q 'berth-nsinit: berth runs this program' <<<"$o"
+}
+check "a container's init is /usr/libexec/berth/berth-nsinit" \
+  refuses berth run --rm --network none --entrypoint /proc/self/exe busybox
+check "berth-nsinit refuses to be run by hand" refuses /usr/libexec/berth/berth-nsinit
+check "berth rmi busybox" berth rmi busybox
+umount /var/lib/berth
 mapfile -t listed < <(dpkg -L berth)
 files=()
 for f in "${listed[@]}"; do [ -d "$f" ] && ! [ -L "$f" ] || files+=("$f"); done

@@ -130,7 +130,9 @@ func (h *host) exec(ctx context.Context, rec *machine.Container, x execSpec) (*o
 		o.Bounding = spec.Process.Capabilities.Bounding
 	}
 	if spec.Linux != nil {
-		o.Seccomp = spec.Linux.Seccomp
+		if o.SeccompFilter, err = machine.ExecSeccompFilter(spec.Linux.Seccomp); err != nil {
+			return nil, engineError{err}
+		}
 	}
 	if x.workdir != "" {
 		o.Cwd = x.workdir

@@ -139,7 +139,10 @@ func runCheck(cs *machine.Containers, rec *machine.Container, hc machine.Healthc
 		o.Bounding = spec.Process.Capabilities.Bounding
 	}
 	if spec.Linux != nil {
-		o.Seccomp = spec.Linux.Seccomp
+		if o.SeccompFilter, err = machine.ExecSeccompFilter(spec.Linux.Seccomp); err != nil {
+			res.Output = err.Error()
+			return res
+		}
 	}
 	p, err := nsinit.Exec(o)
 	w.Close()

@@ -28,7 +28,7 @@ func newInitCommand(g *globalOptions) *cobra.Command {
 		Hidden: true,
 		Args:   exactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			return containerInit(c, g, args[0])
+			return containerInit(g, args[0])
 		},
 	}
 }
@@ -37,7 +37,7 @@ func newInitCommand(g *globalOptions) *cobra.Command {
 // container's PID 1 in new namespaces, records it, registers it with
 // machined, hands it to systemd (MAINPID=, READY=1), lets it exec the
 // command and exits.
-func containerInit(c *cobra.Command, g *globalOptions, id string) error {
+func containerInit(g *globalOptions, id string) error {
 	passed := systemd.ListenFDs() // a -t container's terminal, on a restart (tty.go)
 	cs, err := machine.OpenContainers(g.root)
 	if err != nil {
@@ -63,6 +63,11 @@ func containerInit(c *cobra.Command, g *globalOptions, id string) error {
 		Unit:          rec.Unit,
 		HostDevices:   rec.Options.Privileged,
 		CopyUp:        copyUpTargets(rec),
+	}
+	if spec.Linux != nil {
+		if cfg.SeccompFilter, err = machine.SeccompFilter(spec.Linux.Seccomp); err != nil {
+			return exitWith(nsinit.ExitSetup, err)
+		}
 	}
 	var pty *console.Pty
 	if rec.Options.Tty {
@@ -116,7 +121,8 @@ func containerInit(c *cobra.Command, g *globalOptions, id string) error {
 			return exitWith(nsinit.ExitSetup, err)
 		}
 	}
-	proc, err := nsinit.Start(cfg, exe, []string{"berth", "__nsinit"})
+	child, argv := nsinit.Helper(exe)
+	proc, err := nsinit.Start(cfg, child, argv)
 	if stdinR != nil {
 		stdinR.Close() // the container's now
 	}

@@ -72,6 +72,18 @@ func main() {
 	if len(os.Args) == 2 && os.Args[1] == "__nsinit" {
 		nsinit.Child()
 	}
+	// The unit's own processes (machine.UnitProperties runs them as
+	// `berth --root ROOT __init|__cleanup ID`): straight to their work,
+	// without building the CLI, on every container's path.
+	if len(os.Args) == 5 && os.Args[1] == "--root" {
+		g := &globalOptions{root: os.Args[2]}
+		switch os.Args[3] {
+		case "__init":
+			os.Exit(exitStatus(containerInit(g, os.Args[4]), os.Stderr))
+		case "__cleanup":
+			os.Exit(exitStatus(containerCleanup(g, os.Args[4]), os.Stderr))
+		}
+	}
 	// Installed as /usr/lib/systemd/system-generators/berth-generator.
 	if filepath.Base(os.Args[0]) == "berth-generator" {
 		os.Exit(runGenerator(os.Args[1:]))
@@ -85,7 +97,13 @@ func execute(args []string, stdout, stderr io.Writer) int {
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	err := root.Execute()
+	return exitStatus(root.Execute(), stderr)
+}
+
+// exitStatus prints err, if any, to stderr with a hint where one helps,
+// and returns the exit status it means: a container's own, or Docker's
+// codes for the engine.
+func exitStatus(err error, stderr io.Writer) int {
 	if err == nil {
 		return 0
 	}

@@ -1,9 +1,18 @@
 // Command bench measures, inside the testbed and in one run, how long it
-// takes to start a trivial container with berth and with the peers a user
-// would pick instead, and how much resident memory an idle container adds.
+// takes to build a 10-step Dockerfile with berth and with buildah, how
+// long it takes to start a trivial container with berth and with the peers
+// a user would pick instead, and how much resident memory an idle
+// container adds.
 // `make bench` builds it to bin/runbench and runs it in a fresh testbed.
 //
-//	runbench -berth bin/berth -image bin/images/busybox.tar [-n 100] [-warmup 5] [-phases 20] [-doc docs/BENCHMARKS.md] [-rev REV]
+//	runbench -berth bin/berth -image bin/images/busybox.tar [-n 100] [-warmup 5] [-phases 20]
+//	         [-cold-builds 5] [-cached-builds 10] [-only-builds] [-doc docs/BENCHMARKS.md] [-rev REV]
+//
+// The builds come first (build.go): one unmeasured build by each builder,
+// then -cold-builds builds with --no-cache and -cached-builds with nothing
+// changed, round-robin, of the same context with berth build and buildah
+// bud --layers (podman build's builder), after which both images must
+// print the same file. With -doc they rewrite the build-bench block.
 //
 // The commands, each run -warmup times and then -n times, round-robin (the
 // order rotates every round) so that drift hits all of them alike:
@@ -38,5 +47,6 @@
 // printing numbers when any command fails.
 //
 // bin/berth may be rebuilt by someone else while a bench runs, so it runs a
-// private copy, taken at the start, and reports that copy's version.
+// private copy, taken at the start with the berth-nsinit beside it, and
+// reports that copy's version.
 package main

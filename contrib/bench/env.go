@@ -20,6 +20,7 @@ type environment struct {
 	LoadStart, LoadEnd    string
 	Go, Systemd           string
 	Podman, Conmon, Crun  string
+	Buildah               string
 	PodmanSetup           string // storage driver, cgroup manager, cgroup version
 	Berth, Rev            string
 	Runs, Warmup          int
@@ -42,6 +43,7 @@ func collectEnvironment(ctx context.Context) *environment {
 	e.Podman = strings.TrimPrefix(firstLine(ctx, "podman", "--version"), "podman version ")
 	e.Conmon = strings.TrimPrefix(firstLine(ctx, "conmon", "--version"), "conmon version ")
 	e.Crun = strings.TrimPrefix(firstLine(ctx, "crun", "--version"), "crun version ")
+	e.Buildah = firstLine(ctx, "buildah", "--version")
 	return e
 }
 

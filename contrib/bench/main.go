@@ -58,6 +58,9 @@ func run() int {
 	doc := flag.String("doc", "", "rewrite the generated block of this markdown file (docs/BENCHMARKS.md)")
 	rev := flag.String("rev", "", "the git revision berth was built from, for the report")
 	phases := flag.Int("phases", 20, "runs of the floor and of berth run split into phases at their units' journal messages (0: none)")
+	coldBuilds := flag.Int("cold-builds", 5, "measured cold builds of each builder (0: no build benchmark)")
+	cachedBuilds := flag.Int("cached-builds", 10, "measured cached builds of each builder")
+	onlyBuilds := flag.Bool("only-builds", false, "run only the build benchmark")
 	flag.Parse()
 	if flag.NArg() != 0 || *n < 1 || *warmup < 0 {
 		flag.Usage()
@@ -84,6 +87,21 @@ func run() int {
 		return fail(err)
 	}
 	env.Runs, env.Warmup, env.Rev = *n, *warmup, *rev
+	if *coldBuilds > 0 {
+		bb, err := b.builds(ctx, *coldBuilds, max(1, *cachedBuilds))
+		if err != nil {
+			return fail(err)
+		}
+		fmt.Print(bb.text())
+		if *doc != "" {
+			if err := writeDoc(*doc, buildBlock, bb.markdown(env)); err != nil {
+				return fail(err)
+			}
+		}
+	}
+	if *onlyBuilds {
+		return 0
+	}
 	fmt.Printf("bench: %d warm-up and %d measured runs of each command, round-robin\n", *warmup, *n)
 	if err := b.measure(ctx, *warmup, *n); err != nil {
 		return fail(err)
@@ -103,7 +121,7 @@ func run() int {
 	r.phases = bds
 	fmt.Print(r.text())
 	if *doc != "" {
-		if err := r.writeDoc(*doc); err != nil {
+		if err := writeDoc(*doc, runBlock, r.markdown()); err != nil {
 			return fail(err)
 		}
 		fmt.Printf("bench: wrote %s\n", *doc)
@@ -180,6 +198,12 @@ func (b *bench) setup(ctx context.Context, berthBin string) (*environment, error
 	b.berth = filepath.Join(work, "berth")
 	if err := copyFile(berthBin, b.berth, 0o755); err != nil {
 		return nil, fmt.Errorf("copy berth: %w", err)
+	}
+	// and the small program its containers' PID 1 starts as, where
+	// berth finds it (next to berth, as make build leaves it).
+	nsinit := filepath.Join(filepath.Dir(berthBin), "berth-nsinit")
+	if err := copyFile(nsinit, filepath.Join(work, "berth-nsinit"), 0o755); err != nil {
+		return nil, fmt.Errorf("copy berth-nsinit (make build makes it next to berth): %w", err)
 	}
 	v, err := quiet(ctx, b.berth, "--version")
 	if err != nil {

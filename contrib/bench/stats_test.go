@@ -35,13 +35,25 @@ func TestPercentile(t *testing.T) {
 }
 
 func TestReplaceBlock(t *testing.T) {
-	block := blockBegin + "\nnew\n" + blockEnd + "\n"
-	got := replaceBlock("# B\n\nintro\n"+blockBegin+"\nold\n"+blockEnd+"\n\nafter\n", block)
-	if want := "# B\n\nintro\n" + block + "\nafter\n"; got != want {
-		t.Errorf("replace:\ngot  %q\nwant %q", got, want)
+	run := runBlock.begin + "\nnew run\n" + runBlock.end + "\n"
+	build := buildBlock.begin + "\nnew build\n" + buildBlock.end + "\n"
+	twoOld := "# B\n\nintro\n" + runBlock.begin + "\nold run\n" + runBlock.end + "\n\nmiddle\n" +
+		buildBlock.begin + "\nold build\n" + buildBlock.end + "\n\nafter\n"
+	tests := []struct {
+		name, doc string
+		m         markers
+		block     string
+		want      string
+	}{
+		{"replace", "# B\n\nintro\n" + runBlock.begin + "\nold\n" + runBlock.end + "\n\nafter\n", runBlock, run, "# B\n\nintro\n" + run + "\nafter\n"},
+		{"append", "# B\nno markers", runBlock, run, "# B\nno markers\n\n" + run},
+		{"the run block of two", twoOld, runBlock, run, "# B\n\nintro\n" + run + "\nmiddle\n" + buildBlock.begin + "\nold build\n" + buildBlock.end + "\n\nafter\n"},
+		{"the build block of two", twoOld, buildBlock, build, "# B\n\nintro\n" + runBlock.begin + "\nold run\n" + runBlock.end + "\n\nmiddle\n" + build + "\nafter\n"},
+		{"a begin marker with another text", "x\n<!-- build-bench:begin: older text -->\nold\n" + buildBlock.end + "\ny\n", buildBlock, build, "x\n" + build + "y\n"},
 	}
-	got = replaceBlock("# B\nno markers", block)
-	if want := "# B\nno markers\n\n" + block; got != want {
-		t.Errorf("append:\ngot  %q\nwant %q", got, want)
+	for _, tt := range tests {
+		if got := replaceBlock(tt.doc, tt.m, tt.block); got != tt.want {
+			t.Errorf("%s:\ngot  %q\nwant %q", tt.name, got, tt.want)
+		}
 	}
 }

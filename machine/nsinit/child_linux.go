@@ -11,7 +11,6 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/berth/berth/machine/seccomp"
 	securejoin "github.com/cyphar/filepath-securejoin"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/net/bpf"
@@ -34,6 +33,9 @@ func Child() {
 	var cfg Config
 	if err := json.NewDecoder(conn).Decode(&cfg); err != nil {
 		fail(conn, ExitSetup, fmt.Errorf("init: read config: %w", err))
+	}
+	if cfg.Protocol != Protocol {
+		fail(conn, ExitSetup, fmt.Errorf("init: %s speaks protocol %d, berth %d: install berth and %s from one build", os.Args[0], Protocol, cfg.Protocol, HelperName))
 	}
 	path, filter, err := setup(&cfg)
 	if err != nil {
@@ -64,7 +66,7 @@ func Child() {
 	// runs under it: only execve (and, should it fail, the message and
 	// exit) does. Without no_new_privs it is already on (see prepare).
 	if filter != nil && p.NoNewPrivileges {
-		if err := seccomp.Install(filter); err != nil {
+		if err := installSeccomp(filter); err != nil {
 			fmt.Fprintf(os.Stderr, "berth: %v\n", err)
 			os.Exit(ExitSetup)
 		}
@@ -120,13 +122,10 @@ func prepare(cfg *Config) (path string, filter []bpf.RawInstruction, err error) 
 		return "", nil, errors.New("init: spec without a process")
 	}
 	if s.Linux != nil && s.Linux.Seccomp != nil {
-		prog, err := seccomp.Compile(s.Linux.Seccomp)
-		if err == nil {
-			filter, err = seccomp.Raw(prog)
+		if len(cfg.SeccompFilter) == 0 {
+			return "", nil, errors.New("init: the spec has a seccomp profile but the parent sent no filter for it")
 		}
-		if err != nil {
-			return "", nil, fmt.Errorf("init: %w", err)
-		}
+		filter = cfg.SeccompFilter
 	}
 	path, err = prepareRoot(cfg, filter)
 	return path, filter, err
@@ -228,7 +227,7 @@ func prepareRoot(cfg *Config, filter []bpf.RawInstruction) (string, error) {
 		return "", fmt.Errorf("init: %w", err)
 	}
 	if filter != nil && !p.NoNewPrivileges {
-		if err := seccomp.Install(filter); err != nil {
+		if err := installSeccomp(filter); err != nil {
 			return "", fmt.Errorf("init: %w", err)
 		}
 	}

@@ -7,13 +7,16 @@ import (
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
 )
 
 // Config is what the child needs, sent by the parent over the socket
 // pair as JSON.
 type Config struct {
-	Spec *specs.Spec `json:"spec"`
+	// Protocol is the sender's Protocol (set by Start).
+	Protocol int         `json:"protocol"`
+	Spec     *specs.Spec `json:"spec"`
 	// LowerDirs are the image layers, top first; Upper and Work the
 	// container's writable overlay directories; Rootfs the mount point.
 	LowerDirs []string `json:"lowerDirs"`
@@ -47,6 +50,10 @@ type Config struct {
 	// CopyUp are the targets of volumes to seed, when empty, with the
 	// image's content there (Docker's copy on a volume's first use).
 	CopyUp []string `json:"copyUp,omitempty"`
+	// SeccompFilter is the spec's seccomp profile (Spec.Linux.Seccomp)
+	// compiled to BPF by the parent (machine.SeccompFilter), so that the
+	// child, which runs in every container's start, carries no compiler.
+	SeccompFilter []bpf.RawInstruction `json:"seccompFilter,omitempty"`
 	// Streams says that the parent passes journal streams for stdout
 	// and stderr as descriptors 5 and 6.
 	Streams bool `json:"streams"`

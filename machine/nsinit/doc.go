@@ -6,7 +6,9 @@
 //
 // systemd starts `berth __init ID` as the main process of the
 // container's unit (Type=notify, NotifyAccess=all). That process, the
-// parent, calls Start: it re-executes berth as `berth __nsinit` with
+// parent, calls Start: it runs the child program (Helper: the small
+// berth-nsinit of cmd/berth-nsinit, which starts in a third of the
+// time berth's CLI does, or `berth __nsinit` where it is missing) with
 // CLONE_NEWPID|NEWNS|NEWUTS|NEWIPC|NEWNET|NEWCGROUP, so the child is
 // PID 1 of a new PID namespace and sits in the unit's cgroup (the new
 // cgroup namespace is rooted there). The child runs Child: it mounts the
@@ -16,10 +18,11 @@
 // pivot_roots, takes the journal streams the parent opened as stdout and
 // stderr, drops capabilities, switches user, sets no_new_privs, and
 // reports to the parent over a socket pair. The seccomp filter
-// (machine/seccomp) goes on last, just before execve, so that none of
+// (compiled by the parent with machine/seccomp, so the child carries no
+// compiler) goes on last, just before execve, so that none of
 // the setup runs under it (without no_new_privs it goes on before the
 // switch of user, while CAP_SYS_ADMIN lets it). The child is started
-// from a read-only bind mount of berth's binary in a mount namespace of
+// from a read-only bind mount of its binary in a mount namespace of
 // its own, so that a container can never write the binary through
 // /proc/PID/exe (selfprotect_linux.go; `berth exec` re-executes itself
 // the same way). The parent then tells systemd MAINPID=<child> and

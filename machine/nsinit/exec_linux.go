@@ -7,8 +7,8 @@ import (
 	"strconv"
 	"syscall"
 
-	"github.com/berth/berth/machine/seccomp"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
 )
 
@@ -27,8 +27,9 @@ type ExecOptions struct {
 	User            specs.User
 	Bounding        []string
 	NoNewPrivileges bool
-	// Seccomp is the container's profile (nil: none); see execSeccomp.
-	Seccomp *specs.LinuxSeccomp
+	// SeccompFilter is the container's seccomp profile compiled by
+	// machine.ExecSeccompFilter (nil: none); see execSeccomp.
+	SeccompFilter []bpf.RawInstruction
 	// Stdin, Stdout and Stderr are the process's; nil is /dev/null.
 	Stdin          *os.File
 	Stdout, Stderr *os.File
@@ -91,8 +92,8 @@ func execOnThisThread(o ExecOptions) (*os.Process, error) {
 		}
 	}
 	root := "/proc/" + strconv.Itoa(o.Pid) + "/root"
-	if o.Seccomp != nil {
-		if err := execSeccomp(o.Seccomp); err != nil {
+	if o.SeccompFilter != nil {
+		if err := execSeccomp(o.SeccompFilter); err != nil {
 			return nil, err
 		}
 	}
@@ -130,23 +131,12 @@ func execOnThisThread(o ExecOptions) (*os.Process, error) {
 // which the exec'd process is forked from and inherits it; the thread
 // is never used again. What runs under it before the command is Go's
 // fork (clone without namespace flags, which Docker's profile allows)
-// and the child's setup before execve, including chroot: the profile
-// allows chroot only with CAP_SYS_CHROOT, so chroot is allowed here in
-// front of the container's rules (the command itself still needs the
-// capability for it). No thread of berth's other than this one is
-// filtered.
-func execSeccomp(p *specs.LinuxSeccomp) error {
-	withChroot := *p
-	withChroot.Syscalls = append([]specs.LinuxSyscall{{Names: []string{"chroot"}, Action: specs.ActAllow}}, p.Syscalls...)
-	prog, err := seccomp.Compile(&withChroot)
-	if err != nil {
-		return fmt.Errorf("exec: %w", err)
-	}
-	raw, err := seccomp.Raw(prog)
-	if err != nil {
-		return fmt.Errorf("exec: %w", err)
-	}
-	if err := seccomp.Install(raw); err != nil {
+// and the child's setup before execve, including chroot: the filter
+// (machine.ExecSeccompFilter) allows chroot in front of the
+// container's rules (the command itself still needs the capability for
+// it). No thread of berth's other than this one is filtered.
+func execSeccomp(filter []bpf.RawInstruction) error {
+	if err := installSeccomp(filter); err != nil {
 		return fmt.Errorf("exec: %w", err)
 	}
 	return nil

@@ -50,8 +50,8 @@ func (p *Process) Resume() error {
 const Cloneflags = unix.CLONE_NEWPID | unix.CLONE_NEWNS | unix.CLONE_NEWUTS |
 	unix.CLONE_NEWIPC | unix.CLONE_NEWNET | unix.CLONE_NEWCGROUP
 
-// Start runs argv (berth itself, re-executed as `__nsinit`, which must
-// call Child) in new namespaces, sends it cfg and waits for its report.
+// Start runs the program exe with argv (berth-nsinit or berth itself,
+// as Helper chooses, either of which calls Child) in new namespaces, sends it cfg and waits for its report.
 // It returns the child once it is set up and waiting for
 // Process.Resume; the child is not waited for: it is the container's
 // PID 1, and the caller hands it to systemd. A child that fails is
@@ -111,9 +111,9 @@ func Start(cfg *Config, exe string, argv []string) (*Process, error) {
 		// controlling one: Ctrl-C, SIGWINCH and hangups reach it.
 		cmd.SysProcAttr.Setsid, cmd.SysProcAttr.Setctty, cmd.SysProcAttr.Ctty = true, true, 0
 	}
-	// The child runs from a read-only mount of berth's binary (see
+	// The child runs from a read-only mount of its binary (see
 	// selfprotect_linux.go), unless the binary is read-only already.
-	if exeReadOnly() {
+	if readOnly(exe) {
 		err = cmd.Start()
 	} else {
 		err = onReadOnlyExe(exe, cmd.Start)
@@ -122,6 +122,7 @@ func Start(cfg *Config, exe string, argv []string) (*Process, error) {
 	if err != nil {
 		return nil, &StartError{ExitSetup, fmt.Sprintf("init: start container process: %v", err)}
 	}
+	cfg.Protocol = Protocol
 	if err := json.NewEncoder(parent).Encode(cfg); err != nil {
 		cmd.Process.Kill()
 		cmd.Wait()

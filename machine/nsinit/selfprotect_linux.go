@@ -28,9 +28,12 @@ import (
 
 // exeReadOnly reports whether this process's binary is on a read-only
 // mount.
-func exeReadOnly() bool {
+func exeReadOnly() bool { return readOnly("/proc/self/exe") }
+
+// readOnly reports whether path is on a read-only mount.
+func readOnly(path string) bool {
 	var st unix.Statfs_t
-	return unix.Statfs("/proc/self/exe", &st) == nil && st.Flags&unix.ST_RDONLY != 0
+	return unix.Statfs(path, &st) == nil && st.Flags&unix.ST_RDONLY != 0
 }
 
 // onReadOnlyExe runs fn on an OS thread that has a mount namespace of

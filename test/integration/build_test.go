@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -266,6 +267,18 @@ ONBUILD RUN echo child
 	// Built images push and pull like any other.
 	startRegistry(t)
 	ok(t, "push", ref)
+	// skopeo reads it from the registry: the config berth built, with its
+	// labels, and one layer per layer-making step.
+	var sk struct {
+		Labels map[string]string
+		Layers []string
+	}
+	if err := json.Unmarshal([]byte(sh(t, "skopeo inspect --tls-verify=false docker://"+ref)), &sk); err != nil {
+		t.Fatalf("skopeo inspect: %v", err)
+	}
+	if sk.Labels["team"] != "infra" || len(sk.Layers) < 2 {
+		t.Errorf("skopeo inspect of the pushed build: labels %v, %d layers (want team=infra and the base's layer plus the build's)", sk.Labels, len(sk.Layers))
+	}
 	ok(t, "rmi", ref)
 	ok(t, "pull", ref)
 	if got := strings.TrimSpace(ok(t, "image", "inspect", "-f", "{{.Id}}", ref)); got != id {

@@ -3,6 +3,7 @@ package integration
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -260,6 +261,20 @@ func TestSecurityInitBinary(t *testing.T) {
 	a.refused1("berth exec child from a writable mount", regexp.MustCompile(`writable mount of berth binary of pid \d+ refused`).MatchString(out), out)
 	a.refused1("write the berth binary after it exited", strings.Contains(out, "after it exited refused: open /proc/self/fd/3: read-only file system"), out)
 	a.refused1("berth binary unchanged", sha256File(t, victim) == before, "the copy of berth was written:\n"+out)
+
+	// 3. With berth-nsinit next to the copy (as installed), the
+	// container's PID 1 before exec is berth-nsinit, run from a
+	// read-only mount too: a command of /proc/self/exe runs
+	// berth-nsinit's binary, which refuses to do anything, and its file
+	// is unchanged.
+	nsinitCopy := filepath.Join(dir, "berth-nsinit")
+	copyFile(t, filepath.Join(filepath.Dir(binary(t, "BERTH_BIN")), "berth-nsinit"), nsinitCopy)
+	nsBefore := sha256File(t, nsinitCopy)
+	r := vrun(append(append([]string{"run", "--rm", "--name", "it_exe_nsinit"}, libs...), "--entrypoint", "/proc/self/exe", "busybox", "/attack", "exe", "--write")...)
+	a.refused1("berth-nsinit as the command does nothing", r.code == 2 && strings.Contains(r.stderr+r.stdout, "berth-nsinit: berth runs this program"),
+		fmt.Sprintf("a command of /proc/self/exe: exit %d, want berth-nsinit's refusal (2):\n%s%s", r.code, r.stdout, r.stderr))
+	waitFor(t, 30*time.Second, "no process running the copy of berth-nsinit", func() bool { return !running(nsinitCopy) })
+	a.refused1("berth-nsinit unchanged", sha256File(t, nsinitCopy) == nsBefore, "the copy of berth-nsinit was written")
 }
 
 // running reports whether a process runs the binary at path.

@@ -1,4 +1,4 @@
-package seccomp
+package nsinit
 
 import (
 	"fmt"
@@ -8,12 +8,13 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Install loads prog as a seccomp filter of the calling thread only (no
-// TSYNC): the thread that then calls execve, which leaves the new
+// installSeccomp loads prog, compiled by the parent (see
+// machine.SeccompFilter), as a seccomp filter of the calling thread only
+// (no TSYNC): the thread that then calls execve, which leaves the new
 // program with this thread's filter and no other thread. The kernel
 // demands no_new_privs or CAP_SYS_ADMIN in the thread's effective set.
 // The caller must have locked its goroutine to the thread.
-func Install(prog []bpf.RawInstruction) error {
+func installSeccomp(prog []bpf.RawInstruction) error {
 	if len(prog) == 0 {
 		return fmt.Errorf("seccomp: empty program")
 	}
