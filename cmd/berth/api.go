@@ -133,7 +133,7 @@ func (s *apiServer) routes() {
 	m.HandleFunc("POST /containers/{id}/exec", s.execCreate)
 	m.HandleFunc("POST /exec/{id}/start", s.execStart)
 	m.HandleFunc("GET /exec/{id}/json", s.execInspect)
-	m.HandleFunc("POST /exec/{id}/resize", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) })
+	m.HandleFunc("POST /exec/{id}/resize", s.execResize)
 
 	m.HandleFunc("GET /images/json", s.imageList)
 	m.HandleFunc("POST /images/create", s.imageCreate)

@@ -7,11 +7,15 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 
 	"github.com/berth/berth/internal/errdefs"
 	"github.com/berth/berth/machine"
+	"github.com/berth/berth/machine/console"
 	"github.com/berth/berth/machine/nsinit"
 	"github.com/docker/docker/api/types/container"
 )
@@ -29,6 +33,9 @@ type apiExec struct {
 	running  bool
 	exitCode int
 	pid      int
+	// terminal is the master of a -t exec's terminal while it runs
+	// (for /exec/{id}/resize).
+	terminal *os.File
 }
 
 type execTable struct {
@@ -59,10 +66,6 @@ func (s *apiServer) execCreate(w http.ResponseWriter, r *http.Request) {
 	var o container.ExecOptions
 	if err := decodeBody(r, &o); err != nil {
 		apiError(w, err)
-		return
-	}
-	if o.Tty {
-		apiError(w, fmt.Errorf("berth's API does not give exec a terminal yet (docker exec -t): use `berth exec -it`: %w", errdefs.ErrInvalid))
 		return
 	}
 	if len(o.Cmd) == 0 {
@@ -119,6 +122,10 @@ func (s *apiServer) execStart(w http.ResponseWriter, r *http.Request) {
 	}
 	x := execSpec{args: e.opts.Cmd, env: e.opts.Env, workdir: e.opts.WorkingDir, user: e.opts.User}
 	detach := start.Detach || e.opts.Detach
+	if !detach && e.opts.Tty {
+		s.execTerminal(w, r, h, rec, e, x, start.ConsoleSize)
+		return
+	}
 	pipes := make([]*os.File, 2) // read ends: stdout, stderr
 	var stdin *os.File           // write end
 	if !detach && e.opts.AttachStdin {
@@ -155,14 +162,7 @@ func (s *apiServer) execStart(w http.ResponseWriter, r *http.Request) {
 			f.Close() // the child has them
 		}
 	}
-	var se *nsinit.StartError
-	if errors.As(err, &se) {
-		// Docker answers 400 or 500 here with runc's words; the CLI
-		// maps "executable file not found" to 127 and others to 126.
-		apiError(w, classed{se, errdefs.ErrInvalid})
-		e.mu.Lock()
-		e.exitCode = se.Code
-		e.mu.Unlock()
+	if e.startFailed(w, err) {
 		return
 	}
 	if err != nil {
@@ -172,20 +172,7 @@ func (s *apiServer) execStart(w http.ResponseWriter, r *http.Request) {
 	e.mu.Lock()
 	e.running, e.pid = true, p.Pid
 	e.mu.Unlock()
-	wait := func() {
-		st, err := p.Wait()
-		code := 126
-		if err == nil {
-			ws := st.Sys().(syscall.WaitStatus)
-			code = ws.ExitStatus()
-			if ws.Signaled() {
-				code = 128 + int(ws.Signal())
-			}
-		}
-		e.mu.Lock()
-		e.running, e.exitCode = false, code
-		e.mu.Unlock()
-	}
+	wait := func() { e.wait(p) }
 	if detach {
 		go wait()
 		w.WriteHeader(http.StatusOK)
@@ -246,4 +233,119 @@ func (s *apiServer) execInspect(w http.ResponseWriter, r *http.Request) {
 	defer e.mu.Unlock()
 	writeJSON(w, http.StatusOK, container.ExecInspect{ExecID: e.ID, ContainerID: e.ContainerID, Running: e.running,
 		ExitCode: e.exitCode, Pid: e.pid})
+}
+
+// startFailed answers a command that could not be started: Docker
+// answers 400 or 500 here with runc's words; the CLI maps "executable
+// file not found" to 127 and others to 126.
+func (e *apiExec) startFailed(w http.ResponseWriter, err error) bool {
+	var se *nsinit.StartError
+	if !errors.As(err, &se) {
+		return false
+	}
+	apiError(w, classed{se, errdefs.ErrInvalid})
+	e.mu.Lock()
+	e.exitCode = se.Code
+	e.mu.Unlock()
+	return true
+}
+
+// wait records the exit code of p, the exec's process.
+func (e *apiExec) wait(p *os.Process) {
+	st, err := p.Wait()
+	code := 126
+	if err == nil {
+		ws := st.Sys().(syscall.WaitStatus)
+		code = ws.ExitStatus()
+		if ws.Signaled() {
+			code = 128 + int(ws.Signal())
+		}
+	}
+	e.mu.Lock()
+	e.running, e.exitCode, e.terminal = false, code, nil
+	e.mu.Unlock()
+}
+
+// execTerminal runs a -t exec on a terminal of the service's: its
+// command's session has it as controlling terminal, and the connection
+// carries it raw both ways (Docker's raw stream: no frame headers, one
+// stream) until the command has exited.
+func (s *apiServer) execTerminal(w http.ResponseWriter, r *http.Request, h *host, rec *machine.Container, e *apiExec, x execSpec, size *[2]uint) {
+	pty, err := console.Open()
+	if err != nil {
+		apiError(w, err)
+		return
+	}
+	defer pty.Master.Close()
+	if size != nil && size[0] > 0 && size[1] > 0 {
+		console.SetSize(pty.Master, uint16(size[0]), uint16(size[1]))
+	}
+	if !slices.ContainsFunc(x.env, func(kv string) bool { return strings.HasPrefix(kv, "TERM=") }) {
+		x.env = append(x.env, "TERM=xterm") // as Docker's exec -t
+	}
+	x.stdin, x.stdout, x.stderr, x.terminal = pty.Slave, pty.Slave, pty.Slave, true
+	p, err := h.exec(context.WithoutCancel(r.Context()), rec, x)
+	pty.Slave.Close() // the command's now
+	if e.startFailed(w, err) {
+		return
+	}
+	if err != nil {
+		apiError(w, err)
+		return
+	}
+	e.mu.Lock()
+	e.running, e.pid, e.terminal = true, p.Pid, pty.Master
+	e.mu.Unlock()
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		p.Kill()
+		e.wait(p)
+		return
+	}
+	conn, bw, err := hj.Hijack()
+	if err != nil {
+		p.Kill()
+		e.wait(p)
+		return
+	}
+	defer conn.Close()
+	if r.Header.Get("Upgrade") != "" {
+		fmt.Fprint(bw, "HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.raw-stream\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n")
+	} else {
+		fmt.Fprint(bw, "HTTP/1.1 200 OK\r\nContent-Type: application/vnd.docker.raw-stream\r\n\r\n")
+	}
+	bw.Flush()
+	if e.opts.AttachStdin {
+		go io.Copy(pty.Master, bw)
+	}
+	// The master reads EIO once the last holder of the slave (the
+	// command and what it started) has closed it.
+	io.Copy(conn, pty.Master)
+	e.wait(p)
+}
+
+// execResize is POST /exec/{id}/resize: a -t exec's terminal takes the
+// client's window size (the command gets SIGWINCH); for others there is
+// nothing to size.
+func (s *apiServer) execResize(w http.ResponseWriter, r *http.Request) {
+	e, err := s.execs.get(r.PathValue("id"))
+	if err != nil {
+		apiError(w, err)
+		return
+	}
+	rows, err1 := strconv.ParseUint(r.URL.Query().Get("h"), 10, 16)
+	cols, err2 := strconv.ParseUint(r.URL.Query().Get("w"), 10, 16)
+	if err1 != nil || err2 != nil {
+		apiError(w, fmt.Errorf("invalid size h=%q w=%q: %w", r.URL.Query().Get("h"), r.URL.Query().Get("w"), errdefs.ErrInvalid))
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.terminal != nil {
+		if err := console.SetSize(e.terminal, uint16(rows), uint16(cols)); err != nil {
+			apiError(w, err)
+			return
+		}
+	}
+	w.WriteHeader(http.StatusOK)
 }

@@ -96,7 +96,7 @@ func TestAPIErrors(t *testing.T) {
 			`{"Image":"busybox","HostConfig":{"Mounts":[{"Type":"volume","Source":"v"}]}}`, 400, "target is missing"},
 		{"wait bad condition", "POST", "/v1.41/containers/x/wait?condition=later", "", 400, `invalid condition: "later"`},
 		{"exec missing container", "POST", "/v1.41/containers/nosuch/exec", `{"Cmd":["true"],"AttachStdout":true}`, 404, "No such container: nosuch"},
-		{"exec tty", "POST", "/v1.41/containers/nosuch/exec", `{"Cmd":["sh"],"Tty":true,"AttachStdin":true}`, 400, "use `berth exec -it`"},
+		{"exec resize missing", "POST", "/v1.41/exec/0123/resize?h=24&w=80", "", 404, "No such exec instance: 0123"},
 		{"exec no command", "POST", "/v1.41/containers/nosuch/exec", `{}`, 400, "no exec command"},
 		{"exec start missing", "POST", "/v1.41/exec/0123/start", `{}`, 404, "No such exec instance: 0123"},
 		{"exec inspect missing", "GET", "/v1.41/exec/0123/json", "", 404, "No such exec instance: 0123"},

@@ -110,6 +110,9 @@ type execSpec struct {
 	args, env             []string
 	workdir, user         string
 	stdin, stdout, stderr *os.File
+	// terminal: stdin is a terminal the process takes as its controlling
+	// one (the API's exec -t).
+	terminal bool
 }
 
 // exec starts x in running container rec, as its PID 1's user, with its
@@ -124,7 +127,7 @@ func (h *host) exec(ctx context.Context, rec *machine.Container, x execSpec) (*o
 	o := nsinit.ExecOptions{
 		Pid: rec.State.Pid, Args: x.args, Env: append(spec.Process.Env, x.env...), Cwd: spec.Process.Cwd,
 		User: spec.Process.User, NoNewPrivileges: spec.Process.NoNewPrivileges,
-		Stdin: x.stdin, Stdout: x.stdout, Stderr: x.stderr,
+		Stdin: x.stdin, Stdout: x.stdout, Stderr: x.stderr, Terminal: x.terminal,
 	}
 	if spec.Process.Capabilities != nil {
 		o.Bounding = spec.Process.Capabilities.Bounding

@@ -33,6 +33,9 @@ type ExecOptions struct {
 	// Stdin, Stdout and Stderr are the process's; nil is /dev/null.
 	Stdin          *os.File
 	Stdout, Stderr *os.File
+	// Terminal: Stdin is a terminal that becomes the controlling one of
+	// the process's new session (Ctrl-C, SIGWINCH and hangups reach it).
+	Terminal bool
 }
 
 // Exec starts a process in the namespaces of the running container whose
@@ -114,6 +117,9 @@ func execOnThisThread(o ExecOptions) (*os.Process, error) {
 		Sys: &syscall.SysProcAttr{
 			Chroot:     root,
 			Credential: &syscall.Credential{Uid: o.User.UID, Gid: o.User.GID, Groups: gids},
+			Setsid:     o.Terminal,
+			Setctty:    o.Terminal,
+			Ctty:       0,
 		},
 	}
 	p, err := os.StartProcess(path, o.Args, attr)

@@ -18,6 +18,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/berth/berth/machine/console"
 )
 
 // apiSocket is where packaging/berth.socket listens.
@@ -648,6 +650,43 @@ func tarOfFiles(t *testing.T, files map[string]string) io.Reader {
 		t.Fatal(err)
 	}
 	return &b
+}
+
+// TestDockerExecTty: docker exec -it gets a terminal of the service's:
+// its size from the CLI (and again on a resize), Ctrl-C reaching the
+// command as the terminal's, TERM set, the shell's exit code.
+func TestDockerExecTty(t *testing.T) {
+	busybox(t)
+	installAPISocket(t)
+	defer run(t, "rm", "-f", "it_apiexect")
+	dockerOK(t, "run", "-d", "--name", "it_apiexect", "busybox", "sleep", "300")
+
+	term := onTerminalCmd(t, 24, 80, dockerCmd(t, "exec", "-it", "it_apiexect", "sh"))
+	term.expect("/ # ")
+	term.typeIn("stty size; [ -t 0 ] && echo is-a-tty; echo term=$TERM\r")
+	term.expect("24 80")
+	term.expect("is-a-tty")
+	term.expect("term=xterm")
+	console.SetSize(term.pty.Master, 40, 100) // the user resizes the window
+	waitFor(t, 5*time.Second, "the exec's terminal to take the new size", func() bool {
+		term.typeIn("stty size\r")
+		time.Sleep(100 * time.Millisecond) // the answer's time, polled
+		term.mu.Lock()
+		defer term.mu.Unlock()
+		return strings.Contains(term.seen.String()[term.from:], "40 100")
+	})
+	term.typeIn("sleep 100\r")
+	waitFor(t, 5*time.Second, "the exec's sleep", func() bool { return strings.Contains(dockerOK(t, "top", "it_apiexect"), "sleep 100") })
+	term.typeIn("\x03") // Ctrl-C
+	term.typeIn("echo status=$?\r")
+	term.expect("status=130")
+	term.typeIn("exit 3\r")
+	if code := term.exit(); code != 3 {
+		t.Errorf("docker exec -it: exit %d, want the shell's 3", code)
+	}
+	if out := dockerOK(t, "top", "it_apiexect"); regexp.MustCompile(`(?m)\ssh$`).MatchString(out) {
+		t.Errorf("the exec's shell is still running:\n%s", out)
+	}
 }
 
 // TestDockerRunTty: docker run -it gets the container's terminal (its
