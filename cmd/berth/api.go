@@ -16,6 +16,7 @@ package main
 // and add about 1 MB to the binary.
 
 import (
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -82,6 +83,7 @@ func (s *apiServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		r.URL.Path, r.URL.RawPath = p, m[2]
+		r = r.WithContext(context.WithValue(r.Context(), apiVersionKey{}, v))
 	}
 	// docker load's and docker cp's archives are the large bodies.
 	if r.Body != nil && !(r.Method == http.MethodPost && r.URL.Path == "/images/load") &&
@@ -89,6 +91,17 @@ func (s *apiServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(w, r.Body, apiMaxBody)
 	}
 	s.mux.ServeHTTP(w, r)
+}
+
+type apiVersionKey struct{}
+
+// requestVersion is the API version of the request's /v1.NN prefix, the
+// newest without one.
+func requestVersion(r *http.Request) string {
+	if v, ok := r.Context().Value(apiVersionKey{}).(string); ok {
+		return v
+	}
+	return apiMaxVersion
 }
 
 // versionLess compares API versions "1.N".
@@ -145,6 +158,7 @@ func (s *apiServer) routes() {
 	m.HandleFunc("POST /networks/create", s.networkCreate)
 	m.HandleFunc("GET /networks/{id}", s.networkInspect)
 	m.HandleFunc("DELETE /networks/{id}", s.networkDelete)
+	m.HandleFunc("POST /networks/prune", s.networkPrune)
 	m.HandleFunc("POST /networks/{id}/connect", s.networkConnect)
 	m.HandleFunc("POST /networks/{id}/disconnect", s.networkDisconnect)
 
@@ -152,6 +166,7 @@ func (s *apiServer) routes() {
 
 	m.HandleFunc("GET /volumes", s.volumeList)
 	m.HandleFunc("POST /volumes/create", s.volumeCreate)
+	m.HandleFunc("POST /volumes/prune", s.volumePrune)
 	m.HandleFunc("GET /volumes/{name}", s.volumeInspect)
 	m.HandleFunc("DELETE /volumes/{name}", s.volumeDelete)
 

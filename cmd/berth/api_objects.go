@@ -71,6 +71,10 @@ func (s *apiServer) imageGet(w http.ResponseWriter, r *http.Request) {
 		s.imageSave(w, r, names)
 		return
 	}
+	if name, ok := strings.CutSuffix(r.PathValue("name"), "/history"); ok {
+		s.imageHistory(w, r, name)
+		return
+	}
 	name, ok := strings.CutSuffix(r.PathValue("name"), "/json")
 	if !ok {
 		apiError(w, fmt.Errorf("page not found: %w", errdefs.ErrNotFound))

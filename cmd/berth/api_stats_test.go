@@ -5,8 +5,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/berth/berth/imagestore"
 	"github.com/berth/berth/machine"
 	"github.com/berth/berth/machine/cgroup"
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 func TestParseProcStat(t *testing.T) {
@@ -57,5 +60,22 @@ func TestStatsResponse(t *testing.T) {
 	// Not running: zeros, as Docker's for a stopped container.
 	if z := statsResponse(rec, apiSample{}, apiSample{}); z.MemoryStats.Usage != 0 || z.PidsStats.Current != 0 || z.Networks != nil || z.CPUStats.OnlineCPUs != 0 {
 		t.Errorf("stats of a stopped container: %+v", z)
+	}
+}
+
+func TestHistoryItems(t *testing.T) {
+	created := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	img := imagestore.Image{ID: digest.FromString("config"), Names: []string{"app:1"}}
+	hist := []imagestore.HistoryEntry{
+		{History: ocispec.History{Created: &created, CreatedBy: "COPY x /", Comment: "by hand"}, Size: 42},
+		{History: ocispec.History{CreatedBy: "/bin/sh -c #(nop) CMD [\"sh\"]"}},
+	}
+	got := historyItems(img, hist)
+	if len(got) != 2 || got[0].ID != img.ID.String() || got[0].Tags[0] != "app:1" || got[0].Created != created.Unix() ||
+		got[0].Size != 42 || got[0].Comment != "by hand" || got[1].ID != "<missing>" || got[1].Tags != nil || got[1].Created != 0 {
+		t.Errorf("historyItems = %+v", got)
+	}
+	if got := historyItems(img, nil); got == nil || len(got) != 0 {
+		t.Errorf("historyItems of no history = %#v, want an empty list (JSON [])", got)
 	}
 }

@@ -116,6 +116,8 @@ func TestAPIErrors(t *testing.T) {
 		{"unversioned name with dots", "GET", "/containers/..%2F..%2Fetc/json", "", 404, "No such container"},
 		{"image missing", "GET", "/v1.41/images/nosuch/json", "", 404, "No such image: nosuch"},
 		{"rmi missing", "DELETE", "/v1.41/images/nosuch", "", 404, "No such image: nosuch"},
+		{"history missing", "GET", "/v1.41/images/nosuch/history", "", 404, "No such image: nosuch"},
+		{"volume prune bad filters", "POST", "/v1.41/volumes/prune?filters={", "", 400, "invalid filters"},
 		{"tag missing", "POST", "/v1.41/images/nosuch/tag?repo=other", "", 404, "No such image: nosuch"},
 		{"pull without image", "POST", "/v1.41/images/create?fromSrc=-", "", 400, "berth pulls images only"},
 		{"network missing", "GET", "/v1.41/networks/nosuch", "", 404, "nosuch"},

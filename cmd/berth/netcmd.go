@@ -252,20 +252,9 @@ func newNetworkCommand(g *globalOptions) *cobra.Command {
 			if !pruneForce && !confirm(c, "WARNING! This will remove all custom networks not used by at least one container.") {
 				return nil
 			}
-			all, err := networkStore(g.root).List()
+			removed, err := pruneNetworks(g.root)
 			if err != nil {
 				return err
-			}
-			var removed []string
-			for _, n := range all {
-				if !n.IsUser() {
-					continue
-				}
-				if _, err := removeNetwork(g.root, n.Name); err == nil {
-					removed = append(removed, n.Name)
-				} else if !errdefs.IsConflict(err) {
-					return err
-				}
 			}
 			if len(removed) > 0 {
 				fmt.Fprintln(c.OutOrStdout(), "Deleted Networks:")
@@ -403,6 +392,27 @@ func disconnectNetwork(h *host, netRef, ctrRef string, force bool) error {
 	}
 	root, _ := filepath.Abs(h.g.root)
 	return detachExtra(root, rec, n.Name)
+}
+
+// pruneNetworks removes the user networks no container uses and
+// returns their names.
+func pruneNetworks(root string) ([]string, error) {
+	all, err := networkStore(root).List()
+	if err != nil {
+		return nil, err
+	}
+	var removed []string
+	for _, n := range all {
+		if !n.IsUser() {
+			continue
+		}
+		if _, err := removeNetwork(root, n.Name); err == nil {
+			removed = append(removed, n.Name)
+		} else if !errdefs.IsConflict(err) {
+			return removed, err
+		}
+	}
+	return removed, nil
 }
 
 // removeNetwork removes a user network that no container uses (running

@@ -213,6 +213,11 @@ func TestDockerCLI(t *testing.T) {
 		t.Errorf("docker volume ls:\n%s", out)
 	}
 	dockerOK(t, "volume", "rm", "it_apivol")
+	// This CLI speaks API 1.41, whose prune takes unused named volumes too.
+	dockerOK(t, "volume", "create", "it_apivol2")
+	if out := dockerOK(t, "volume", "prune", "-f"); !strings.Contains(out, "Deleted Volumes:\nit_apivol2\n") {
+		t.Errorf("docker volume prune: %q", out)
+	}
 
 	// Idle, the service exits; the next command starts it again through
 	// the socket.
@@ -431,6 +436,9 @@ func TestDockerMountsCommit(t *testing.T) {
 	if st, paused := pausedState(t, "it_apimnt"); st != "running" || paused {
 		t.Errorf("after docker commit (paused while it read) the container is %s, paused %v", st, paused)
 	}
+	if out := dockerOK(t, "history", "--no-trunc", "it/apicommit:1"); !strings.Contains(out, "through the API") || !strings.Contains(out, id) {
+		t.Errorf("docker history of the committed image:\n%s", out)
+	}
 	if out := ok(t, "run", "--rm", "it/apicommit:1", "cat", "/etc/committed"); out != "changed\n" {
 		t.Errorf("the committed image's /etc/committed: %q", out)
 	}
@@ -503,6 +511,13 @@ func TestDockerNetworkConnect(t *testing.T) {
 		t.Errorf("docker network disconnect from the container's own network: exit %d, %q", r.code, r.stderr)
 	}
 	dockerOK(t, "network", "disconnect", "--force", "it_apinet", "it_apincli")
+	if out := dockerOK(t, "network", "prune", "-f"); strings.Contains(out, "it_apinet") {
+		t.Errorf("docker network prune removed it_apinet, which it_apinsrv uses: %q", out)
+	}
+	dockerOK(t, "rm", "-f", "it_apinsrv", "it_apincli")
+	if out := dockerOK(t, "network", "prune", "-f"); !strings.Contains(out, "Deleted Networks:\nit_apinet\n") {
+		t.Errorf("docker network prune of an unused network: %q", out)
+	}
 }
 
 // TestDockerCp: docker cp both ways through the archive endpoints, with
