@@ -618,6 +618,11 @@ func TestDockerStats(t *testing.T) {
 		t.Errorf("docker stats of a busy loop and a sleep in 64m: %q (want its name, CPU %% > 10, limit 64MiB, 2 PIDs)", lines[1])
 	}
 
+	// Without names: the running containers (the CLI lists them).
+	if out := dockerOK(t, "stats", "--no-stream", "--format", "{{.Name}} {{.PIDs}}"); !strings.Contains(out, "it_apistats 2\n") {
+		t.Errorf("docker stats --no-stream without names:\n%s", out)
+	}
+
 	// The stream: two readings, a second apart, before we hang up.
 	conn, err := net.Dial("unix", apiSocket)
 	if err != nil {
