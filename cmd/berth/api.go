@@ -150,6 +150,8 @@ func (s *apiServer) routes() {
 
 	m.HandleFunc("GET /images/json", s.imageList)
 	m.HandleFunc("POST /images/create", s.imageCreate)
+	m.HandleFunc("POST /images/prune", s.imagePrune)
+	m.HandleFunc("POST /build/prune", s.buildPrune)
 	m.HandleFunc("GET /images/{name...}", s.imageGet) // NAME/json: names have slashes
 	m.HandleFunc("DELETE /images/{name...}", s.imageDelete)
 	m.HandleFunc("POST /images/{name...}", s.imagePost) // NAME/tag

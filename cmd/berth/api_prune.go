@@ -1,9 +1,13 @@
 package main
 
 import (
+	"fmt"
 	"net/http"
 
 	"github.com/berth/berth/imagestore"
+	"github.com/berth/berth/internal/errdefs"
+	"github.com/berth/berth/machine/journal"
+	"github.com/docker/docker/api/types/build"
 	"github.com/docker/docker/api/types/image"
 	dnetwork "github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/api/types/volume"
@@ -82,4 +86,69 @@ func historyItems(img imagestore.Image, hist []imagestore.HistoryEntry) []image.
 		out = append(out, it)
 	}
 	return out
+}
+
+// imagePrune is POST /images/prune (docker image prune): berth image
+// prune's function: dangling images, or with the filter dangling=false
+// (docker image prune -a) every image no container uses.
+func (s *apiServer) imagePrune(w http.ResponseWriter, r *http.Request) {
+	f, err := parseFilters(r.URL.Query().Get("filters"))
+	if err != nil {
+		apiError(w, err)
+		return
+	}
+	all := false
+	for k, vs := range f {
+		if k != "dangling" {
+			apiError(w, fmt.Errorf("invalid filter %q: berth prunes images by dangling only: %w", k, errdefs.ErrInvalid))
+			return
+		}
+		for _, v := range vs {
+			all = v == "false" || v == "0"
+		}
+	}
+	st, err := s.store(r)
+	if err != nil {
+		apiError(w, err)
+		return
+	}
+	res, err := st.Prune(r.Context(), all)
+	rep := image.PruneReport{ImagesDeleted: []image.DeleteResponse{}, SpaceReclaimed: uint64(res.Reclaimed)}
+	for _, n := range res.Untagged {
+		rep.ImagesDeleted = append(rep.ImagesDeleted, image.DeleteResponse{Untagged: n})
+		emit("untag", journal.Field{Name: "BERTH_IMAGE_REF", Value: n})
+	}
+	for _, d := range res.Deleted {
+		rep.ImagesDeleted = append(rep.ImagesDeleted, image.DeleteResponse{Deleted: d.String()})
+		emit("delete", journal.Field{Name: "BERTH_IMAGE_ID", Value: d.String()})
+	}
+	if err != nil {
+		apiError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, rep)
+}
+
+// buildPrune is POST /build/prune (docker builder prune, and the last
+// step of docker system prune). berth's build cache is its build steps'
+// images, which have no names: this removes the dangling images that no
+// container uses, as docker image prune does (an unnamed commit goes
+// too), and reports them as the cache deleted.
+func (s *apiServer) buildPrune(w http.ResponseWriter, r *http.Request) {
+	st, err := s.store(r)
+	if err != nil {
+		apiError(w, err)
+		return
+	}
+	res, err := st.Prune(r.Context(), false)
+	rep := build.CachePruneReport{CachesDeleted: []string{}, SpaceReclaimed: uint64(res.Reclaimed)}
+	for _, d := range res.Deleted {
+		rep.CachesDeleted = append(rep.CachesDeleted, d.String())
+		emit("delete", journal.Field{Name: "BERTH_IMAGE_ID", Value: d.String()})
+	}
+	if err != nil {
+		apiError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, rep)
 }

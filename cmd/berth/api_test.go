@@ -117,6 +117,7 @@ func TestAPIErrors(t *testing.T) {
 		{"image missing", "GET", "/v1.41/images/nosuch/json", "", 404, "No such image: nosuch"},
 		{"rmi missing", "DELETE", "/v1.41/images/nosuch", "", 404, "No such image: nosuch"},
 		{"history missing", "GET", "/v1.41/images/nosuch/history", "", 404, "No such image: nosuch"},
+		{"image prune by label", "POST", `/v1.41/images/prune?filters={"label":{"a":true}}`, "", 400, `invalid filter "label"`},
 		{"volume prune bad filters", "POST", "/v1.41/volumes/prune?filters={", "", 400, "invalid filters"},
 		{"tag missing", "POST", "/v1.41/images/nosuch/tag?repo=other", "", 404, "No such image: nosuch"},
 		{"pull without image", "POST", "/v1.41/images/create?fromSrc=-", "", 400, "berth pulls images only"},

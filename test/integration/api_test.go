@@ -230,6 +230,13 @@ func TestDockerCLI(t *testing.T) {
 	if s := unitProp(t, "berth.service", "ActiveState"); s != "active" {
 		t.Errorf("berth.service is %s after a new connection, want active again", s)
 	}
+
+	// docker system prune: the prune endpoints one after the other.
+	pruned := strings.TrimSpace(dockerOK(t, "create", "--name", "it_apiprune", "busybox", "true"))
+	if r := docker(t, "system", "prune", "-f"); r.code != 0 || !strings.Contains(r.stdout, "Deleted Containers:\n") || !strings.Contains(r.stdout, "Total reclaimed space:") {
+		t.Errorf("docker system prune -f: exit %d, %q %q", r.code, r.stdout, r.stderr)
+	}
+	assertGone(t, pruned, "it_apiprune")
 }
 
 // TestDockerPullTagRmi: docker pull from the loopback registry through
@@ -455,6 +462,15 @@ func TestDockerMountsCommit(t *testing.T) {
 		out, err := exec.Command("busybox", "wget", "-qO-", "http://127.0.0.1:"+strings.TrimPrefix(hostPort, "0.0.0.0:")+"/").Output()
 		return err == nil && strings.Contains(string(out), "Hello from a berth container")
 	})
+
+	// A commit without a name is a dangling image: docker image prune's.
+	dangling := strings.TrimSpace(dockerOK(t, "commit", "it_apipub"))
+	if out := dockerOK(t, "image", "prune", "-f"); !strings.Contains(out, "deleted: "+dangling+"\n") {
+		t.Errorf("docker image prune after a commit without a name (%s): %q", dangling, out)
+	}
+	if r := run(t, "image", "inspect", dangling); r.code == 0 {
+		t.Errorf("the pruned image %s is still there", dangling)
+	}
 
 	dockerOK(t, "rm", "-f", "-v", "it_apimnt")
 	vols := ok(t, "volume", "ls", "-q")
