@@ -19,6 +19,7 @@ import (
 	"github.com/berth/berth/machine"
 	"github.com/berth/berth/machine/console"
 	"github.com/berth/berth/machine/journal"
+	"github.com/berth/berth/machine/journal/journalfile"
 	"github.com/berth/berth/machine/systemd"
 	"github.com/spf13/cobra"
 )
@@ -573,7 +574,7 @@ func (h *host) startAttached(ctx context.Context, rec *machine.Container) error 
 	<-followed
 	if code < 0 {
 		q := journal.Query{Matches: match, Since: since, AfterCursor: cursor}
-		if err := journal.Read(ctx, q, emit); err != nil && final == nil {
+		if err := readRest(ctx, q, emit); err != nil && final == nil {
 			return engineError{err}
 		}
 	}
@@ -584,6 +585,34 @@ func (h *host) startAttached(ctx context.Context, rec *machine.Container) error 
 		return engineError{fmt.Errorf("container %s ended, but the journal has no exit code for it", rec.Name)}
 	}
 	return exitCodeError{code}
+}
+
+// readRest is the last read of startAttached: q (one match) read from
+// journald's files directly, which takes a fraction of the time of
+// starting journalctl, or through journalctl when that reader cannot
+// (journalfile.ErrUnsupported, or any other error: nothing was passed to
+// fn then).
+func readRest(ctx context.Context, q journal.Query, fn func(journal.Entry) error) error {
+	if len(q.Matches) != 1 {
+		return journal.Read(ctx, q, fn)
+	}
+	var got []journal.Entry
+	err := journalfile.Read(journalfile.Query{Match: q.Matches[0], Since: q.Since, AfterCursor: q.AfterCursor}, func(e journal.Entry) error {
+		got = append(got, e)
+		return nil
+	})
+	if err != nil {
+		return journal.Read(ctx, q, fn)
+	}
+	for _, e := range got {
+		if err := fn(e); err != nil {
+			if errors.Is(err, journal.ErrStop) {
+				return nil
+			}
+			return err
+		}
+	}
+	return nil
 }
 
 // followDelay is how long `berth run` waits before it follows the

@@ -6,13 +6,22 @@
 // `make bench` builds it to bin/runbench and runs it in a fresh testbed.
 //
 //	runbench -berth bin/berth -image bin/images/busybox.tar [-n 100] [-warmup 5] [-phases 20]
-//	         [-cold-builds 5] [-cached-builds 10] [-only-builds] [-doc docs/BENCHMARKS.md] [-rev REV]
+//	         [-cold-builds 5] [-cached-builds 10] [-pulls 5] [-only builds|pulls|runs]
+//	         [-doc docs/BENCHMARKS.md] [-rev REV]
 //
 // The builds come first (build.go): one unmeasured build by each builder,
 // then -cold-builds builds with --no-cache and -cached-builds with nothing
 // changed, round-robin, of the same context with berth build and buildah
 // bud --layers (podman build's builder), after which both images must
 // print the same file. With -doc they rewrite the build-bench block.
+//
+// The pulls come next (pull.go): a 200 MiB, 5-layer gzip image made on the
+// spot (the same bytes every time) is pushed with skopeo to Debian's
+// docker-registry on 127.0.0.1:5000, a transient unit, and pulled and
+// unpacked by berth pull, skopeo copy + umoci unpack and podman pull, and
+// the floor untars the same layer blobs; one unmeasured round, then -pulls
+// rounds, round-robin, each run starting from an empty store. With -doc
+// they rewrite the pull-bench block.
 //
 // The commands, each run -warmup times and then -n times, round-robin (the
 // order rotates every round) so that drift hits all of them alike:
@@ -22,6 +31,8 @@
 //	berth run -d --rm --network none busybox true  detached: returns once the unit is started
 //	podman run --rm --runtime crun --network none localhost/busybox true
 //	crun run --bundle DIR ID                    an unpacked bundle, no image store, no unit
+//	berth run --rm -p 18080:80 busybox true     the default bridge and a published port
+//	podman run --rm --runtime crun -p 18081:80 localhost/busybox true
 //
 // All of them use the same busybox rootfs (contrib/images): berth and podman
 // import the same tarball, and crun's bundle is the tarball unpacked. None has

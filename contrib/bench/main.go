@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -44,6 +45,8 @@ type bench struct {
 	floor     *command
 	berthRun  *command
 	podmanRun *command
+	berthNet  *command // on the default bridge with a published port
+	podmanNet *command
 }
 
 func main() {
@@ -60,9 +63,10 @@ func run() int {
 	phases := flag.Int("phases", 20, "runs of the floor and of berth run split into phases at their units' journal messages (0: none)")
 	coldBuilds := flag.Int("cold-builds", 5, "measured cold builds of each builder (0: no build benchmark)")
 	cachedBuilds := flag.Int("cached-builds", 10, "measured cached builds of each builder")
-	onlyBuilds := flag.Bool("only-builds", false, "run only the build benchmark")
+	pulls := flag.Int("pulls", 5, "measured rounds of the pull benchmark (0: none)")
+	only := flag.String("only", "", "run only this benchmark: builds, pulls or runs")
 	flag.Parse()
-	if flag.NArg() != 0 || *n < 1 || *warmup < 0 {
+	if flag.NArg() != 0 || *n < 1 || *warmup < 0 || !slices.Contains([]string{"", "builds", "pulls", "runs"}, *only) {
 		flag.Usage()
 		return 2
 	}
@@ -87,7 +91,8 @@ func run() int {
 		return fail(err)
 	}
 	env.Runs, env.Warmup, env.Rev = *n, *warmup, *rev
-	if *coldBuilds > 0 {
+	want := func(name string) bool { return *only == "" || *only == name }
+	if *coldBuilds > 0 && want("builds") {
 		bb, err := b.builds(ctx, *coldBuilds, max(1, *cachedBuilds))
 		if err != nil {
 			return fail(err)
@@ -99,7 +104,19 @@ func run() int {
 			}
 		}
 	}
-	if *onlyBuilds {
+	if *pulls > 0 && want("pulls") {
+		pb, err := b.pulls(ctx, *pulls)
+		if err != nil {
+			return fail(err)
+		}
+		fmt.Print(pb.text())
+		if *doc != "" {
+			if err := writeDoc(*doc, pullBlock, pb.markdown(env)); err != nil {
+				return fail(err)
+			}
+		}
+	}
+	if !want("runs") {
 		return 0
 	}
 	fmt.Printf("bench: %d warm-up and %d measured runs of each command, round-robin\n", *warmup, *n)
@@ -269,7 +286,11 @@ func (b *bench) setup(ctx context.Context, berthBin string) (*environment, error
 	berthDetach := &command{label: "berth run -d", argv: []string{b.berth, "run", "-d", "--rm", "--network", "none", "busybox", "true"}, settle: berthSettle}
 	b.podmanRun = &command{label: "podman run", argv: []string{"podman", "run", "--rm", "--runtime", "crun", "--network", "none", "localhost/busybox", "true"}, settle: podmanSettle}
 	crunRun := &command{label: "crun run", argv: []string{"crun", "run", "--bundle", bundle, crunID}}
-	b.commands = []*command{b.floor, b.berthRun, berthDetach, b.podmanRun, crunRun}
+	// The network's cost (issue 6): the default bridge and one
+	// published port, against --network none above.
+	b.berthNet = &command{label: "berth run, bridge + port", argv: []string{b.berth, "run", "--rm", "-p", "18080:80", "busybox", "true"}, settle: berthSettle}
+	b.podmanNet = &command{label: "podman run, bridge + port", argv: []string{"podman", "run", "--rm", "--runtime", "crun", "-p", "18081:80", "localhost/busybox", "true"}, settle: podmanSettle}
+	b.commands = []*command{b.floor, b.berthRun, berthDetach, b.podmanRun, crunRun, b.berthNet, b.podmanNet}
 	for i, c := range b.commands {
 		f, err := os.Create(filepath.Join(work, fmt.Sprintf("out.%d", i)))
 		if err != nil {

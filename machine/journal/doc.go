@@ -14,7 +14,9 @@
 //
 // Reading goes through journalctl (Read runs `journalctl --output=json`):
 // the journal file format is an on-disk detail of systemd, and sd-journal,
-// the library that reads it, needs cgo.
+// the library that reads it, needs cgo. The one read on every container's
+// path, `berth run`'s last, has a shortcut that reads the files directly
+// (the subpackage journalfile) and falls back on Read.
 //
 // It must not import godbus, go-systemd or anything that needs cgo; it
 // imports only the standard library, golang.org/x/sys/unix and

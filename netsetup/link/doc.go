@@ -2,7 +2,9 @@
 // with netlink: the bridge with its gateway address, and for each
 // container a veth pair whose host side (vb<8 hex of the container ID>)
 // is a port of the bridge and whose peer is moved into the container's
-// network namespace as eth0, with its address, a default route and lo up.
+// network namespace as eth0, with its address, a MAC address made from it
+// (MACFor, as Docker's, so a reused address keeps its MAC in everyone's
+// neighbour cache), a default route and lo up.
 // It also sets the two sysctls berth needs (ip_forward, route_localnet).
 //
 // Namespace work follows CNI's pkg/ns: it runs on a fresh goroutine that

@@ -201,6 +201,14 @@ func attach(bridge, containerID, hostIf, peer, netnsPath, ifName string, addr ne
 		if err := netlink.LinkSetName(l, ifName); err != nil {
 			return fmt.Errorf("rename %s to %s: %w", peer, ifName, err)
 		}
+		// A MAC address made from the IPv4 address, as Docker's: an
+		// address leased again to a new container keeps its MAC, so the
+		// host's and other containers' neighbour caches stay right (a
+		// random MAC left them pointing at the old container's for
+		// seconds, and DNATed traffic to the new one went nowhere).
+		if err := netlink.LinkSetHardwareAddr(l, MACFor(addr.Addr())); err != nil {
+			return fmt.Errorf("%s: set MAC address: %w", ifName, err)
+		}
 		if err := netlink.AddrAdd(l, &netlink.Addr{IPNet: ipnet(addr)}); err != nil {
 			return fmt.Errorf("%s: add address %s: %w", ifName, addr, err)
 		}
@@ -299,4 +307,12 @@ func writeSysctl(path string) error {
 		return fmt.Errorf("sysctl %s: %w", path, err)
 	}
 	return nil
+}
+
+// MACFor is the MAC address of a container's interface with the IPv4
+// address a: 02:42 (locally administered, unicast, Docker's prefix)
+// followed by the address's four bytes.
+func MACFor(a netip.Addr) net.HardwareAddr {
+	b := a.As4()
+	return net.HardwareAddr{0x02, 0x42, b[0], b[1], b[2], b[3]}
 }

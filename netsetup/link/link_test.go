@@ -41,3 +41,16 @@ func TestExtraHostIfName(t *testing.T) {
 		}
 	}
 }
+
+func TestMACFor(t *testing.T) {
+	tests := []struct{ addr, want string }{
+		{"10.89.0.2", "02:42:0a:59:00:02"},
+		{"172.17.0.3", "02:42:ac:11:00:03"}, // Docker's for the same address
+		{"10.89.255.254", "02:42:0a:59:ff:fe"},
+	}
+	for _, tt := range tests {
+		if got := MACFor(netip.MustParseAddr(tt.addr)).String(); got != tt.want {
+			t.Errorf("MACFor(%s) = %s, want %s", tt.addr, got, tt.want)
+		}
+	}
+}

@@ -19,7 +19,8 @@ import (
 
 // TestNetworkBridge: a container on the default network gets an address
 // on berth0, reaches another container by address, publishes a port the
-// host reaches on 127.0.0.1, and leaves no lease or rule behind.
+// host reaches on 127.0.0.1 and other containers through a host address,
+// and leaves no lease or rule behind.
 func TestNetworkBridge(t *testing.T) {
 	busybox(t)
 	id := strings.TrimSpace(ok(t, "run", "-d", "--name", "it_netweb", "-p", "18080:8080", "busybox", "httpd", "-f", "-p", "8080", "-h", "/var/www"))
@@ -51,6 +52,14 @@ func TestNetworkBridge(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("second container lacks %q:\n%s", want, out)
 		}
+	}
+	// And through the published port on a host address (the bridge's,
+	// the one host address a container in the testbed can route to):
+	// DNAT back into the bridge, and the hairpin masquerade so that the
+	// answer comes back the same way.
+	r := run(t, "run", "--rm", "busybox", "sh", "-c", "timeout -s KILL 5 wget -qO- http://10.89.0.1:18080/; exit $?")
+	if r.code != 0 || !strings.Contains(r.stdout, "Hello from a berth container") {
+		t.Errorf("another container through the host address 10.89.0.1:18080: exit %d, %q %q", r.code, r.stdout, r.stderr)
 	}
 	if out := ok(t, "run", "--rm", "--network", "none", "busybox", "ip", "-o", "link"); strings.Count(out, "\n") != 1 || !strings.Contains(out, "lo:") {
 		t.Errorf("--network none: links %q", out)
