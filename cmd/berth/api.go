@@ -120,6 +120,7 @@ func (s *apiServer) routes() {
 	m.HandleFunc("HEAD /_ping", s.ping)
 	m.HandleFunc("GET /version", s.version)
 	m.HandleFunc("GET /info", s.info)
+	m.HandleFunc("POST /auth", s.auth)
 
 	m.HandleFunc("GET /containers/json", s.containerList)
 	m.HandleFunc("POST /containers/create", s.containerCreate)

@@ -239,8 +239,13 @@ func apiPullOne(r *http.Request, st *imagestore.Store, cfg *imagestore.Registrie
 	if rr.Local.Digest != "" {
 		tag = rr.Local.Digest.String()
 	}
+	auth, err := clientAuth(r, rr.Registry)
+	if err != nil {
+		return err
+	}
 	img, err := st.Pull(r.Context(), ref, imagestore.PullOptions{
 		Insecure: cfg.Insecure(rr.Registry),
+		Auth:     auth,
 		Progress: func(ev imagestore.ProgressEvent) {
 			if ev.State == imagestore.PullResolved {
 				resolved = ev.Digest.String()
@@ -588,10 +593,15 @@ func (s *apiServer) imagePush(w http.ResponseWriter, r *http.Request, name strin
 		apiError(w, noSuchImage(ref, err))
 		return
 	}
+	auth, err := clientAuth(r, rr.Registry)
+	if err != nil {
+		apiError(w, err)
+		return
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)
 	jsonLine(w, progressMessage{Status: fmt.Sprintf("The push refers to repository [%s/%s]", rr.Registry, rr.Repository)})
-	d, err := st.Push(r.Context(), ref, imagestore.PushOptions{Insecure: cfg.Insecure(rr.Registry)})
+	d, err := st.Push(r.Context(), ref, imagestore.PushOptions{Insecure: cfg.Insecure(rr.Registry), Auth: auth})
 	if err != nil {
 		jsonLine(w, errorMessage(err))
 		return
