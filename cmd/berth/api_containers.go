@@ -198,9 +198,7 @@ func createOptions(name string, req container.CreateRequest) (machine.RunOptions
 	o.DNS, o.ExtraHosts, o.GroupAdd = hc.DNS, hc.ExtraHosts, hc.GroupAdd
 	for port, bindings := range hc.PortBindings {
 		for _, b := range bindings {
-			if b.HostPort == "" {
-				return o, fmt.Errorf("port %s: berth publishes on a given host port only (no -P, no random port): %w", port, errdefs.ErrInvalid)
-			}
+			// An empty HostPort is -p CONTAINER: a free host port.
 			spec := b.HostPort + ":" + port.Port() + "/" + port.Proto()
 			if b.HostIP != "" {
 				spec = b.HostIP + ":" + spec

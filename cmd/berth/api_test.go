@@ -88,8 +88,8 @@ func TestAPIErrors(t *testing.T) {
 		{"create bad json", "POST", "/v1.41/containers/create", `{"Image":`, 400, "invalid JSON body"},
 		{"create image missing", "POST", "/v1.41/containers/create?name=web", `{"Image":"nosuch"}`, 404, "No such image: nosuch"},
 		{"create bad memory", "POST", "/v1.41/containers/create", `{"Image":"busybox","HostConfig":{"Memory":1}}`, 400, "Minimum memory limit"},
-		{"create random port", "POST", "/v1.41/containers/create",
-			`{"Image":"busybox","HostConfig":{"PortBindings":{"80/tcp":[{"HostPort":""}]}}}`, 400, "no random port"},
+		{"create port range without host", "POST", "/v1.41/containers/create",
+			`{"Image":"busybox","HostConfig":{"PortBindings":{"80-81/tcp":[{"HostPort":""}]}}}`, 400, "a container range needs a host range"},
 		{"create mount type", "POST", "/v1.41/containers/create",
 			`{"Image":"busybox","HostConfig":{"Mounts":[{"Type":"image","Source":"busybox","Target":"/img"}]}}`, 400, `type "image" is not supported`},
 		{"create mount no target", "POST", "/v1.41/containers/create",
@@ -231,6 +231,11 @@ func TestCreateOptions(t *testing.T) {
 				o.Restart = machine.RestartPolicy{Name: "on-failure", MaximumRetryCount: 3}
 				o.Publish = []machine.PortMapping{{HostIP: "127.0.0.1", HostPort: 8080, ContainerPort: 80, Count: 1, Proto: "tcp"}}
 				o.Mounts = []machine.Mount{{Type: machine.MountBind, Source: "/srv", Target: "/data", ReadOnly: true}}
+			}},
+		{"free host port", container.CreateRequest{Config: &container.Config{Image: "busybox"}, HostConfig: &container.HostConfig{
+			PortBindings: nat.PortMap{"53/udp": []nat.PortBinding{{HostIP: "127.0.0.1"}}}}},
+			func(o *machine.RunOptions) {
+				o.Publish = []machine.PortMapping{{HostIP: "127.0.0.1", ContainerPort: 53, Count: 1, Proto: "udp"}}
 			}},
 		{"rm, host network", container.CreateRequest{Config: &container.Config{Image: "busybox"}, HostConfig: &container.HostConfig{AutoRemove: true, NetworkMode: "host"}},
 			func(o *machine.RunOptions) { o.AutoRemove, o.Network = true, "host" }},

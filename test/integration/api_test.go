@@ -463,6 +463,23 @@ func TestDockerMountsCommit(t *testing.T) {
 		return err == nil && strings.Contains(string(out), "Hello from a berth container")
 	})
 
+	// -p [IP::]CONTAINER: a free host port, through the API and berth run.
+	defer run(t, "rm", "-f", "it_apirand", "it_apirand2")
+	dockerOK(t, "run", "-d", "--name", "it_apirand", "-p", "127.0.0.1::80", "busybox", "httpd", "-f", "-p", "80", "-h", "/var/www")
+	ok(t, "run", "-d", "--name", "it_apirand2", "-p", "80", "busybox", "httpd", "-f", "-p", "80", "-h", "/var/www")
+	p1 := strings.TrimSpace(dockerOK(t, "port", "it_apirand", "80"))
+	p2 := strings.TrimSpace(ok(t, "port", "it_apirand2", "80"))
+	if !regexp.MustCompile(`^127\.0\.0\.1:\d+$`).MatchString(p1) || !regexp.MustCompile(`^0\.0\.0\.0:\d+$`).MatchString(p2) ||
+		strings.TrimPrefix(p1, "127.0.0.1:") == strings.TrimPrefix(p2, "0.0.0.0:") {
+		t.Fatalf("free host ports: docker -p 127.0.0.1::80 got %q, berth -p 80 got %q", p1, p2)
+	}
+	for _, addr := range []string{p1, "127.0.0.1:" + strings.TrimPrefix(p2, "0.0.0.0:")} {
+		waitFor(t, 5*time.Second, "the free port "+addr+" to answer", func() bool {
+			out, err := exec.Command("busybox", "wget", "-qO-", "http://"+addr+"/").Output()
+			return err == nil && strings.Contains(string(out), "Hello from a berth container")
+		})
+	}
+
 	// A commit without a name is a dangling image: docker image prune's.
 	dangling := strings.TrimSpace(dockerOK(t, "commit", "it_apipub"))
 	if out := dockerOK(t, "image", "prune", "-f"); !strings.Contains(out, "deleted: "+dangling+"\n") {
