@@ -286,16 +286,25 @@ func containerCleanup(g *globalOptions, id string) error {
 		return err
 	}
 	streams := rec.State.LogStreams
-	if netw, onNet, err := containerNetwork(root, rec); err != nil {
-		fmt.Fprintf(os.Stderr, "berth: warning: %v\n", err)
-	} else if onNet {
-		if err := disconnect(root, rec, netw); err != nil {
+	// The network is released last, after the record says the container
+	// ended (what `berth run` waits for): removing nftables rules waits
+	// for an RCU grace period, several milliseconds. Its address and
+	// port claims are held until its rules are gone, so no one else gets
+	// them meanwhile; a container that takes over its ports puts its rules
+	// first (nat.AddPorts), and `berth start` waits for this unit to go.
+	netRec := *rec
+	defer func() {
+		if netw, onNet, err := containerNetwork(root, &netRec); err != nil {
+			fmt.Fprintf(os.Stderr, "berth: warning: %v\n", err)
+		} else if onNet {
+			if err := disconnect(root, &netRec, netw); err != nil {
+				fmt.Fprintf(os.Stderr, "berth: warning: %v\n", err)
+			}
+		}
+		if err := releaseExtra(root, &netRec); err != nil {
 			fmt.Fprintf(os.Stderr, "berth: warning: %v\n", err)
 		}
-	}
-	if err := releaseExtra(root, rec); err != nil {
-		fmt.Fprintf(os.Stderr, "berth: warning: %v\n", err)
-	}
+	}()
 	ended(rec)
 	// Well inside the unit's TimeoutStopSec (stop timeout + 5 s), which
 	// also bounds this command.

@@ -370,6 +370,38 @@ func exePath() (string, error) {
 	return filepath.EvalSymlinks(exe)
 }
 
+// waitUnitGone waits, for at most unitGoneMax, while name is the
+// transient unit of a container that has ended and whose cleanup is
+// still running (the record says it ended before the cleanup has released
+// its network), and reports whether it went away.
+func waitUnitGone(ctx context.Context, m *systemd.Manager, name string) bool {
+	deadline := time.Now().Add(unitGoneMax)
+	for {
+		st, err := m.Unit(ctx, name)
+		if err != nil {
+			return false
+		}
+		if st.LoadState != "loaded" {
+			return true // unloaded: garbage-collected
+		}
+		if !st.Transient || (st.ActiveState != "deactivating" && st.ActiveState != "inactive" && st.ActiveState != "failed") {
+			return false
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
+// unitGoneMax bounds waitUnitGone: a cleanup's work after the record
+// (the network's release) takes milliseconds.
+const unitGoneMax = 10 * time.Second
+
 // start starts rec's unit and waits for systemd's verdict. A container
 // that could not start comes back as an exitCodeError with Docker's code
 // (125, 126, 127) after its error is printed.
@@ -399,7 +431,11 @@ func (h *host) start(ctx context.Context, rec *machine.Container) error {
 	if err != nil {
 		return engineError{err}
 	}
-	err = m.StartTransient(ctx, rec.Unit, machine.UnitProperties(rec, exe, root))
+	props := machine.UnitProperties(rec, exe, root)
+	err = m.StartTransient(ctx, rec.Unit, props)
+	if errors.Is(err, errdefs.ErrAlreadyExists) && waitUnitGone(ctx, m, rec.Unit) {
+		err = m.StartTransient(ctx, rec.Unit, props)
+	}
 	if errors.Is(err, errdefs.ErrAlreadyExists) {
 		// A unit file from `berth generate systemd` is the container's
 		// unit now: start that one.

@@ -1,7 +1,7 @@
 // Package link creates and deletes the links of berth's bridge networks
 // with netlink: the bridge with its gateway address, and for each
 // container a veth pair whose host side (vb<8 hex of the container ID>)
-// is a port of the bridge and whose peer is moved into the container's
+// is a port of the bridge and whose peer is made in the container's
 // network namespace as eth0, with its address, a MAC address made from it
 // (MACFor, as Docker's, so a reused address keeps its MAC in everyone's
 // neighbour cache), a default route and lo up.

@@ -105,8 +105,9 @@ func DeleteBridge(name string) error {
 // AttachContainer connects the network namespace at netnsPath (for
 // example /proc/PID/ns/net) to bridge: a veth pair whose host side
 // HostIfName(containerID) is a port of bridge and up, and whose peer is
-// moved into the namespace, renamed ifName, given addr, set up, with a
-// default route via gateway; lo is set up too. It returns the host side's
+// made in the namespace as ifName, given addr (and the MAC address
+// MACFor(addr)), set up, with a default route via gateway; lo is set up
+// too. It returns the host side's
 // name. On failure nothing is left: deleting the host side deletes the
 // peer wherever it is.
 func AttachContainer(bridge, containerID, netnsPath, ifName string, addr netip.Prefix, gateway netip.Addr) (hostIf string, err error) {
@@ -116,8 +117,7 @@ func AttachContainer(bridge, containerID, netnsPath, ifName string, addr netip.P
 	if !gateway.Is4() {
 		return "", fmt.Errorf("attach %s: gateway %s must be IPv4: %w", containerID, gateway, errdefs.ErrInvalid)
 	}
-	// "vp…" is a temporary name, unique in the host namespace.
-	return attach(bridge, containerID, HostIfName(containerID), "vp"+containerID[:8], netnsPath, ifName, addr, gateway)
+	return attach(bridge, containerID, HostIfName(containerID), netnsPath, ifName, addr, gateway)
 }
 
 // ExtraHostIfName is the host side of a container's veth on a network it
@@ -142,12 +142,12 @@ func AttachExtra(bridge, containerID, netnsPath, ifName string, addr netip.Prefi
 		return "", fmt.Errorf("container ID %q: too short: %w", containerID, errdefs.ErrInvalid)
 	}
 	hostIf = ExtraHostIfName(containerID, bridge)
-	return attach(bridge, containerID, hostIf, "vq"+hostIf[2:], netnsPath, ifName, addr, netip.Addr{})
+	return attach(bridge, containerID, hostIf, netnsPath, ifName, addr, netip.Addr{})
 }
 
 // attach does AttachContainer's work with the names given; an invalid
 // gateway adds no default route.
-func attach(bridge, containerID, hostIf, peer, netnsPath, ifName string, addr netip.Prefix, gateway netip.Addr) (string, error) {
+func attach(bridge, containerID, hostIf, netnsPath, ifName string, addr netip.Prefix, gateway netip.Addr) (string, error) {
 	if !addr.Addr().Is4() || (gateway.IsValid() && !gateway.Is4()) {
 		return "", fmt.Errorf("attach %s: address %s and gateway %s must be IPv4: %w", containerID, addr, gateway, errdefs.ErrInvalid)
 	}
@@ -161,12 +161,26 @@ func attach(bridge, containerID, hostIf, peer, netnsPath, ifName string, addr ne
 	}
 	defer target.Close()
 
+	// One request makes both ends: the host's, up and a port of the
+	// bridge, and the container's, made in its namespace under its final
+	// name with a MAC address made from its IPv4 address (as Docker's: an
+	// address leased again to a new container keeps its MAC, so the
+	// host's and other containers' neighbour caches stay right; a random
+	// MAC left them pointing at the old container's for seconds, and
+	// DNATed traffic to the new one went nowhere). Making the peer in
+	// place, not moving it, spares the kernel a namespace move per
+	// container, which cost several milliseconds.
 	veth := &netlink.Veth{
-		LinkAttrs: netlink.LinkAttrs{Name: hostIf, MTU: br.Attrs().MTU},
-		PeerName:  peer,
+		LinkAttrs:        netlink.LinkAttrs{Name: hostIf, MTU: br.Attrs().MTU, MasterIndex: br.Attrs().Index, Flags: net.FlagUp},
+		PeerName:         ifName,
+		PeerNamespace:    netlink.NsFd(int(target)),
+		PeerHardwareAddr: MACFor(addr.Addr()),
 	}
 	if err := netlink.LinkAdd(veth); err != nil {
-		return "", fmt.Errorf("attach %s: create veth %s: %w", containerID, hostIf, err)
+		if l, lerr := netlink.LinkByName(hostIf); lerr == nil {
+			netlink.LinkDel(l) // made, then the bridge refused it
+		}
+		return "", fmt.Errorf("attach %s: create veth %s (%s in %s): %w", containerID, hostIf, ifName, netnsPath, err)
 	}
 	success := false
 	defer func() {
@@ -176,38 +190,10 @@ func attach(bridge, containerID, hostIf, peer, netnsPath, ifName string, addr ne
 			}
 		}
 	}()
-	host, err := netlink.LinkByName(hostIf)
-	if err != nil {
-		return "", fmt.Errorf("attach %s: %w", containerID, err)
-	}
-	if err := netlink.LinkSetMaster(host, br); err != nil {
-		return "", fmt.Errorf("attach %s: %s into bridge %s: %w", containerID, hostIf, bridge, err)
-	}
-	if err := netlink.LinkSetUp(host); err != nil {
-		return "", fmt.Errorf("attach %s: %s up: %w", containerID, hostIf, err)
-	}
-	p, err := netlink.LinkByName(peer)
-	if err != nil {
-		return "", fmt.Errorf("attach %s: %w", containerID, err)
-	}
-	if err := netlink.LinkSetNsFd(p, int(target)); err != nil {
-		return "", fmt.Errorf("attach %s: move %s into %s: %w", containerID, peer, netnsPath, err)
-	}
 	err = Do(target, func() error {
-		l, err := netlink.LinkByName(peer)
+		l, err := netlink.LinkByName(ifName)
 		if err != nil {
 			return err
-		}
-		if err := netlink.LinkSetName(l, ifName); err != nil {
-			return fmt.Errorf("rename %s to %s: %w", peer, ifName, err)
-		}
-		// A MAC address made from the IPv4 address, as Docker's: an
-		// address leased again to a new container keeps its MAC, so the
-		// host's and other containers' neighbour caches stay right (a
-		// random MAC left them pointing at the old container's for
-		// seconds, and DNATed traffic to the new one went nowhere).
-		if err := netlink.LinkSetHardwareAddr(l, MACFor(addr.Addr())); err != nil {
-			return fmt.Errorf("%s: set MAC address: %w", ifName, err)
 		}
 		if err := netlink.AddrAdd(l, &netlink.Addr{IPNet: ipnet(addr)}); err != nil {
 			return fmt.Errorf("%s: add address %s: %w", ifName, addr, err)

@@ -20,7 +20,9 @@
 // Rules carry a comment (UserData, shown by nft): "berth container ID",
 // "berth bridge NAME" or "berth base"; RemovePorts deletes exactly the
 // rules of one container, and EnsureBase replaces exactly one bridge's.
-// Verbs: Ensure* is idempotent create-or-replace; Add* replaces the
+// Verbs: Ensure* is idempotent create-or-replace (EnsureBase, which every
+// container start calls, makes no transaction when the bridge's rules
+// read back equal to those it would write); Add* replaces the
 // owner's rules; Remove* deletes one owner's rules and is idempotent;
 // Teardown deletes the whole table.
 //

@@ -61,6 +61,16 @@ func (f *fakeConn) DelChain(c *nftables.Chain) {
 	})
 }
 
+func (f *fakeConn) InsertRule(r *nftables.Rule) *nftables.Rule {
+	f.pending = append(f.pending, func() {
+		f.handle++
+		c := *r
+		c.Handle = f.handle
+		f.rules[r.Chain.Name] = append([]*nftables.Rule{&c}, f.rules[r.Chain.Name]...)
+	})
+	return r
+}
+
 func (f *fakeConn) AddRule(r *nftables.Rule) *nftables.Rule {
 	f.pending = append(f.pending, func() {
 		f.handle++

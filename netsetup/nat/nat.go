@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net/netip"
+	"reflect"
 
 	"github.com/google/nftables"
 	"github.com/google/nftables/expr"
@@ -36,6 +37,7 @@ type Conn interface {
 	FlushChain(c *nftables.Chain)
 	DelChain(c *nftables.Chain)
 	AddRule(r *nftables.Rule) *nftables.Rule
+	InsertRule(r *nftables.Rule) *nftables.Rule
 	DelRule(r *nftables.Rule) error
 	ListTablesOfFamily(family nftables.TableFamily) ([]*nftables.Table, error)
 	ListChainsOfTableFamily(family nftables.TableFamily) ([]*nftables.Chain, error)
@@ -294,6 +296,12 @@ func EnsureBase(conn Conn, bridge string, subnet netip.Prefix, internal bool) er
 			existing[c.Name] = rs
 		}
 	}
+	base := BaseRules(bridge, subnet, internal)
+	if exists && upToDate(existing, base, bridge) {
+		// Every container start calls this: a rule set that is already
+		// what it would write is left alone, with no transaction.
+		return nil
+	}
 	conn.AddTable(t)
 	for _, c := range chains(t) {
 		conn.AddChain(c)
@@ -314,7 +322,6 @@ func EnsureBase(conn Conn, bridge string, subnet netip.Prefix, internal bool) er
 			}
 		}
 	}
-	base := BaseRules(bridge, subnet, internal)
 	for _, c := range []string{ChainPostrouting, forwardPrefix + bridge} {
 		for _, r := range base[c] {
 			conn.AddRule(r)
@@ -327,7 +334,8 @@ func EnsureBase(conn Conn, bridge string, subnet netip.Prefix, internal bool) er
 }
 
 // AddPorts publishes a container's ports: it replaces the container's
-// rules (if any) with ports, in one transaction, so a retry is harmless.
+// rules (if any) with ports, in one transaction, so a retry is harmless;
+// they go first in the ports chain, in order.
 // EnsureBase must have run first.
 func AddPorts(conn Conn, containerID string, ports []Port) error {
 	rules, err := PortRules(containerID, ports)
@@ -337,8 +345,11 @@ func AddPorts(conn Conn, containerID string, ports []Port) error {
 	if err := delContainerRules(conn, containerID); err != nil {
 		return err
 	}
-	for _, r := range rules {
-		conn.AddRule(r)
+	// At the head of the chain: a container that took over a port whose
+	// last owner has ended wins at once, before that owner's cleanup has
+	// removed its rule (it does so after it has reported the end).
+	for i := len(rules) - 1; i >= 0; i-- {
+		conn.InsertRule(rules[i])
 	}
 	if err := conn.Flush(); err != nil {
 		return fmt.Errorf("nftables: publish ports of %s: %w", containerID, err)
@@ -458,6 +469,42 @@ func tableExists(conn Conn) (bool, error) {
 		}
 	}
 	return false, nil
+}
+
+// upToDate reports whether existing (the rules of the table's chains,
+// by chain) has the jump rules and exactly bridge's base rules, in
+// order, expression for expression. A rule read back that does not
+// compare equal to the one built (however it differs) makes it false,
+// and EnsureBase writes the rules again: it can cost a transaction,
+// never a rule.
+func upToDate(existing, base map[string][]*nftables.Rule, bridge string) bool {
+	for _, c := range []string{ChainPrerouting, ChainOutput} {
+		if !hasTag(existing[c], baseTag) {
+			return false
+		}
+	}
+	tag := bridgeTag(bridge)
+	for _, c := range []string{ChainPostrouting, forwardPrefix + bridge} {
+		rs, ok := existing[c]
+		if !ok {
+			return false
+		}
+		var mine []*nftables.Rule
+		for _, r := range rs {
+			if Comment(r) == tag {
+				mine = append(mine, r)
+			}
+		}
+		if len(mine) != len(base[c]) {
+			return false
+		}
+		for i, r := range mine {
+			if !reflect.DeepEqual(r.Exprs, base[c][i].Exprs) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func hasTag(rs []*nftables.Rule, tag string) bool {

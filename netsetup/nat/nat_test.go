@@ -43,13 +43,43 @@ func TestEnsureBase(t *testing.T) {
 		t.Fatal(err)
 	}
 	check(t, f.dump(), baseDump)
-	// Idempotent: a second call replaces the bridge's rules, adds nothing.
+	// Idempotent: a second call finds the rules as it would write them
+	// and makes no transaction at all (every container start calls it).
 	if err := EnsureBase(f, "berth0", subnet, false); err != nil {
 		t.Fatal(err)
 	}
 	check(t, f.dump(), baseDump)
-	if f.flushes != 2 {
-		t.Errorf("%d transactions, want one per call", f.flushes)
+	if f.flushes != 1 {
+		t.Errorf("%d transactions, want 1: the second call had nothing to do", f.flushes)
+	}
+	// A rule gone (someone's `nft delete rule`), or one changed: the
+	// bridge's rules are written again, in one transaction, as they were.
+	for i, spoil := range []func(){
+		func() { f.rules["forward-berth0"] = f.rules["forward-berth0"][1:] },
+		func() {
+			r := *f.rules["postrouting"][0]
+			r.Exprs = r.Exprs[:len(r.Exprs)-1]
+			f.rules["postrouting"][0] = &r
+		},
+		func() { f.rules["prerouting"] = nil },
+	} {
+		spoil()
+		if err := EnsureBase(f, "berth0", subnet, false); err != nil {
+			t.Fatal(err)
+		}
+		check(t, f.dump(), baseDump)
+		if want := 2 + i; f.flushes != want {
+			t.Errorf("spoiled rule set %d: %d transactions, want %d", i, f.flushes, want)
+		}
+	}
+	// The same bridge made internal: its rules change.
+	fi := newFake()
+	EnsureBase(fi, "berth0", subnet, false)
+	if err := EnsureBase(fi, "berth0", subnet, true); err != nil {
+		t.Fatal(err)
+	}
+	if d := fi.dump(); fi.flushes != 2 || strings.Contains(d, "oifname != berth0 masquerade") {
+		t.Errorf("made internal: %d transactions, rules:\n%s", fi.flushes, d)
 	}
 	// A second bridge adds its own rules and chain, keeps the first's.
 	if err := EnsureBase(f, "br1", netip.MustParsePrefix("10.89.0.0/24"), false); err != nil {
@@ -138,8 +168,21 @@ func TestAddRemovePorts(t *testing.T) {
 		}
 		return strings.Join(s, "\n")
 	}
-	check(t, ports(), "l4proto == tcp th dport == 81 r1=10.88.0.3 r2=80 dnat addr=r1 port=r2 # berth container bbb\n"+
-		"l4proto == tcp th dport == 80 r1=10.88.0.2 r2=80 dnat addr=r1 port=r2 # berth container aaa")
+	// The latest container's rules come first (it wins a port taken over
+	// from one whose cleanup has not removed its rule yet).
+	check(t, ports(), "l4proto == tcp th dport == 80 r1=10.88.0.2 r2=80 dnat addr=r1 port=r2 # berth container aaa\n"+
+		"l4proto == tcp th dport == 81 r1=10.88.0.3 r2=80 dnat addr=r1 port=r2 # berth container bbb")
+	// A container's own rules keep their order.
+	if err := AddPorts(f, "aaa", []Port{{Proto: "tcp", HostPort: 80, ContainerIP: a, ContainerPort: 80}, {Proto: "udp", HostPort: 53, ContainerIP: a, ContainerPort: 53}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := ports(); !strings.HasPrefix(got, "l4proto == tcp th dport == 80 r1=10.88.0.2") || !strings.Contains(got, "dport == 53") ||
+		strings.Index(got, "dport == 53") > strings.Index(got, "dport == 81") {
+		t.Errorf("two ports of aaa, then bbb's:\n%s", got)
+	}
+	if err := AddPorts(f, "aaa", []Port{{Proto: "tcp", HostPort: 80, ContainerIP: a, ContainerPort: 80}}); err != nil {
+		t.Fatal(err)
+	}
 	if err := RemovePorts(f, "aaa"); err != nil {
 		t.Fatal(err)
 	}
