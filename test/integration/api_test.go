@@ -16,6 +16,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -403,6 +404,56 @@ func TestDockerLifecycle(t *testing.T) {
 	if _, err := io.Copy(io.Discard, br); err != nil {
 		t.Errorf("the attach to a removed container did not end: %v", err)
 	}
+}
+
+// TestDockerEventsFollow: docker events without --until follows the
+// journal and systemd's unit signals until the client leaves: a
+// container's start, its unit becoming active, its die.
+func TestDockerEventsFollow(t *testing.T) {
+	busybox(t)
+	installAPISocket(t)
+	defer run(t, "rm", "-f", "it_apifollowev")
+	c := dockerCmd(t, "events", "--format", "{{.Type}} {{.Action}} {{.Actor.ID}} {{.Actor.Attributes.name}}",
+		"--filter", "type=container", "--filter", "type=unit", "--filter", "type=volume")
+	var out syncBuffer
+	c.Stdout = &out
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { c.Process.Kill(); c.Wait() }()
+	// The stream is live once a marker's event comes through it: only
+	// then may the container start, or its events could come before.
+	defer run(t, "volume", "rm", "it_apievmark")
+	waitFor(t, 10*time.Second, "docker events to be following", func() bool {
+		run(t, "volume", "rm", "it_apievmark")
+		ok(t, "volume", "create", "it_apievmark")
+		time.Sleep(200 * time.Millisecond) // the event's way through the journal, polled
+		return strings.Contains(out.String(), "volume create it_apievmark")
+	})
+	dockerOK(t, "run", "--name", "it_apifollowev", "busybox", "sh", "-c", "sleep 1")
+	waitFor(t, 10*time.Second, "start, the unit's active state and die in the stream", func() bool {
+		s := out.String()
+		return strings.Contains(s, "container start ") && strings.Contains(s, " it_apifollowev\n") &&
+			strings.Contains(s, "unit active berth-it_apifollowev.service") && strings.Contains(s, "container die ")
+	})
+}
+
+// syncBuffer is a bytes.Buffer safe for a writer and a reader at once.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 // TestDockerMountsCommit: docker run's --mount (a volume, a tmpfs),
