@@ -1,6 +1,7 @@
 package imagebuild
 
 import (
+	"archive/tar"
 	"context"
 	"fmt"
 	"io"
@@ -21,6 +22,10 @@ type CommitOptions struct {
 	CreatedBy string   // the history's created_by: the container's command
 	Ref       string   // the new image's name; "" for none
 	TmpDir    string
+	// MapOwner, when set, gives the layer's owner of a file that the
+	// upper directory gives to uid and gid: a container with a user
+	// namespace keeps host ids there (see rewriteOwners).
+	MapOwner func(uid, gid int) (int, int)
 }
 
 // commitChanges are the instructions berth commit -c takes, as Docker.
@@ -66,7 +71,7 @@ func Commit(ctx context.Context, st Store, img imagestore.Image, upper string, o
 		return imagestore.Image{}, err
 	}
 	defer f.Close()
-	n, err := diffUpper(upper, lower, nil, f)
+	n, err := diffUpperOwners(upper, lower, f, o.MapOwner)
 	if err != nil {
 		return imagestore.Image{}, err
 	}
@@ -91,4 +96,48 @@ func Commit(ctx context.Context, st Store, img imagestore.Image, upper string, o
 		co.Ref = ref
 	}
 	return st.Commit(ctx, co)
+}
+
+// diffUpperOwners is diffUpper of the upper directory into out, with
+// each entry's owner given by mapOwner when it is set.
+func diffUpperOwners(upper string, lower *view, out io.Writer, mapOwner func(uid, gid int) (int, int)) (int, error) {
+	if mapOwner == nil {
+		return diffUpper(upper, lower, nil, out)
+	}
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() { done <- rewriteOwners(pr, out, mapOwner) }()
+	n, err := diffUpper(upper, lower, nil, pw)
+	pw.CloseWithError(err)
+	if rerr := <-done; err == nil && rerr != nil {
+		err = fmt.Errorf("map the owners of the container's changes: %w", rerr)
+	}
+	return n, err
+}
+
+// rewriteOwners copies the tar stream r to w with every header's Uid and
+// Gid mapped; names, modes, bodies and PAX records are kept. It reads r
+// to its end, so that the writer never blocks.
+func rewriteOwners(r io.Reader, w io.Writer, mapOwner func(uid, gid int) (int, int)) error {
+	tr, tw := tar.NewReader(r), tar.NewWriter(w)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return tw.Close()
+		}
+		if err != nil {
+			io.Copy(io.Discard, r)
+			return err
+		}
+		h.Uid, h.Gid = mapOwner(h.Uid, h.Gid)
+		h.Uname, h.Gname = "", ""
+		if err := tw.WriteHeader(h); err != nil {
+			io.Copy(io.Discard, r)
+			return err
+		}
+		if _, err := io.Copy(tw, tr); err != nil {
+			io.Copy(io.Discard, r)
+			return err
+		}
+	}
 }

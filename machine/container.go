@@ -49,7 +49,11 @@ type Container struct {
 	// (a host name, so '_' in Name becomes '-').
 	Unit    string `json:"Unit"`
 	Machine string `json:"Machine"`
-	State   State  `json:"State"`
+	// IDMap is the block of host ids of a --userns=auto container's user
+	// namespace, taken when it is created and free again when it is
+	// removed (see userns.go); nil without a user namespace.
+	IDMap *IDMap `json:"IDMap,omitempty"`
+	State State  `json:"State"`
 }
 
 // State is what happened to the container last.
@@ -239,6 +243,11 @@ func (c *Containers) Create(rec *Container, spec *specs.Spec) (err error) {
 	// The upper's root is the container's "/": 0755 like any root.
 	if err := os.Chmod(filepath.Join(tmp, "upper"), 0o755); err != nil {
 		return fmt.Errorf("create container %s: %w", rec.Name, err)
+	}
+	if rec.IDMap != nil {
+		if err := c.userNamespaceDirs(tmp, *rec.IDMap); err != nil {
+			return fmt.Errorf("create container %s: %w", rec.Name, err)
+		}
 	}
 	sj, err := json.MarshalIndent(spec, "", "\t")
 	if err != nil {

@@ -101,6 +101,9 @@ type RunOptions struct {
 	// Devices are --device: host device nodes made in the container's
 	// /dev and allowed in its device cgroup.
 	Devices []Device
+	// Userns is --userns: "" or UsernsHost, UsernsAuto, or
+	// "auto:size=N" (see ParseUserns).
+	Userns string `json:",omitempty"`
 	// GroupAdd are --group-add: supplementary groups, names from the
 	// image's /etc/group or numbers.
 	GroupAdd []string
@@ -414,6 +417,11 @@ func (o *RunOptions) Validate() error {
 	}
 	if o.Image == "" {
 		add(invalidf("no image specified"))
+	}
+	if mode, _, err := ParseUserns(o.Userns); err != nil {
+		add(err)
+	} else if mode == UsernsAuto {
+		add(o.usernsConflicts())
 	}
 	for _, e := range o.Env {
 		if k, _, _ := strings.Cut(e, "="); k == "" || strings.ContainsRune(e, 0) {

@@ -281,6 +281,9 @@ type Volume struct {
 	CreatedAt  time.Time         `json:"CreatedAt"`
 	Labels     map[string]string `json:"Labels"`
 	Scope      string            `json:"Scope"`
+	// Options are the local driver's (type, device, o): see
+	// ParseVolumeOptions; null for a plain directory, as Docker shows it.
+	Options map[string]string `json:"Options"`
 }
 
 // Volumes is the volume store, /var/lib/berth/volumes.
@@ -301,8 +304,18 @@ func (v *Volumes) Path(name string) string { return filepath.Join(v.dir, name, "
 // Create makes volume name, or returns it if it exists (created false),
 // as `docker volume create` and a first -v do.
 func (v *Volumes) Create(name string, labels map[string]string) (vol Volume, created bool, err error) {
+	return v.CreateWithOptions(name, labels, nil)
+}
+
+// CreateWithOptions is Create with the local driver's options (see
+// ParseVolumeOptions). A volume that exists is returned as it is, with
+// its own options, as Docker does.
+func (v *Volumes) CreateWithOptions(name string, labels, opts map[string]string) (vol Volume, created bool, err error) {
 	if !validVolumeName(name) {
 		return Volume{}, false, invalidf("invalid volume name %q: only [a-zA-Z0-9][a-zA-Z0-9_.-]* is allowed", name)
+	}
+	if _, err := ParseVolumeOptions("local", opts); err != nil {
+		return Volume{}, false, err
 	}
 	if vol, err := v.Get(name); err == nil {
 		return vol, false, nil
@@ -319,6 +332,9 @@ func (v *Volumes) Create(name string, labels map[string]string) (vol Volume, cre
 		Labels: labels, Scope: "local"}
 	if vol.Labels == nil {
 		vol.Labels = map[string]string{}
+	}
+	if len(opts) > 0 {
+		vol.Options = opts
 	}
 	b, _ := json.MarshalIndent(vol, "", "\t")
 	if err := fsutil.WriteFileAtomic(filepath.Join(tmp, "volume.json"), b, 0o600); err != nil {
@@ -378,6 +394,9 @@ func (v *Volumes) List() ([]Volume, error) {
 func (v *Volumes) Remove(name string) error {
 	if _, err := v.Get(name); err != nil {
 		return err
+	}
+	if err := v.unmount(name); err != nil {
+		return fmt.Errorf("remove volume %s: %w", name, err)
 	}
 	tomb, err := os.MkdirTemp(v.dir, ".rm-")
 	if err != nil {

@@ -49,6 +49,15 @@ func (p *parser) crossCheck(app *App) {
 			p.keyErr(svcPath(s), "use a shorter app or service name", "unit name %q is longer than %d characters", unit, maxUnitName)
 		}
 	}
+	helpers := helperUnits(app)
+	for _, s := range app.Services {
+		for _, key := range InstanceKeys(s) {
+			if what, ok := helpers[ServiceUnit(app.Name, key)]; ok {
+				p.keyErr(svcPath(s), "rename the service", "the unit of service %q, %s, is also the unit of %s", s.Name, ServiceUnit(app.Name, key), what)
+				break
+			}
+		}
+	}
 	p.cycles(app)
 	p.portClashes(app)
 }

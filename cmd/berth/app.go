@@ -1,11 +1,8 @@
 package main
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"sort"
@@ -13,100 +10,70 @@ import (
 
 	"github.com/berth/berth/internal/errdefs"
 	"github.com/berth/berth/machine"
-	"github.com/berth/berth/netsetup/network"
 	"github.com/berth/berth/unitgen"
 )
 
-// Apps: TOML files (unitgen) become systemd units whose services are
-// berth containers. The unit of service S of app A is A-S.service; its
-// container is called A-S and has a stable ID derived from A and S, so
-// that the unit can name it before it exists. The unit's ExecStartPre
-// (`berth __prepare FILE S`) makes or refreshes the container from the
-// file; the rest of the unit is the container's own (UnitProperties).
+// Apps: TOML files that unitgen parses and renders into systemd units
+// (unitgen.Render: every service's unit, and the oneshots that create
+// its networks and volumes and pull or build its images). This file is
+// the glue: the run options a service's container is made from (`berth
+// __prepare FILE KEY`, the unit's ExecStartPre), and what berth cannot
+// run yet.
 
-// appContainerID is the stable container ID of service svc of app.
-func appContainerID(app, svc string) string {
-	for salt := 0; ; salt++ {
-		sum := sha256.Sum256([]byte(fmt.Sprintf("berth-app\x00%s\x00%s\x00%d", app, svc, salt)))
-		id := hex.EncodeToString(sum[:])
-		if strings.Trim(id[:12], "0123456789") != "" { // never an all-digit short ID
-			return id
-		}
-	}
-}
+// appContainerID is the stable container ID of service key of app.
+func appContainerID(app, key string) string { return unitgen.ContainerID(app, key) }
 
-// appNetwork is the berth network of the app's network name, as
-// Compose names it: APP_NAME.
-func appNetwork(app, name string) string { return app + "_" + name }
+// appNetwork is the berth network of the app's network name.
+func appNetwork(app, name string) string { return unitgen.NetworkName(app, name) }
 
-// ensureAppNetwork makes the app's network a service joins, as its
-// [network.NAME] table describes it (the "default" one has no table).
-// One that exists is kept as it is.
-func ensureAppNetwork(root string, app *unitgen.App, s *unitgen.Service) error {
-	name := "default"
-	if len(s.Networks) == 1 {
-		name = s.Networks[0].Name
-	}
-	var o network.CreateOptions
-	if def := app.Network(name); def != nil {
-		var err error
-		if def.Subnet != "" {
-			if o.Subnet, err = netip.ParsePrefix(def.Subnet); err != nil {
-				return fmt.Errorf("%s: network %s: subnet: %w", app.File, name, err)
-			}
-		}
-		if def.Gateway != "" {
-			if o.Gateway, err = netip.ParseAddr(def.Gateway); err != nil {
-				return fmt.Errorf("%s: network %s: gateway: %w", app.File, name, err)
-			}
-		}
-		o.Internal = def.Internal
-	}
-	o.Labels = map[string]string{"io.berth.app": app.Name}
-	_, err := networkStore(root).Create(appNetwork(app.Name, name), o, hostRoutes())
-	if err != nil && !errdefs.IsAlreadyExists(err) {
-		return fmt.Errorf("%s: network %s: %w", app.File, name, err)
-	}
-	return nil
-}
+// appUnit is the unit of service key of app.
+func appUnit(app, key string) string { return unitgen.ServiceUnit(app, key) }
 
-// appUnit is the unit of service svc of app.
-func appUnit(app, svc string) string { return app + "-" + svc + ".service" }
+// instanceKeys are the keys of a service's containers.
+func instanceKeys(s *unitgen.Service) []string { return unitgen.InstanceKeys(s) }
 
 // unsupported lists what an app asks for that berth cannot run yet.
-func unsupported(s *unitgen.Service) []string {
+func unsupported(app *unitgen.App, s *unitgen.Service) []string {
 	var why []string
-	if s.Build != nil {
-		why = append(why, "build (image builds come with the build issue)")
-	}
 	for _, p := range s.Ports {
-		if p.HostStart == 0 {
-			why = append(why, "ports without a host port (berth does not pick one yet)")
+		if p.HostStart == 0 && p.ContainerStart != p.ContainerEnd {
+			why = append(why, "a container port range without host ports (publish each port, or give the host range)")
+			break
+		}
+		if p.HostStart != p.HostEnd && p.ContainerStart == p.ContainerEnd {
+			why = append(why, "a host port range for one container port (berth does not pick one of the range yet)")
 			break
 		}
 	}
-	if len(s.Networks) > 1 {
-		why = append(why, "more than one network per service (berth attaches a container to one network so far)")
-	}
-	for _, d := range s.DependsOn {
-		if d.Condition == unitgen.ConditionCompleted {
-			why = append(why, `depends_on condition "completed"`)
-			break
+	for _, m := range s.Mounts {
+		if v := app.Volume(m.Source); m.Type == unitgen.MountVolume && v != nil && len(v.Options) > 0 {
+			why = append(why, fmt.Sprintf("volume %s: options (berth volumes take no driver options yet)", v.Name))
 		}
 	}
 	return why
+}
+
+// checkRunnable refuses an app that berth cannot run yet, naming what.
+func checkRunnable(app *unitgen.App) error {
+	var errs []error
+	for _, s := range app.Services {
+		if why := unsupported(app, s); len(why) > 0 {
+			errs = append(errs, fmt.Errorf("%s: service %s: not supported yet: %s: %w", app.File, s.Name, strings.Join(why, "; "), errdefs.ErrInvalid))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // serviceOptions are the run options of service s of app: what `berth
 // run` would be given. Named volumes are the app's, prefixed with its
 // name as Compose does.
 func serviceOptions(app *unitgen.App, s *unitgen.Service) (machine.RunOptions, error) {
-	if why := unsupported(s); len(why) > 0 {
+	if why := unsupported(app, s); len(why) > 0 {
 		return machine.RunOptions{}, fmt.Errorf("%s: service %s: not supported yet: %s: %w", app.File, s.Name, strings.Join(why, "; "), errdefs.ErrInvalid)
 	}
 	o := machine.RunOptions{
 		Name:       app.Name + "-" + s.Name,
-		Image:      s.Image,
+		Image:      unitgen.ServiceImage(app.Name, s),
 		Cmd:        s.Command,
 		WorkingDir: s.Workdir,
 		User:       s.User,
@@ -136,12 +103,11 @@ func serviceOptions(app *unitgen.App, s *unitgen.Service) (machine.RunOptions, e
 	}
 	t := int(s.StopTimeout.Seconds())
 	o.StopTimeout = &t
-	// Every service is on a network of the app's ("default" unless it
-	// names one), where the other services find it by its name.
-	netName, aliases := "default", []string(nil)
-	if len(s.Networks) == 1 {
-		netName, aliases = s.Networks[0].Name, s.Networks[0].Aliases
-	}
+	// Every service is on the networks of the app it names ("default"
+	// unless it names one), where the other services find it by its
+	// name: the first is its network, the others are connected to it as
+	// with `berth network connect` (eth1, eth2…).
+	nets := unitgen.ServiceNetworks(s)
 	var devs []string
 	for _, d := range s.Devices {
 		spec := d.Host + ":" + d.Container
@@ -160,11 +126,16 @@ func serviceOptions(app *unitgen.App, s *unitgen.Service) (machine.RunOptions, e
 	if h := s.Healthcheck; h != nil {
 		o.Healthcheck = &machine.Healthcheck{Test: h.Test, Interval: h.Interval, Timeout: h.Timeout, Retries: h.Retries, StartPeriod: h.StartPeriod}
 	}
-	o.Network = appNetwork(app.Name, netName)
-	o.NetworkAliases = append([]string{s.Name}, aliases...)
+	o.Network = appNetwork(app.Name, nets[0].Name)
+	o.NetworkAliases = append([]string{s.Name}, nets[0].Aliases...)
+	for _, n := range nets[1:] {
+		o.Connected = append(o.Connected, machine.ConnectedNetwork{Name: appNetwork(app.Name, n.Name), Aliases: append([]string{s.Name}, n.Aliases...)})
+	}
+	// A port without a host port keeps HostPort 0 here: __prepare picks
+	// one (pickHostPorts).
 	for _, p := range s.Ports {
 		o.Publish = append(o.Publish, machine.PortMapping{HostIP: p.HostIP, HostPort: p.HostStart, ContainerPort: p.ContainerStart,
-			Count: p.HostEnd - p.HostStart + 1, Proto: p.Protocol})
+			Count: p.ContainerEnd - p.ContainerStart + 1, Proto: p.Protocol})
 	}
 	for _, f := range s.EnvFiles {
 		r, err := os.Open(f)
@@ -225,19 +196,6 @@ func serviceOptions(app *unitgen.App, s *unitgen.Service) (machine.RunOptions, e
 // service, as systemd names them), all with the service's name as an
 // alias on the app's network, so that its name resolves to all of them.
 
-// instanceKeys are the keys of a service's containers: its name, or
-// NAME@1 … NAME@N with replicas.
-func instanceKeys(s *unitgen.Service) []string {
-	if s.Replicas <= 1 {
-		return []string{s.Name}
-	}
-	keys := make([]string, s.Replicas)
-	for i := range keys {
-		keys[i] = fmt.Sprintf("%s@%d", s.Name, i+1)
-	}
-	return keys
-}
-
 // instanceOptions are serviceOptions for one of the service's
 // containers (key from instanceKeys).
 func instanceOptions(app *unitgen.App, s *unitgen.Service, key string) (machine.RunOptions, error) {
@@ -275,82 +233,32 @@ func appRecord(app *unitgen.App, key string, o machine.RunOptions) *machine.Cont
 // renderedUnit is one unit file of an app.
 type renderedUnit struct {
 	Name, Text string
-	WantedBy   []string
+	// Links enable the unit (unitgen.Unit.Links).
+	Links []string
 }
 
-// renderApp renders the units of app, read from file (an absolute
-// path): one per service.
+// renderApp renders the units of app (unitgen.Render), read from file
+// (an absolute path), once checkRunnable has accepted it.
 func renderApp(app *unitgen.App, file, exe, root string) ([]renderedUnit, error) {
-	var out []renderedUnit
-	var errs []error
-	for _, s := range app.Services {
-		for _, key := range instanceKeys(s) {
-			o, err := instanceOptions(app, s, key)
-			if err != nil {
-				errs = append(errs, err)
-				break
-			}
-			rec := appRecord(app, key, o)
-			props := machine.UnitProperties(rec, exe, root)
-			// The app's unit stays loaded while it is enabled: not collected.
-			for i := range props {
-				if props[i].Name == "CollectMode" {
-					props = append(props[:i], props[i+1:]...)
-					break
-				}
-			}
-			for i := range props {
-				if props[i].Name == "Description" {
-					props[i].Value = fmt.Sprintf("berth app %s: service %s (%s)", app.Name, key, s.Image)
-				}
-			}
-			pre := []machine.ExecCommand{{Path: exe, Argv: []string{exe, "--root", root, "__prepare", file, key}}}
-			for _, d := range s.DependsOn {
-				if d.Condition == unitgen.ConditionHealthy {
-					// Started after its dependency's unit (After=), and then
-					// only once that container is healthy (TimeoutStartSec
-					// bounds the wait).
-					if dep := app.Service(d.Service); dep != nil {
-						for _, dk := range instanceKeys(dep) {
-							pre = append(pre, machine.ExecCommand{Path: exe, Argv: []string{exe, "--root", root, "__wait-healthy", appContainerID(app.Name, dk)}})
-						}
-					}
-				}
-			}
-			props = append(props,
-				machine.Property{Name: "SourcePath", Value: file},
-				machine.Property{Name: "ExecStartPre", Value: pre},
-				// __prepare pulls an image the store lacks.
-				machine.Property{Name: "Wants", Value: []string{"network-online.target"}},
-				machine.Property{Name: "After", Value: []string{"network-online.target"}})
-			var deps []string
-			for _, d := range s.DependsOn {
-				if dep := app.Service(d.Service); dep != nil {
-					for _, dk := range instanceKeys(dep) {
-						deps = append(deps, appUnit(app.Name, dk))
-					}
-				}
-			}
-			if len(deps) > 0 {
-				props = append(props, machine.Property{Name: "Requires", Value: deps},
-					machine.Property{Name: "After", Value: append([]string(nil), deps...)})
-			}
-			raw := map[string][]string{}
-			for _, d := range s.Systemd {
-				for _, v := range d.Values {
-					raw[d.Section] = append(raw[d.Section], d.Key+"="+v)
-				}
-			}
-			wanted := app.Install.WantedBy
-			text, err := machine.UnitFile{Props: props, WantedBy: wanted, Raw: raw}.Render()
-			if err != nil {
-				errs = append(errs, fmt.Errorf("%s: service %s: %w", app.File, s.Name, err))
-				break
-			}
-			out = append(out, renderedUnit{Name: rec.Unit, Text: text, WantedBy: wanted})
-		}
+	if err := checkRunnable(app); err != nil {
+		return nil, err
 	}
-	return out, errors.Join(errs...)
+	return renderAppUnchecked(app, file, exe, root)
+}
+
+// renderAppUnchecked renders the units of app without checkRunnable:
+// what `berth down` takes away.
+func renderAppUnchecked(app *unitgen.App, file, exe, root string) ([]renderedUnit, error) {
+	app.File = file
+	units, err := unitgen.Render(app, unitgen.Options{Exe: exe, Root: root})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]renderedUnit, len(units))
+	for i, u := range units {
+		out[i] = renderedUnit{Name: u.Name, Text: u.Text(), Links: u.Links}
+	}
+	return out, nil
 }
 
 // readApp reads and parses an app file.
@@ -368,4 +276,32 @@ func readApp(file string) (*unitgen.App, string, error) {
 		return nil, "", err
 	}
 	return app, abs, nil
+}
+
+// pickHostPorts gives each port of o published without a host port the
+// one the service's previous container had for it (so that a restart
+// keeps it, and the container is kept), else a free one from the
+// ephemeral range, as `berth run -P` picks. The caller holds the apps
+// lock, so that replicas prepared at once do not pick the same port:
+// each sees the records made before it.
+func pickHostPorts(root string, o *machine.RunOptions, old *machine.Container) error {
+	for i := range o.Publish {
+		p := &o.Publish[i]
+		if p.HostPort != 0 {
+			continue
+		}
+		if old != nil && i < len(old.Options.Publish) {
+			q := old.Options.Publish[i]
+			if q.ContainerPort == p.ContainerPort && q.Proto == p.Proto && q.HostIP == p.HostIP && q.Count == p.Count && q.HostPort != 0 {
+				p.HostPort = q.HostPort
+				continue
+			}
+		}
+		n, err := freeHostPort(root, p.Proto)
+		if err != nil {
+			return err
+		}
+		p.HostPort = n
+	}
+	return nil
 }

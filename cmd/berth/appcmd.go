@@ -10,7 +10,9 @@ import (
 
 	"github.com/berth/berth/imagestore"
 	"github.com/berth/berth/internal/errdefs"
+	"github.com/berth/berth/internal/fsutil"
 	"github.com/berth/berth/machine"
+	"github.com/berth/berth/unitgen"
 	"github.com/spf13/cobra"
 )
 
@@ -47,39 +49,42 @@ func prepareService(c *cobra.Command, g *globalOptions, file, svc string) error 
 	if s == nil || !slices.Contains(instanceKeys(s), svc) {
 		return fmt.Errorf("%s: no service %q: %w", abs, svc, errdefs.ErrNotFound)
 	}
-	o, err := instanceOptions(app, s, svc)
+	o, want, err := desiredContainer(app, s, svc)
 	if err != nil {
 		return err
 	}
-	want := appRecord(app, svc, o)
-	o.StopSignal = want.StopSignal
 	h, err := g.host(c)
 	if err != nil {
 		return err
 	}
-	if err := ensureAppNetwork(g.root, app, s); err != nil {
-		return err
-	}
-	// As `docker compose up`: an image that is not in the store is
-	// pulled (the unit waits for network-online.target).
+	// The unit's pull oneshot has fetched a missing image; one that the
+	// file names since it ran (a changed file, `berth up` again) is
+	// pulled here.
 	store, err := g.openStore(c)
 	if err != nil {
 		return err
 	}
-	if _, err := store.Get(c.Context(), o.Image); errdefs.IsNotFound(err) {
+	if _, err := store.Get(c.Context(), o.Image); errdefs.IsNotFound(err) && s.Build == nil {
 		fmt.Fprintf(os.Stderr, "berth: %s: pulling %s\n", want.Unit, o.Image)
 		if _, err := store.Pull(c.Context(), o.Image, imagestore.PullOptions{}); err != nil {
 			return fmt.Errorf("%s: service %s: %w", abs, svc, err)
 		}
 	}
 	id := want.ID
-	if old, err := h.cs.Load(id); err == nil {
-		store, err := g.openStore(c)
-		if err != nil {
-			return err
-		}
-		img, ierr := store.Get(c.Context(), o.Image)
-		if ierr == nil && old.ImageID == img.ID.String() && sameOptions(old.Options, o, imageVolumes(img)) && old.Unit == want.Unit { // mounts.go
+	lock, err := fsutil.LockFile(filepath.Join(g.root, "apps.lock"), true)
+	if err != nil {
+		return err
+	}
+	defer lock.Unlock()
+	old, oldErr := h.cs.Load(id)
+	if oldErr != nil {
+		old = nil
+	}
+	if err := pickHostPorts(g.root, &o, old); err != nil {
+		return fmt.Errorf("%s: service %s: %w", abs, svc, err)
+	}
+	if old != nil {
+		if containerCurrent(c.Context(), store, old, o, want) {
 			return nil
 		}
 		if err := h.destroy(old); err != nil {
@@ -103,37 +108,147 @@ func prepareService(c *cobra.Command, g *globalOptions, file, svc string) error 
 
 func newUpCommand(g *globalOptions) *cobra.Command {
 	var file string
+	var persist bool
 	c := &cobra.Command{
 		Use:   "up [OPTIONS] [SERVICE...]",
 		Short: "Start an app described in TOML (docs/services.md) as systemd units",
 		Long: "Start the services of an app file as the units the systemd generator makes at boot\n" +
-			"(APP-SERVICE.service), written to /run/systemd/system: they last until `berth down` or a reboot.\n" +
-			"For an app that starts at boot, put its file in /etc/berth/ instead.",
+			"(APP-SERVICE.service and its oneshots), written to /run/systemd/system: they last until\n" +
+			"`berth down` or a reboot. With --persist they are written to /etc/systemd/system and enabled\n" +
+			"instead, so that the app starts at boot; or put its file in /etc/berth/.",
 		RunE: func(c *cobra.Command, args []string) error {
-			return appUp(c, g, file, args)
+			return appUp(c, g, file, args, persist)
 		},
 	}
 	c.Flags().StringVarP(&file, "file", "f", "berth.toml", "The app file")
 	c.Flags().BoolP("detach", "d", true, "Start in the background (the only mode so far)")
+	c.Flags().BoolVar(&persist, "persist", false, "Write the units to "+persistUnitDir+" and enable them (they outlive a reboot)")
 	return c
 }
 
-func appUp(c *cobra.Command, g *globalOptions, file string, only []string) error {
+// persistUnitDir is where `berth up --persist` writes an app's units.
+const persistUnitDir = "/etc/systemd/system"
+
+// writeUnits writes units into dir, and with enable, makes the links
+// of their [Install] sections (WantedBy=, RequiredBy=, Alias=) as
+// `systemctl enable` (and the generator) do. durable writes each file
+// atomically and synced (berth up); a generator's directory is a fresh
+// tmpfs that systemd reads once the generator has exited, so it need not
+// be.
+func writeUnits(dir string, units []renderedUnit, enable, durable bool) error {
+	write := os.WriteFile
+	if durable {
+		write = fsutil.WriteFileAtomic
+	}
+	for _, u := range units {
+		if err := write(filepath.Join(dir, u.Name), []byte(u.Text), 0o644); err != nil {
+			return fmt.Errorf("write unit %s: %w", u.Name, err)
+		}
+		if !enable {
+			continue
+		}
+		for _, l := range u.Links {
+			link := filepath.Join(dir, l)
+			if err := os.MkdirAll(filepath.Dir(link), 0o755); err != nil {
+				return err
+			}
+			target := u.Name
+			if strings.Contains(l, "/") {
+				target = "../" + u.Name
+			}
+			os.Remove(link)
+			if err := os.Symlink(target, link); err != nil {
+				return fmt.Errorf("enable unit %s: %w", u.Name, err)
+			}
+		}
+	}
+	return nil
+}
+
+// berthWrote says whether dir holds one of units as berth wrote it.
+func berthWrote(dir string, units []renderedUnit) bool {
+	for _, u := range units {
+		if b, err := os.ReadFile(filepath.Join(dir, u.Name)); err == nil && strings.HasPrefix(string(b), unitHeader) {
+			return true
+		}
+	}
+	return false
+}
+
+// unitHeader starts every unit file berth writes (unitgen.Unit.Text).
+const unitHeader = "# Generated by berth"
+
+// removeUnits removes the unit files of units and their links from dir;
+// what is not there is skipped, and so is a file of the same name that
+// berth did not write (it starts with berth's header line).
+func removeUnits(dir string, units []renderedUnit) error {
+	var errs []error
+	for _, u := range units {
+		if !berthWrote(dir, []renderedUnit{u}) {
+			continue
+		}
+		for _, l := range u.Links {
+			os.Remove(filepath.Join(dir, l))
+			if d := filepath.Dir(l); d != "." {
+				os.Remove(filepath.Join(dir, d)) // only if empty
+			}
+		}
+		if err := os.Remove(filepath.Join(dir, u.Name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// appUnits renders the units of the app in file for `berth up`/`down`.
+// Only up checks that berth can run the app: down must take away what an
+// earlier up made of a file that has changed since.
+func appUnits(g *globalOptions, file string, forDown bool) (*unitgen.App, []renderedUnit, error) {
 	app, abs, err := readApp(file)
 	if err != nil {
-		return usageError{err}
+		return nil, nil, usageError{err}
 	}
 	exe, err := exePath()
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	root, err := filepath.Abs(g.root)
 	if err != nil {
+		return nil, nil, err
+	}
+	render := renderApp
+	if forDown {
+		render = renderAppUnchecked
+	}
+	units, err := render(app, abs, exe, root)
+	if err != nil {
+		return nil, nil, usageError{err}
+	}
+	return app, units, nil
+}
+
+// serviceKey is the service key of an app's service unit ("web",
+// "web@2"), or "" for its oneshots.
+func serviceKey(app *unitgen.App, unit string) string {
+	for _, s := range app.Services {
+		for _, key := range instanceKeys(s) {
+			if appUnit(app.Name, key) == unit {
+				return key
+			}
+		}
+	}
+	return ""
+}
+
+func appUp(c *cobra.Command, g *globalOptions, file string, only []string, persist bool) error {
+	app, units, err := appUnits(g, file, false)
+	if err != nil {
 		return err
 	}
-	units, err := renderApp(app, abs, exe, root)
-	if err != nil {
-		return usageError{err}
+	for _, name := range only {
+		if app.Service(name) == nil && serviceKey(app, appUnit(app.Name, name)) == "" {
+			return usageError{fmt.Errorf("no such service: %s: %w", name, errdefs.ErrNotFound)}
+		}
 	}
 	h, err := g.host(c)
 	if err != nil {
@@ -144,20 +259,45 @@ func appUp(c *cobra.Command, g *globalOptions, file string, only []string) error
 	if err != nil {
 		return err
 	}
-	for _, u := range units {
-		if err := os.WriteFile(filepath.Join(runtimeUnitDir, u.Name), []byte(u.Text), 0o644); err != nil {
-			return err
-		}
+	// An app that `up --persist` wrote stays persistent until down: its
+	// units in /etc would hide new ones in /run.
+	persist = persist || berthWrote(persistUnitDir, units)
+	dir := runtimeUnitDir
+	if persist {
+		dir = persistUnitDir
+		// One place only: units left in /run by an earlier `berth up`
+		// would hide these.
+		removeUnits(runtimeUnitDir, units)
+	}
+	store, err := g.openStore(c)
+	if err != nil {
+		return err
+	}
+	changed := changedUnits(c.Context(), h, store, g.root, dir, app, units)
+	if err := writeUnits(dir, units, persist, true); err != nil {
+		return err
 	}
 	if err := m.Reload(c.Context()); err != nil {
 		return err
 	}
 	var errs []error
+	// A running service that the file now makes differently is restarted
+	// (with the services that require it); the others are started, which
+	// leaves a running one alone.
 	for _, u := range units {
-		svc := strings.TrimSuffix(strings.TrimPrefix(u.Name, app.Name+"-"), ".service")
-		base, _, _ := strings.Cut(svc, "@")
-		if len(only) > 0 && !contains(only, svc) && !contains(only, base) {
+		if !changed[u.Name] || !selected(app, only, u.Name) {
 			continue
+		}
+		if st, err := m.Unit(c.Context(), u.Name); err != nil || st.ActiveState != "active" {
+			continue
+		}
+		if err := m.Restart(c.Context(), u.Name); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for _, u := range units {
+		if serviceKey(app, u.Name) == "" || !selected(app, only, u.Name) {
+			continue // a oneshot (its services' Requires= start it), or a service not asked for
 		}
 		if err := m.Start(c.Context(), u.Name); err != nil {
 			errs = append(errs, err)
@@ -166,6 +306,18 @@ func appUp(c *cobra.Command, g *globalOptions, file string, only []string) error
 		fmt.Fprintln(c.OutOrStdout(), u.Name)
 	}
 	return errors.Join(errs...)
+}
+
+// selected says whether unit is one of the services `berth up SERVICE…`
+// names (all of them when it names none); a oneshot is selected unless
+// services are named.
+func selected(app *unitgen.App, only []string, unit string) bool {
+	if len(only) == 0 {
+		return true
+	}
+	key := serviceKey(app, unit)
+	base, _, _ := strings.Cut(key, "@")
+	return key != "" && (contains(only, key) || contains(only, base))
 }
 
 func contains(list []string, s string) bool {
@@ -182,73 +334,82 @@ func newDownCommand(g *globalOptions) *cobra.Command {
 	var volumes bool
 	c := &cobra.Command{
 		Use:   "down [OPTIONS]",
-		Short: "Stop an app started with berth up and remove its units and containers",
+		Short: "Stop an app started with berth up and remove its units, containers and networks",
 		Args:  exactArgs(0),
 		RunE: func(c *cobra.Command, args []string) error {
-			app, _, err := readApp(file)
-			if err != nil {
-				return usageError{err}
-			}
-			h, err := g.host(c)
-			if err != nil {
-				return err
-			}
-			defer h.close()
-			m, err := h.systemd(c.Context())
-			if err != nil {
-				return err
-			}
-			var errs []error
-			// Dependents first: the services in reverse file order.
-			for i := len(app.Services) - 1; i >= 0; i-- {
-				s := app.Services[i]
-				for _, key := range instanceKeys(s) {
-					unit := appUnit(app.Name, key)
-					if err := m.Stop(c.Context(), unit); err != nil {
-						errs = append(errs, err)
-					}
-					os.Remove(filepath.Join(runtimeUnitDir, unit))
-					if rec, err := h.cs.Load(appContainerID(app.Name, key)); err == nil {
-						if err := h.destroy(rec); err != nil {
-							errs = append(errs, err)
-						} else if volumes {
-							if _, err := removeAnonymousVolumes(g.root, h.cs, rec); err != nil {
-								errs = append(errs, err)
-							}
-						}
-					}
-					fmt.Fprintln(c.OutOrStdout(), unit)
-				}
-			}
-			if err := m.Reload(c.Context()); err != nil {
-				errs = append(errs, err)
-			}
-			// The app's networks go with it, as with Compose.
-			nets := []string{"default"}
-			for _, n := range app.Networks {
-				nets = append(nets, n.Name)
-			}
-			for _, n := range nets {
-				if _, err := removeNetwork(g.root, appNetwork(app.Name, n)); err != nil && !errdefs.IsNotFound(err) {
-					errs = append(errs, err)
-				}
-			}
-			if volumes {
-				vols, err := machine.OpenVolumes(g.root)
-				if err == nil {
-					for _, v := range app.Volumes {
-						if err := vols.Remove(app.Name + "-" + v.Name); err != nil && !errdefs.IsNotFound(err) {
-							errs = append(errs, err)
-						}
-					}
-				}
-			}
-			return errors.Join(errs...)
+			return appDown(c, g, file, volumes)
 		},
 	}
 	c.Flags().StringVarP(&file, "file", "f", "berth.toml", "The app file")
 	c.Flags().BoolVarP(&volumes, "volumes", "v", false, "Remove the app's named and anonymous volumes too")
 	return c
+}
+
+func appDown(c *cobra.Command, g *globalOptions, file string, volumes bool) error {
+	app, units, err := appUnits(g, file, true)
+	if err != nil {
+		return err
+	}
+	h, err := g.host(c)
+	if err != nil {
+		return err
+	}
+	defer h.close()
+	m, err := h.systemd(c.Context())
+	if err != nil {
+		return err
+	}
+	var errs []error
+	// Dependents first: the services in reverse order, then the oneshots.
+	for i := len(units) - 1; i >= 0; i-- {
+		u := units[i]
+		if err := m.Stop(c.Context(), u.Name); err != nil {
+			errs = append(errs, err)
+		}
+		m.ResetFailed(c.Context(), u.Name)
+		key := serviceKey(app, u.Name)
+		if key == "" {
+			continue
+		}
+		if rec, err := h.cs.Load(appContainerID(app.Name, key)); err == nil {
+			if err := h.destroy(rec); err != nil {
+				errs = append(errs, err)
+			} else if volumes {
+				if _, err := removeAnonymousVolumes(g.root, h.cs, rec); err != nil {
+					errs = append(errs, err)
+				}
+			}
+		}
+		fmt.Fprintln(c.OutOrStdout(), u.Name)
+	}
+	for _, dir := range []string{runtimeUnitDir, persistUnitDir} {
+		if err := removeUnits(dir, units); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := m.Reload(c.Context()); err != nil {
+		errs = append(errs, err)
+	}
+	// The app's networks go with it, as with Compose.
+	for _, n := range unitgen.AppNetworks(app) {
+		if _, err := removeNetwork(g.root, appNetwork(app.Name, n)); err != nil && !errdefs.IsNotFound(err) {
+			errs = append(errs, err)
+		}
+	}
+	if volumes {
+		vols, err := machine.OpenVolumes(g.root)
+		if err == nil {
+			for _, v := range app.Volumes {
+				name := unitgen.VolumeName(app.Name, v.Name)
+				if err := vols.Remove(name); err != nil && !errdefs.IsNotFound(err) {
+					errs = append(errs, err)
+				} else if err == nil {
+					emitVolume("destroy", name)
+				}
+			}
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // runGenerator is berth as a systemd generator (systemd.generator(7)),
@@ -295,21 +456,5 @@ func generateApp(file, out, exe, root string) error {
 	if err != nil {
 		return err
 	}
-	for _, u := range units {
-		if err := os.WriteFile(filepath.Join(out, u.Name), []byte(u.Text), 0o644); err != nil {
-			return err
-		}
-		for _, w := range u.WantedBy {
-			wants := filepath.Join(out, w+".wants")
-			if err := os.MkdirAll(wants, 0o755); err != nil {
-				return err
-			}
-			link := filepath.Join(wants, u.Name)
-			os.Remove(link)
-			if err := os.Symlink("../"+u.Name, link); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	return writeUnits(out, units, true, false)
 }

@@ -73,6 +73,7 @@ func (h *host) commit(ctx context.Context, s *imagestore.Store, rec *machine.Con
 		o.CreatedBy = strings.Join(spec.Process.Args, " ")
 	}
 	o.TmpDir = filepath.Join(h.g.root, "tmp")
+	o.MapOwner = usernsLayerOwner(rec) // userns.go: nil without a user namespace
 	if pause && active(rec) {
 		if err := h.pauseForCommit(ctx, rec); err != nil {
 			return imagestore.Image{}, err

@@ -52,6 +52,9 @@ func newCpCommand(g *globalOptions) *cobra.Command {
 				owner = fscopy.KeepOwner
 			}
 			if srcC != "" {
+				if archive {
+					owner = usernsOwnerOut(rec, owner) // userns.go
+				}
 				return withContainerRoot(h, rec, func(ctr *fscopy.Root) error {
 					return copyFromContainer(c, rec, ctr, srcP, dstP, follow, owner)
 				})
@@ -60,6 +63,7 @@ func newCpCommand(g *globalOptions) *cobra.Command {
 				// The container's root, as Docker: -a keeps the source's.
 				owner = fscopy.FixedOwner(0, 0)
 			}
+			owner = usernsOwner(rec, owner) // userns.go
 			if spec, err := h.cs.Spec(rec.ID); err == nil && spec.Root != nil && spec.Root.Readonly {
 				return fmt.Errorf("container rootfs is marked read-only")
 			}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/berth/berth/internal/errdefs"
 	"github.com/berth/berth/machine"
 	"github.com/berth/berth/machine/nsinit"
 	"github.com/spf13/cobra"
@@ -67,6 +68,9 @@ func newExecCommand(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			// Its cgroup is the container's from its fork on (nsinit.Exec),
+			// so that the device policy and limits apply to it and a stop
+			// ends it with the rest.
 			if detach {
 				p.Release()
 				return nil
@@ -120,6 +124,11 @@ type execSpec struct {
 // A command that cannot be started is an *nsinit.StartError with
 // Docker's code; other failures are engine errors.
 func (h *host) exec(ctx context.Context, rec *machine.Container, x execSpec) (*os.Process, error) {
+	if rec.State.Paused {
+		// As Docker: a process started in its frozen cgroup would be
+		// frozen from its first instruction.
+		return nil, engineError{classed{fmt.Errorf("Container %s is paused, unpause the container before exec", rec.Name), errdefs.ErrConflict}}
+	}
 	spec, err := h.cs.Spec(rec.ID)
 	if err != nil {
 		return nil, engineError{err}
@@ -160,12 +169,8 @@ func (h *host) exec(ctx context.Context, rec *machine.Container, x execSpec) (*o
 	if err != nil {
 		return nil, engineError{err}
 	}
-	// Its cgroup is the container's, so that limits count it and
-	// a stop ends it with the rest.
-	if m, err := h.systemd(ctx); err == nil {
-		if err := m.Attach(ctx, rec.Unit, p.Pid); err != nil {
-			fmt.Fprintf(h.cmd.ErrOrStderr(), "berth: warning: %v\n", err)
-		}
-	}
+	// Its cgroup is the container's from its fork on (nsinit.Exec),
+	// so that the device policy and limits apply to it and a stop
+	// ends it with the rest.
 	return p, nil
 }

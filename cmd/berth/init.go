@@ -63,6 +63,7 @@ func containerInit(g *globalOptions, id string) error {
 		Unit:          rec.Unit,
 		HostDevices:   rec.Options.Privileged,
 		CopyUp:        copyUpTargets(rec),
+		DeviceSources: deviceSources(rec), // userns.go
 	}
 	if spec.Linux != nil {
 		if cfg.SeccompFilter, err = machine.SeccompFilter(spec.Linux.Seccomp); err != nil {
@@ -121,6 +122,16 @@ func containerInit(g *globalOptions, id string) error {
 			return exitWith(nsinit.ExitSetup, err)
 		}
 	}
+	if err := acquireVolumes(root, rec); err != nil {
+		if addr.IsValid() {
+			disconnect(root, rec, netw)
+		}
+		cs.Update(id, func(r *machine.Container) error {
+			r.State.Error, r.State.ExitCode, r.State.UserStart = err.Error(), nsinit.ExitSetup, false
+			return nil
+		})
+		return exitWith(nsinit.ExitSetup, err)
+	}
 	child, argv := nsinit.Helper(exe)
 	proc, err := nsinit.Start(cfg, child, argv)
 	if stdinR != nil {
@@ -169,6 +180,13 @@ func containerInit(g *globalOptions, id string) error {
 			return exitWith(nsinit.ExitSetup, err)
 		}
 	}
+	var ttyLog uint64
+	if pty != nil {
+		// Its output is its log too (ttylog.go).
+		if ttyLog, err = startTTYRelay(exe, dir, rec, pty.Master, pid); err != nil {
+			fmt.Fprintf(os.Stderr, "berth: warning: %v\n", err)
+		}
+	}
 	// machined registration talks D-Bus: in parallel with the rest.
 	registered := make(chan error, 1)
 	go func() { registered <- systemd.RegisterMachine(rec.Machine, id, rec.Unit, pid, cfg.Rootfs) }()
@@ -192,6 +210,9 @@ func containerInit(g *globalOptions, id string) error {
 		}
 		r.State.StartedAt, r.State.Error, r.State.UserStart = time.Now().UTC(), "", false
 		r.State.LogStreams = proc.LogStreams
+		if ttyLog != 0 {
+			r.State.LogStreams = append(r.State.LogStreams, ttyLog)
+		}
 		r.State.IPAddress = ""
 		if addr.IsValid() {
 			r.State.IPAddress = addr.String()
@@ -302,6 +323,9 @@ func containerCleanup(g *globalOptions, id string) error {
 			}
 		}
 		if err := releaseExtra(root, &netRec); err != nil {
+			fmt.Fprintf(os.Stderr, "berth: warning: %v\n", err)
+		}
+		if err := releaseVolumes(root, &netRec); err != nil {
 			fmt.Fprintf(os.Stderr, "berth: warning: %v\n", err)
 		}
 	}()

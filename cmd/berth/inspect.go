@@ -76,6 +76,15 @@ type inspectHostConfig struct {
 	Devices        []inspectDev   `json:"Devices"`
 	GroupAdd       []string       `json:"GroupAdd"`
 	SecurityOpt    []string       `json:"SecurityOpt"`
+	UsernsMode     string         `json:"UsernsMode"`
+	// IDMappings is Podman's: the user namespace's uid and gid maps,
+	// "CONTAINER:HOST:SIZE" (--userns=auto).
+	IDMappings *inspectIDMappings `json:"IDMappings,omitempty"`
+}
+
+type inspectIDMappings struct {
+	UIDMap []string `json:"UidMap"`
+	GIDMap []string `json:"GidMap"`
 }
 
 type inspectDev struct {
@@ -146,6 +155,8 @@ func (h *host) inspectContainer(ctx context.Context, rec *machine.Container) con
 			Devices:        inspectDevices(o.Devices),
 			GroupAdd:       append([]string{}, o.GroupAdd...),
 			SecurityOpt:    securityOpts(o),
+			UsernsMode:     o.Userns,
+			IDMappings:     idMappings(rec), // userns.go
 		},
 		GraphDriver: inspectDriver{Name: "overlay", Data: map[string]string{
 			"LowerDir":  strings.Join(rec.LowerDirs, ":"),

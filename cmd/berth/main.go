@@ -61,7 +61,7 @@ func newRootCommand() *cobra.Command {
 	root.AddCommand(newImageCommand(g), newImagesCommand(g), newRmiCommand(g), newImportCommand(g), newVersionCommand(),
 		newRunCommand(g), newCreateCommand(g), newStartCommand(g), newStopCommand(g), newRestartCommand(g),
 		newKillCommand(g), newRmCommand(g), newPsCommand(g), newLogsCommand(g), newInspectCommand(g),
-		newWaitCommand(g), newGenerateCommand(g), newContainerCommand(g), newEventsCommand(g), newPortCommand(g), newExecCommand(g), newCpCommand(g), newTopCommand(g), newStatsCommand(g), newPauseCommand(g), newUnpauseCommand(g), newAttachCommand(g), newVolumeCommand(g), newUpCommand(g), newDownCommand(g), newPrepareCommand(g), newPullCommand(g), newPushCommand(g), newTagCommand(g), newSaveCommand(g), newLoadCommand(g), newNetworkCommand(g), newInitCommand(g), newCleanupCommand(g), newDNSCommand(g), newHealthCommand(g), newWaitHealthyCommand(g),
+		newWaitCommand(g), newGenerateCommand(g), newContainerCommand(g), newEventsCommand(g), newPortCommand(g), newExecCommand(g), newCpCommand(g), newTopCommand(g), newStatsCommand(g), newPauseCommand(g), newUnpauseCommand(g), newAttachCommand(g), newVolumeCommand(g), newUpCommand(g), newDownCommand(g), newPrepareCommand(g), newPullCommand(g), newPushCommand(g), newTagCommand(g), newSaveCommand(g), newLoadCommand(g), newNetworkCommand(g), newInitCommand(g), newCleanupCommand(g), newDNSCommand(g), newHealthCommand(g), newWaitHealthyCommand(g), newPullMissingCommand(g), newWaitCompletedCommand(g),
 		newSystemCommand(g), newHistoryCommand(g), newLoginCommand(g), newLogoutCommand(g),
 		newBuildCommand(g), newCommitCommand(g))
 	return root
@@ -71,6 +71,14 @@ func main() {
 	// The container's PID 1 before exec: no CLI, no flags (see nsinit).
 	if len(os.Args) == 2 && os.Args[1] == "__nsinit" {
 		nsinit.Child()
+	}
+	// `berth exec` in a container with a user namespace (see nsinit).
+	if len(os.Args) == 2 && os.Args[1] == nsinit.ExecStageArg {
+		nsinit.ExecStage()
+	}
+	// The reader of a -t container's terminal (ttylog.go).
+	if len(os.Args) == 2 && os.Args[1] == ttyRelayArg {
+		os.Exit(ttyRelay())
 	}
 	// The unit's own processes (machine.UnitProperties runs them as
 	// `berth --root ROOT __init|__cleanup ID`): straight to their work,

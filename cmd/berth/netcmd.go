@@ -106,7 +106,7 @@ func newNetworkCommand(g *globalOptions) *cobra.Command {
 		RunE:  func(c *cobra.Command, args []string) error { return c.Help() },
 	}
 	var subnet, gateway, driver string
-	var internal bool
+	var internal, ignore bool
 	var labels []string
 	create := &cobra.Command{
 		Use:   "create [OPTIONS] NETWORK",
@@ -144,6 +144,9 @@ func newNetworkCommand(g *globalOptions) *cobra.Command {
 				return usageError{err}
 			}
 			n, err := store.Create(args[0], o, hostRoutes())
+			if ignore && errdefs.IsAlreadyExists(err) {
+				return nil // podman's --ignore: an app's network oneshot
+			}
 			if errdefs.IsInvalid(err) || errdefs.IsAlreadyExists(err) {
 				return usageError{err}
 			}
@@ -160,6 +163,7 @@ func newNetworkCommand(g *globalOptions) *cobra.Command {
 	create.Flags().BoolVar(&internal, "internal", false, "Restrict external access to the network")
 	create.Flags().StringVarP(&driver, "driver", "d", "bridge", "Driver to manage the network (bridge)")
 	create.Flags().StringArrayVar(&labels, "label", nil, "Set metadata on a network")
+	create.Flags().BoolVar(&ignore, "ignore", false, "Do nothing, successfully, if the network exists")
 
 	var quiet, noTrunc bool
 	var format string

@@ -354,6 +354,14 @@ func (h *host) createWithID(ctx context.Context, o machine.RunOptions, id, unit 
 	if unit != "" {
 		rec.Unit = unit
 	}
+	release, err := reserveUserns(h.g.root, h.cs, rec) // userns.go
+	if err != nil {
+		return nil, engineError{err}
+	}
+	defer release()
+	if rec.IDMap != nil {
+		machine.ApplyIDMap(spec, *rec.IDMap)
+	}
 	if err := h.cs.Create(rec, spec); err != nil {
 		return nil, engineError{err}
 	}

@@ -35,6 +35,7 @@ func addSecurityFlags(fl *pflag.FlagSet, f *runFlags) {
 	fl.BoolVar(&f.o.Privileged, "privileged", false, "Give extended privileges to this container (all capabilities, no seccomp, host devices: the host's root)")
 	fl.StringArrayVar(&f.devices, "device", nil, "Add a host device to the container: HOST[:CONTAINER][:rwm]")
 	fl.StringArrayVar(&f.o.GroupAdd, "group-add", nil, "Add additional groups to join")
+	addUsernsFlag(fl, f) // userns.go
 }
 
 // hostDevices parses --device values and reads each host node's type

@@ -62,6 +62,7 @@ func (h *host) top(ctx context.Context, rec *machine.Container, psArgs []string)
 	if err != nil {
 		return nil, nil, err
 	}
+	pids = inContainerPIDNS(rec.State.Pid, pids) // ttylog.go
 	if len(psArgs) == 0 {
 		psArgs = []string{"-ef"}
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -70,12 +71,19 @@ func waitForConsoleClient(dir string) {
 // output to stdout; window size changes. It returns when the
 // container's end hangs the terminal up (false) or on the detach keys
 // (true). held, when set, is called once the terminal is held.
-func attachConsole(rec *machine.Container, stdin bool, keys []byte, held func()) (detached bool, err error) {
+func attachConsole(rec *machine.Container, relay string, comingBack func() bool, stdin bool, keys []byte, held func()) (detached bool, err error) {
 	m, err := console.Fetch(1, rec.State.PtyIndex, rec.State.PtyDev)
 	if err != nil {
 		return false, fmt.Errorf("attach to %s: %w", rec.Name, err)
 	}
 	defer m.Close()
+	// The output comes from the relay that logs it (ttylog.go), the
+	// master's only reader; from the master itself without one.
+	var out io.Reader = m
+	if c := dialRelay(relay, console.RelayNew); c != nil {
+		defer c.Close()
+		out = c
+	}
 	if held != nil {
 		held()
 	}
@@ -112,7 +120,18 @@ func attachConsole(rec *machine.Container, stdin bool, keys []byte, held func())
 	}()
 	outDone := make(chan struct{})
 	go func() {
-		io.Copy(os.Stdout, m) // ends with EIO when the terminal is hung up
+		for {
+			io.Copy(os.Stdout, out) // ends when the relay ends, or with EIO when the terminal is hung up
+			if out == io.Reader(m) {
+				break
+			}
+			// The relay ends with the container's PID 1. A restart
+			// (restart policy) keeps the terminal and starts a new relay:
+			// follow it until the terminal is hung up.
+			if out = redialRelay(relay, comingBack); out == nil {
+				break
+			}
+		}
 		close(outDone)
 	}()
 	inDone := make(chan error, 1)
@@ -137,6 +156,47 @@ func attachConsole(rec *machine.Container, stdin bool, keys []byte, held func())
 		return false, nil
 	}
 }
+
+// redialRelay connects to the relay of a restarted container, or
+// returns nil once comingBack says the container has ended for good, or
+// no relay came within relayRedial. (The terminal itself cannot tell: a
+// restart hangs up its session for a moment.)
+func redialRelay(relay string, comingBack func() bool) io.Reader {
+	for deadline := time.Now().Add(relayRedial); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if c := dialRelay(relay, console.RelayFollow); c != nil {
+			return c
+		}
+		if !comingBack() {
+			return nil
+		}
+	}
+	return nil
+}
+
+// dialRelay connects to the relay at path as a client of the given
+// mode (console.RelayNew, RelayFollow) and waits for its greeting; nil
+// when there is no relay.
+func dialRelay(path string, mode byte) net.Conn {
+	c, err := net.Dial("unix", path)
+	if err != nil {
+		return nil
+	}
+	var b [1]byte
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c.Write([]byte{mode}); err != nil {
+		c.Close()
+		return nil
+	}
+	if _, err := io.ReadFull(c, b[:]); err != nil || b[0] != console.RelayGreeting {
+		c.Close()
+		return nil
+	}
+	c.SetDeadline(time.Time{})
+	return c
+}
+
+// relayRedial bounds redialRelay's wait.
+const relayRedial = 10 * time.Second
 
 // runWithConsole starts a -t container and attaches this terminal to
 // it; the command runs once the terminal is held, so nothing it writes
@@ -176,7 +236,13 @@ func (h *host) proxyConsole(ctx context.Context, rec *machine.Container, keys []
 			}
 		}()
 	}
-	detached, err := attachConsole(cur, rec.Options.Interactive, keys, held)
+	// Running (its cleanup has not run yet) or restarting: a relay of
+	// a next run may come.
+	comingBack := func() bool {
+		r, err := h.cs.Load(rec.ID)
+		return err == nil && (r.State.Status == machine.StatusRunning || r.State.Status == machine.StatusRestarting)
+	}
+	detached, err := attachConsole(cur, filepath.Join(h.cs.Dir(rec.ID), ttySocket), comingBack, rec.Options.Interactive, keys, held)
 	if err != nil {
 		return engineError{err}
 	}

@@ -21,11 +21,20 @@ func newVolumeCommand(g *globalOptions) *cobra.Command {
 		Args:  exactArgs(0),
 		RunE:  func(c *cobra.Command, args []string) error { return c.Help() },
 	}
-	var labels []string
+	var labels, opts []string
+	var driver string
 	create := &cobra.Command{
 		Use:   "create [OPTIONS] NAME",
 		Short: "Create a volume (a directory under /var/lib/berth/volumes)",
-		Args:  exactArgs(1),
+		Long: `Create a volume (a directory under /var/lib/berth/volumes).
+
+With --opt, as Docker's local driver: the volume is a mount, made on the
+host when the first container that uses it starts and undone when the
+last one has stopped:
+  --opt type=tmpfs [--opt device=tmpfs] [--opt o=size=64m,uid=1000]
+  --opt type=none --opt o=bind --opt device=/host/path
+  --opt type=ext4 --opt device=/dev/vdb1 [--opt o=noatime]`,
+		Args: exactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			vols, err := machine.OpenVolumes(g.root)
 			if err != nil {
@@ -36,7 +45,18 @@ func newVolumeCommand(g *globalOptions) *cobra.Command {
 				k, v, _ := strings.Cut(l, "=")
 				lm[k] = v
 			}
-			vol, created, err := vols.Create(args[0], lm)
+			om := map[string]string{}
+			for _, o := range opts {
+				k, v, ok := strings.Cut(o, "=")
+				if !ok {
+					return usageError{fmt.Errorf("invalid option %q: want KEY=VALUE", o)}
+				}
+				om[k] = v
+			}
+			if _, err := machine.ParseVolumeOptions(driver, om); err != nil {
+				return usageError{err}
+			}
+			vol, created, err := vols.CreateWithOptions(args[0], lm, om)
 			if err != nil {
 				if errdefs.IsInvalid(err) {
 					return usageError{err}
@@ -51,6 +71,8 @@ func newVolumeCommand(g *globalOptions) *cobra.Command {
 		},
 	}
 	create.Flags().StringArrayVarP(&labels, "label", "l", nil, "Set metadata for a volume")
+	create.Flags().StringArrayVarP(&opts, "opt", "o", nil, "Set driver specific options: type=, device=, o= (see above)")
+	create.Flags().StringVarP(&driver, "driver", "d", "local", "Specify volume driver name (local only)")
 
 	var quiet bool
 	var format string
@@ -242,4 +264,53 @@ func pruneVolumes(root string, all bool) (removed []string, reclaimed int64, err
 		reclaimed += n
 	}
 	return removed, reclaimed, errors.Join(errs...)
+}
+
+// acquireVolumes mounts the volumes with options that rec uses (the
+// first user mounts; see machine.Volumes.Acquire), before its PID 1
+// binds their directories.
+func acquireVolumes(root string, rec *machine.Container) error {
+	vols, err := machine.OpenVolumes(root)
+	if err != nil {
+		return err
+	}
+	for i, m := range rec.Options.Mounts {
+		if m.Type != machine.MountVolume {
+			continue
+		}
+		if err := vols.Acquire(m.Source, rec.ID); err != nil {
+			for _, done := range rec.Options.Mounts[:i] {
+				if done.Type == machine.MountVolume {
+					vols.Release(done.Source, rec.ID, nil)
+				}
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// releaseVolumes is acquireVolumes undone, after rec has ended: the last
+// user unmounts. A user whose container is not running any more (it
+// crashed before its cleanup) is dropped too.
+func releaseVolumes(root string, rec *machine.Container) error {
+	vols, err := machine.OpenVolumes(root)
+	if err != nil {
+		return err
+	}
+	cs, err := machine.OpenContainers(root)
+	if err != nil {
+		return err
+	}
+	alive := func(id string) bool {
+		r, err := cs.Load(id)
+		return err == nil && (r.IsRunning() || r.State.Status == machine.StatusCreated || r.State.Status == machine.StatusRestarting)
+	}
+	var errs []error
+	for _, m := range rec.Options.Mounts {
+		if m.Type == machine.MountVolume {
+			errs = append(errs, vols.Release(m.Source, rec.ID, alive))
+		}
+	}
+	return errors.Join(errs...)
 }

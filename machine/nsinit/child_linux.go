@@ -30,6 +30,10 @@ func Child() {
 	unix.CloseOnExec(childFD)
 	unix.CloseOnExec(resumeFD)
 	conn := os.NewFile(childFD, "init")
+	mfd, err := receiveRootfs() // userns_linux.go
+	if err != nil {
+		fail(conn, ExitSetup, err)
+	}
 	var cfg Config
 	if err := json.NewDecoder(conn).Decode(&cfg); err != nil {
 		fail(conn, ExitSetup, fmt.Errorf("init: read config: %w", err))
@@ -37,6 +41,7 @@ func Child() {
 	if cfg.Protocol != Protocol {
 		fail(conn, ExitSetup, fmt.Errorf("init: %s speaks protocol %d, berth %d: install berth and %s from one build", os.Args[0], Protocol, cfg.Protocol, HelperName))
 	}
+	cfg.rootfsFD = mfd
 	path, filter, err := setup(&cfg)
 	if err != nil {
 		code := ExitSetup
@@ -169,7 +174,7 @@ func prepareRoot(cfg *Config, filter []bpf.RawInstruction) (string, error) {
 				}
 			}
 			if s.Linux != nil {
-				if err := makeDevices(root, s.Linux.Devices); err != nil {
+				if err := makeDevices(root, s.Linux.Devices, cfg.DeviceSources); err != nil {
 					return "", err
 				}
 			}
@@ -274,6 +279,9 @@ func mountErr(op, src, target string, err error) error {
 // mountOverlay mounts the image layers and the container's upper at
 // cfg.Rootfs, in this mount namespace only.
 func mountOverlay(cfg *Config) error {
+	if cfg.rootfsFD >= 0 {
+		return moveRootfs(cfg, cfg.rootfsFD) // made by the parent: userns_linux.go
+	}
 	data, rel, err := OverlayData(cfg.LowerDirs, cfg.Upper, cfg.Work)
 	if err != nil {
 		return fmt.Errorf("init: %w", err)
@@ -352,10 +360,27 @@ func mountOne(root string, m specs.Mount, copyUpFirst bool) error {
 		}
 		return nil
 	}
-	if err := unix.Mount(src, target, typ, flags, data); err != nil {
+	err = unix.Mount(src, target, typ, flags, data)
+	if typ == "sysfs" && errors.Is(err, unix.EPERM) {
+		// A user namespace may mount sysfs only with a network
+		// namespace of its own; with the host's (--network host or
+		// container:…) it gets the host's /sys, read-only, as runc and
+		// Podman do.
+		err = bindSysfs(target, flags)
+	}
+	if err != nil {
 		return mountErr("mount "+typ, "", m.Destination, err)
 	}
 	return nil
+}
+
+// bindSysfs bind-mounts the host's /sys (with its sub-mounts) at target,
+// read-only when flags say so.
+func bindSysfs(target string, flags uintptr) error {
+	if err := unix.Mount("/sys", target, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		return err
+	}
+	return unix.Mount("", target, "", unix.MS_BIND|unix.MS_REMOUNT|flags&(unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC), "")
 }
 
 // makeTarget makes the mount point: a directory, or for a bind mount of
@@ -442,9 +467,9 @@ func populateDev(root string) error {
 	return nil
 }
 
-// etcFiles bind-mounts the container's /etc/hostname and /etc/hosts,
-// kept in its state directory as Docker keeps them.
-func etcFiles(cfg *Config) error {
+// etcFileContents are the container's /etc/hostname, /etc/hosts and
+// /etc/resolv.conf (when it has one), by name.
+func etcFileContents(cfg *Config) map[string]string {
 	files := map[string]string{
 		"hostname": cfg.Spec.Hostname + "\n",
 		"hosts":    hostsFile(cfg),
@@ -452,11 +477,26 @@ func etcFiles(cfg *Config) error {
 	if cfg.ResolvConf != "" {
 		files["resolv.conf"] = cfg.ResolvConf
 	}
-	for name, content := range files {
-		src := filepath.Join(cfg.StateDir, name)
-		if err := os.WriteFile(src, []byte(content), 0o644); err != nil {
+	return files
+}
+
+// writeEtcFiles writes etcFileContents into the container's state
+// directory, as Docker keeps them (the parent does, see Start).
+func writeEtcFiles(cfg *Config) error {
+	for name, content := range etcFileContents(cfg) {
+		if err := os.WriteFile(filepath.Join(cfg.StateDir, name), []byte(content), 0o644); err != nil {
 			return fmt.Errorf("init: /etc/%s: %w", name, err)
 		}
+	}
+	return nil
+}
+
+// etcFiles bind-mounts the files of writeEtcFiles on the container's
+// /etc/hostname, /etc/hosts and /etc/resolv.conf.
+func etcFiles(cfg *Config) error {
+	files := etcFileContents(cfg)
+	for name := range files {
+		src := filepath.Join(cfg.StateDir, name)
 		target, err := securejoin.SecureJoin(cfg.Rootfs, "/etc/"+name)
 		if err != nil {
 			return fmt.Errorf("init: /etc/%s: %w", name, err)

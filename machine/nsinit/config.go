@@ -47,6 +47,10 @@ type Config struct {
 	// HostDevices (--privileged) makes a node in the container's /dev
 	// for every device node of the host's /dev.
 	HostDevices bool `json:"hostDevices,omitempty"`
+	// DeviceSources are the host nodes of the spec's devices, by their
+	// path in the container: a user namespace cannot mknod, so the
+	// host's node is bind-mounted there instead (devices_linux.go).
+	DeviceSources map[string]string `json:"deviceSources,omitempty"`
 	// CopyUp are the targets of volumes to seed, when empty, with the
 	// image's content there (Docker's copy on a volume's first use).
 	CopyUp []string `json:"copyUp,omitempty"`
@@ -64,6 +68,9 @@ type Config struct {
 	// Stdin, when set and Console is not, is the container's stdin (the
 	// read end of a pipe that a `run -i` client feeds); else /dev/null.
 	Stdin *os.File `json:"-"`
+	// rootfsFD is, in the child, the overlay mount that the parent made
+	// for a user namespace (userns_linux.go); -1 when the child mounts it.
+	rootfsFD int
 }
 
 // Result is the child's report: ok, or an error with the exit code

@@ -18,7 +18,7 @@ import (
 // the root, so an image's symlink cannot send the node elsewhere. The
 // unit's device cgroup (DeviceAllow=) is what lets the container open
 // them.
-func makeDevices(root string, devs []specs.LinuxDevice) error {
+func makeDevices(root string, devs []specs.LinuxDevice, sources map[string]string) error {
 	for _, d := range devs {
 		target, err := securejoin.SecureJoin(root, d.Path)
 		if err != nil {
@@ -38,7 +38,16 @@ func makeDevices(root string, devs []specs.LinuxDevice) error {
 		if err := os.Remove(target); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("init: device %s: %w", d.Path, err)
 		}
-		if err := unix.Mknod(target, typ|mode, int(unix.Mkdev(uint32(d.Major), uint32(d.Minor)))); err != nil {
+		err = unix.Mknod(target, typ|mode, int(unix.Mkdev(uint32(d.Major), uint32(d.Minor))))
+		if errors.Is(err, unix.EPERM) && sources[d.Path] != "" {
+			// In a user namespace: the host's node, bound (its owner
+			// and mode are the host's).
+			if err := bindDevice(sources[d.Path], target, typ, d); err != nil {
+				return fmt.Errorf("init: device %s: %w", d.Path, err)
+			}
+			continue
+		}
+		if err != nil {
 			return fmt.Errorf("init: mknod %s: %w", d.Path, err)
 		}
 		if err := unix.Chmod(target, mode); err != nil {
@@ -56,6 +65,26 @@ func makeDevices(root string, devs []specs.LinuxDevice) error {
 		}
 	}
 	return nil
+}
+
+// bindDevice bind-mounts the host's node src on target (made as an
+// empty file), after checking that src is still the device the spec
+// names (type and numbers), so that a node swapped on the host since
+// the container was created is not passed in.
+func bindDevice(src, target string, typ uint32, d specs.LinuxDevice) error {
+	var st unix.Stat_t
+	if err := unix.Stat(src, &st); err != nil {
+		return err
+	}
+	if st.Mode&unix.S_IFMT != typ || unix.Major(st.Rdev) != uint32(d.Major) || unix.Minor(st.Rdev) != uint32(d.Minor) {
+		return fmt.Errorf("%s is no longer device %d:%d", src, d.Major, d.Minor)
+	}
+	f, err := os.OpenFile(target, os.O_CREATE|os.O_WRONLY|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	f.Close()
+	return unix.Mount(src, target, "", unix.MS_BIND, "")
 }
 
 // hostDevices copies the host's device nodes (as they are at start)

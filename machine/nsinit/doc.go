@@ -30,7 +30,16 @@
 // on it; only then does it let the child exec the command
 // (Process.Resume), and it exits. The child is re-parented to systemd,
 // which supervises it as the unit's main process and records its exit
-// status. No berth process stays resident.
+// status. No berth process stays resident (but for the relay that logs
+// a -t container's terminal, which the caller starts: cmd/berth's
+// ttylog.go).
+//
+// With a user namespace (--userns=auto) the child is cloned with
+// CLONE_NEWUSER too and the parent makes its root file system: a
+// detached overlay of idmapped layers, passed to the child over the
+// socket pair (userns_linux.go). `berth exec` runs Exec: the container's
+// cgroups from the fork on and a re-exec'd stage that joins the user
+// namespace through nsenter (cgroupjoin_linux.go, execstage_linux.go).
 //
 // The order matters, and the testbed showed why. A command that exits
 // before systemd has taken its PID leaves systemd a dead main PID ("does

@@ -28,14 +28,15 @@ type ExecOptions struct {
 	Bounding        []string
 	NoNewPrivileges bool
 	// SeccompFilter is the container's seccomp profile compiled by
-	// machine.ExecSeccompFilter (nil: none); see execSeccomp.
+	// machine.ExecSeccompFilter (nil: none), installed by the exec stage
+	// (execstage_linux.go).
 	SeccompFilter []bpf.RawInstruction
 	// Stdin, Stdout and Stderr are the process's; nil is /dev/null.
-	Stdin          *os.File
-	Stdout, Stderr *os.File
+	Stdin          *os.File `json:"-"`
+	Stdout, Stderr *os.File `json:"-"`
 	// Terminal: Stdin is a terminal that becomes the controlling one of
 	// the process's new session (Ctrl-C, SIGWINCH and hangups reach it).
-	Terminal bool
+	Terminal bool `json:"-"`
 }
 
 // Exec starts a process in the namespaces of the running container whose
@@ -49,7 +50,10 @@ type ExecOptions struct {
 // set and no_new_privs are set on a locked OS thread, which the child is
 // forked from and inherits them; that thread is never used again. A
 // command that is not found is a *StartError with ExitNotFound, one that
-// cannot run ExitCannotExec, as for a new container.
+// cannot run ExitCannotExec, as for a new container. The process is in
+// the container's cgroups from its fork on (joinCgroups), never briefly
+// outside its device policy or limits; in a container with a user
+// namespace it joins that too (execuserns_linux.go).
 func Exec(o ExecOptions) (*os.Process, error) {
 	type result struct {
 		p   *os.Process
@@ -68,6 +72,25 @@ func Exec(o ExecOptions) (*os.Process, error) {
 }
 
 func execOnThisThread(o ExecOptions) (*os.Process, error) {
+	userns, err := hasOwnUserns(o.Pid)
+	if err != nil {
+		return nil, err
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("exec: find the berth binary: %w", err)
+	}
+	cgfd, err := joinCgroups(o.Pid) // cgroupjoin_linux.go
+	if err != nil {
+		return nil, err
+	}
+	// The stage execs the command in its own process: the session and
+	// its controlling terminal carry over.
+	sys := &syscall.SysProcAttr{Setsid: o.Terminal, Setctty: o.Terminal, Ctty: 0}
+	if cgfd >= 0 {
+		defer unix.Close(cgfd)
+		sys.UseCgroupFD, sys.CgroupFD = true, cgfd
+	}
 	for _, ns := range []struct {
 		name string
 		flag int
@@ -83,67 +106,15 @@ func execOnThisThread(o ExecOptions) (*os.Process, error) {
 			return nil, fmt.Errorf("exec: join the container's %s namespace: %w", ns.name, err)
 		}
 	}
-	if err := dropBounding(o.Bounding); err != nil {
-		return nil, fmt.Errorf("exec: %w", err)
-	}
-	if err := clearInheritable(); err != nil {
-		return nil, fmt.Errorf("exec: %w", err)
-	}
-	if o.NoNewPrivileges {
-		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
-			return nil, fmt.Errorf("exec: no_new_privs: %w", err)
-		}
-	}
+	// Checked here too, so that a command that cannot run is an error of
+	// berth's (-d included), not only the stage's exit status.
 	root := "/proc/" + strconv.Itoa(o.Pid) + "/root"
-	if o.SeccompFilter != nil {
-		if err := execSeccomp(o.SeccompFilter); err != nil {
-			return nil, err
-		}
-	}
-	path, code, err := LookPath(o.Args[0], o.Env, func(name string) (uint32, error) {
+	if _, code, err := LookPath(o.Args[0], o.Env, func(name string) (uint32, error) {
 		var st unix.Stat_t
 		err := unix.Stat(root+"/"+name, &st)
 		return st.Mode, err
-	})
-	if err != nil {
+	}); err != nil {
 		return nil, &StartError{code, err.Error()}
 	}
-	gids := make([]uint32, len(o.User.AdditionalGids))
-	copy(gids, o.User.AdditionalGids)
-	attr := &os.ProcAttr{
-		Dir:   o.Cwd,
-		Env:   o.Env,
-		Files: []*os.File{o.Stdin, o.Stdout, o.Stderr},
-		Sys: &syscall.SysProcAttr{
-			Chroot:     root,
-			Credential: &syscall.Credential{Uid: o.User.UID, Gid: o.User.GID, Groups: gids},
-			Setsid:     o.Terminal,
-			Setctty:    o.Terminal,
-			Ctty:       0,
-		},
-	}
-	p, err := os.StartProcess(path, o.Args, attr)
-	if err != nil {
-		code := ExitCannotExec
-		if os.IsNotExist(err) {
-			code = ExitNotFound
-		}
-		return nil, &StartError{code, fmt.Sprintf("exec: %s: %v", o.Args[0], err)}
-	}
-	return p, nil
-}
-
-// execSeccomp installs the container's seccomp filter on this thread,
-// which the exec'd process is forked from and inherits it; the thread
-// is never used again. What runs under it before the command is Go's
-// fork (clone without namespace flags, which Docker's profile allows)
-// and the child's setup before execve, including chroot: the filter
-// (machine.ExecSeccompFilter) allows chroot in front of the
-// container's rules (the command itself still needs the capability for
-// it). No thread of berth's other than this one is filtered.
-func execSeccomp(filter []bpf.RawInstruction) error {
-	if err := installSeccomp(filter); err != nil {
-		return fmt.Errorf("exec: %w", err)
-	}
-	return nil
+	return startStage(o, exe, userns, sys) // execstage_linux.go
 }

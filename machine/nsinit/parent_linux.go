@@ -102,6 +102,12 @@ func Start(cfg *Config, exe string, argv []string) (*Process, error) {
 		ExtraFiles:  files,
 		SysProcAttr: &syscall.SysProcAttr{Cloneflags: flags},
 	}
+	userns := userNamespace(cfg, cmd.SysProcAttr) // userns_linux.go
+	// Written here, not by the child: the root of a user namespace
+	// cannot create files in the state directory.
+	if err := writeEtcFiles(cfg); err != nil {
+		return nil, &StartError{ExitSetup, err.Error()}
+	}
 	if cfg.Stdin != nil {
 		cmd.Stdin = cfg.Stdin
 	}
@@ -121,6 +127,20 @@ func Start(cfg *Config, exe string, argv []string) (*Process, error) {
 	child.Close()
 	if err != nil {
 		return nil, &StartError{ExitSetup, fmt.Sprintf("init: start container process: %v", err)}
+	}
+	mfd := -1
+	if userns {
+		if mfd, err = idmappedRootfs(cfg, cmd.Process.Pid); err != nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+			return nil, &StartError{ExitSetup, err.Error()}
+		}
+		defer unix.Close(mfd)
+	}
+	if err := sendRootfs(parent, mfd); err != nil {
+		cmd.Process.Kill()
+		cmd.Wait()
+		return nil, &StartError{ExitSetup, fmt.Sprintf("init: send rootfs: %v", err)}
 	}
 	cfg.Protocol = Protocol
 	if err := json.NewEncoder(parent).Encode(cfg); err != nil {

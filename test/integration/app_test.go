@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -17,10 +18,17 @@ volumes = ["dbdata:/data"]
 restart = "always"
 networks = ["back"]
 
+[service.api]
+image = "busybox"
+command = ["sleep", "1000"]
+depends_on = ["db"]
+networks = ["back"]
+stop_timeout = 1
+
 [service.web]
 image = "busybox"
 command = "httpd -f -p 8080 -h /var/www"
-depends_on = ["db"]
+depends_on = ["api"]
 memory = "64m"
 stop_timeout = 1
 ports = ["18090:8080"]
@@ -46,12 +54,12 @@ func TestAppGenerator(t *testing.T) {
 	os.WriteFile("/etc/berth/itapp.toml", []byte(appTOML), 0o644)
 	os.WriteFile("/etc/berth/broken.toml", []byte("[service.x]\nimage = 42\n"), 0o644)
 	defer func() {
-		sh(t, "systemctl stop itapp-web.service itapp-db.service || true")
+		sh(t, "systemctl stop 'itapp-*' || true")
 		os.Remove(gen)
 		os.Remove("/etc/berth/itapp.toml")
 		os.Remove("/etc/berth/broken.toml")
 		sh(t, "systemctl daemon-reload")
-		run(t, "rm", "-f", "itapp-web", "itapp-db")
+		run(t, "rm", "-f", "itapp-web", "itapp-api", "itapp-db")
 		run(t, "volume", "rm", "itapp-dbdata")
 		// The app's network outlives its containers (as Compose's, until
 		// down): remove it, with its DNS units.
@@ -66,22 +74,31 @@ func TestAppGenerator(t *testing.T) {
 	if st := sh(t, "systemctl list-unit-files --no-legend 'itapp-*'"); !strings.Contains(st, "itapp-db.service") || !strings.Contains(st, "itapp-web.service") {
 		t.Fatalf("the generator made no units for the app: %q", st)
 	}
-	if out := sh(t, "systemd-analyze verify /run/systemd/generator/itapp-web.service /run/systemd/generator/itapp-db.service 2>&1 || true"); out != "" {
+	if out := sh(t, "systemd-analyze verify /run/systemd/generator/itapp-*.service 2>&1 || true"); out != "" {
 		t.Errorf("systemd-analyze verify: %s", out)
 	}
 	if l, err := os.Readlink("/run/systemd/generator/multi-user.target.wants/itapp-web.service"); err != nil || l != "../itapp-web.service" {
 		t.Errorf("no WantedBy link for the app: %q, %v", l, err)
 	}
 	sh(t, "systemctl start itapp-web.service")
-	for _, u := range []string{"itapp-db.service", "itapp-web.service"} {
+	for _, u := range []string{"itapp-db.service", "itapp-api.service", "itapp-web.service"} {
 		if s := unitProp(t, u, "ActiveState"); s != "active" {
 			t.Fatalf("%s is %s", u, s)
 		}
 	}
-	dbUp := unitProp(t, "itapp-db.service", "ActiveEnterTimestampMonotonic")
-	webUp := unitProp(t, "itapp-web.service", "ActiveEnterTimestampMonotonic")
-	if dbUp >= webUp && len(dbUp) == len(webUp) {
-		t.Errorf("web became active (%s) before db (%s)", webUp, dbUp)
+	// The network and the volume are oneshots that stay active.
+	for _, u := range []string{"itapp-net-back.service", "itapp-vol-dbdata.service", "itapp-pull-db.service"} {
+		if s := unitProp(t, u, "ActiveState"); s != "active" {
+			t.Errorf("%s is %s", u, s)
+		}
+	}
+	// db, then api, then web.
+	up := func(u string) int64 {
+		n, _ := strconv.ParseInt(unitProp(t, u, "ActiveEnterTimestampMonotonic"), 10, 64)
+		return n
+	}
+	if db, api, web := up("itapp-db.service"), up("itapp-api.service"), up("itapp-web.service"); !(db < api && api < web) {
+		t.Errorf("units became active at db %d, api %d, web %d; want db, api, web in order", db, api, web)
 	}
 	if ps := ok(t, "ps", "--format", "{{.Names}} {{.Status}}"); !strings.Contains(ps, "itapp-db Up") || !strings.Contains(ps, "itapp-web Up") {
 		t.Errorf("ps: %q", ps)
@@ -105,7 +122,17 @@ func TestAppGenerator(t *testing.T) {
 	if b, err := os.ReadFile(log); err != nil || strings.Count(string(b), "\n") < 2 {
 		t.Errorf("db's data in its volume: %q, %v", b, err)
 	}
-	sh(t, "systemctl stop itapp-web.service itapp-db.service")
+	// systemctl restart restarts web alone: a new container process,
+	// and db, which it requires through api, keeps running.
+	webPID, dbPID := unitProp(t, "itapp-web.service", "MainPID"), unitProp(t, "itapp-db.service", "MainPID")
+	sh(t, "systemctl restart itapp-web.service")
+	if p := unitProp(t, "itapp-web.service", "MainPID"); p == webPID || p == "0" || unitProp(t, "itapp-web.service", "ActiveState") != "active" {
+		t.Errorf("systemctl restart: web's MainPID %s, before %s", p, webPID)
+	}
+	if p := unitProp(t, "itapp-db.service", "MainPID"); p != dbPID {
+		t.Errorf("restarting web restarted db (%s, before %s)", p, dbPID)
+	}
+	sh(t, "systemctl stop itapp-web.service itapp-api.service itapp-db.service")
 	if ps := ok(t, "ps", "-a", "--format", "{{.Names}} {{.Status}}"); !strings.Contains(ps, "itapp-web Exited") || !strings.Contains(ps, "itapp-db Exited") {
 		t.Errorf("ps -a after systemctl stop: %q", ps)
 	}
@@ -155,7 +182,7 @@ func TestAppUpDown(t *testing.T) {
 	if nets := ok(t, "network", "ls", "--format", "{{.Name}}"); strings.Contains(nets, "upapp_") {
 		t.Errorf("the app's network is left after down: %q", nets)
 	}
-	for _, u := range []string{"upapp-db.service", "upapp-web.service"} {
+	for _, u := range []string{"upapp-db.service", "upapp-web.service", "upapp-net-back.service", "upapp-vol-dbdata.service", "upapp-pull-db.service"} {
 		if s := unitProp(t, u, "LoadState"); s != "not-found" {
 			t.Errorf("%s is %s after down", u, s)
 		}
@@ -167,10 +194,13 @@ func TestAppUpDown(t *testing.T) {
 		t.Error("the app's volume is left after down -v")
 	}
 	// A file berth cannot run yet is refused before anything starts.
-	bad := filepath.Join(dir, "completed.toml")
-	os.WriteFile(bad, []byte("[service.web]\nimage = \"busybox\"\ndepends_on = { job = { condition = \"completed\" } }\n[service.job]\nimage = \"busybox\"\n"), 0o644)
-	if r := run(t, "up", "-f", bad); r.code != 125 || !strings.Contains(r.stderr, `not supported yet: depends_on condition "completed"`) {
-		t.Errorf("up of an app with a condition completed: exit %d, %q", r.code, r.stderr)
+	bad := filepath.Join(dir, "ephemeral.toml")
+	os.WriteFile(bad, []byte("[service.web]\nimage = \"busybox\"\nports = [\"7000-7002\"]\n"), 0o644)
+	if r := run(t, "up", "-f", bad); r.code != 125 || !strings.Contains(r.stderr, `not supported yet: a container port range without host ports`) {
+		t.Errorf("up of an app with an ephemeral port: exit %d, %q", r.code, r.stderr)
+	}
+	if u := unitProp(t, "ephemeral-web.service", "LoadState"); u != "not-found" {
+		t.Errorf("a refused app's unit is %s", u)
 	}
 }
 

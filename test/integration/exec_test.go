@@ -9,7 +9,7 @@ import (
 
 // TestExec runs commands in a running container: its PID namespace,
 // file system, user and capabilities, stdin with -i, Docker's exit codes,
-// and the unit's cgroup for a process that lives long enough to be moved.
+// and the unit's cgroups, from the exec'd process's start.
 func TestExec(t *testing.T) {
 	busybox(t)
 	ok(t, "run", "-d", "--name", "it_exec", "--hostname", "boxy", "busybox", "sh", "-c", "echo made > /tmp/marker; exec sleep 1000")
@@ -43,6 +43,18 @@ func TestExec(t *testing.T) {
 	} {
 		if r := run(t, tc.args...); r.code != tc.code {
 			t.Errorf("berth %s: exit %d, want %d (%s)", strings.Join(tc.args, " "), r.code, tc.code, r.stderr)
+		}
+	}
+	// An exec'd process is in the container's cgroups, in every
+	// hierarchy, from its first instruction: what it reads at once is
+	// the root of its cgroup namespace (the container's), never the path
+	// of the cgroup berth was started in.
+	for i := 0; i < 5; i++ {
+		out := ok(t, "exec", "it_exec", "cat", "/proc/self/cgroup")
+		for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+			if !strings.HasSuffix(l, ":/") {
+				t.Errorf("exec'd process outside the container's cgroup: %s", l)
+			}
 		}
 	}
 	// A longer-lived exec'd process ends up in the container's unit.

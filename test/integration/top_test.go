@@ -110,6 +110,11 @@ func TestTopStatsPause(t *testing.T) {
 	if r := run(t, "pause", name); r.code != 1 || !strings.Contains(r.stderr, "already paused") {
 		t.Errorf("pause twice: exit %d, %q", r.code, r.stderr)
 	}
+	// exec would start frozen, in the container's cgroup: refused, as
+	// Docker refuses it.
+	if r := run(t, "exec", name, "true"); r.code != 125 || !strings.Contains(r.stderr, "is paused, unpause the container before exec") {
+		t.Errorf("exec in a paused container: exit %d, %q", r.code, r.stderr)
+	}
 	ok(t, "unpause", name)
 	before = cpuUsec(t, unit)
 	time.Sleep(300 * time.Millisecond)

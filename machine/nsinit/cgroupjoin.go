@@ -1,0 +1,111 @@
+package nsinit
+
+import (
+	"path"
+	"slices"
+	"strings"
+)
+
+// CgroupDir is where one hierarchy of a process's cgroups is on disk:
+// Dir under a mount of that hierarchy; V2 for the unified hierarchy.
+type CgroupDir struct {
+	Dir string
+	V2  bool
+}
+
+// CgroupDirs maps the lines of /proc/PID/cgroup ("ID:CONTROLLERS:PATH")
+// to directories, using the cgroup mounts of /proc/self/mountinfo (both
+// as read from the same cgroup namespace): a v1 hierarchy is the
+// cgroup mount whose super options name exactly its controllers (or
+// its name=…), the unified one the cgroup2 mount. A hierarchy that is
+// not mounted, or whose mount does not contain the path, is left out.
+// Pure: the callers read the files.
+func CgroupDirs(procCgroup, mountinfo string) []CgroupDir {
+	type mnt struct {
+		root, point string
+		opts        []string
+		v2          bool
+	}
+	var mounts []mnt
+	for _, line := range strings.Split(mountinfo, "\n") {
+		pre, post, ok := strings.Cut(line, " - ")
+		if !ok {
+			continue
+		}
+		f, g := strings.Fields(pre), strings.Fields(post)
+		if len(f) < 5 || len(g) < 3 || (g[0] != "cgroup" && g[0] != "cgroup2") {
+			continue
+		}
+		mounts = append(mounts, mnt{root: unescapeMountinfo(f[3]), point: unescapeMountinfo(f[4]),
+			opts: strings.Split(g[2], ","), v2: g[0] == "cgroup2"})
+	}
+	var out []CgroupDir
+	for _, line := range strings.Split(procCgroup, "\n") {
+		parts := strings.SplitN(line, ":", 3)
+		if len(parts) != 3 {
+			continue
+		}
+		ctrls, p := parts[1], parts[2]
+		v2 := parts[0] == "0" && ctrls == ""
+		for _, m := range mounts {
+			if m.v2 != v2 || (!v2 && !sameControllers(m.opts, strings.Split(ctrls, ","))) {
+				continue
+			}
+			rel, ok := strings.CutPrefix(p, m.root)
+			if m.root == "/" {
+				rel, ok = p, true
+			}
+			if !ok || (rel != "" && !strings.HasPrefix(rel, "/")) {
+				continue
+			}
+			out = append(out, CgroupDir{Dir: path.Join(m.point, rel), V2: v2})
+			break
+		}
+	}
+	return out
+}
+
+// sameControllers reports whether a v1 mount's super options name
+// exactly the controllers ctrls (including a name=… hierarchy).
+func sameControllers(opts, ctrls []string) bool {
+	known := map[string]bool{"rw": true, "ro": true, "noprefix": true, "xattr": true, "clone_children": true,
+		"cpuset_v2_mode": true, "nsdelegate": true, "memory_recursiveprot": true, "favordynmods": true}
+	var have []string
+	for _, o := range opts {
+		if !known[o] && !strings.HasPrefix(o, "release_agent=") {
+			have = append(have, o)
+		}
+	}
+	want := slices.Clone(ctrls)
+	slices.Sort(have)
+	slices.Sort(want)
+	return slices.Equal(have, want)
+}
+
+// unescapeMountinfo undoes mountinfo's octal escapes (\040 for a space).
+func unescapeMountinfo(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) {
+			n := 0
+			ok := true
+			for _, c := range s[i+1 : i+4] {
+				if c < '0' || c > '7' {
+					ok = false
+					break
+				}
+				n = n*8 + int(c-'0')
+			}
+			if ok {
+				b.WriteByte(byte(n))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
