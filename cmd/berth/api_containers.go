@@ -539,11 +539,18 @@ func (s *apiServer) containerLogs(w http.ResponseWriter, r *http.Request) {
 		if !boolParam(r, "stdout") && !boolParam(r, "stderr") {
 			return fmt.Errorf("you must choose at least one stream: %w", errdefs.ErrInvalid)
 		}
-		w.Header().Set("Content-Type", "application/vnd.docker.multiplexed-stream")
+		// A -t container's output is its terminal's, one raw stream, as
+		// Docker's (the CLI reads it so after its inspect says Tty).
+		raw := rec.Options.Tty
+		if raw {
+			w.Header().Set("Content-Type", "application/vnd.docker.raw-stream")
+		} else {
+			w.Header().Set("Content-Type", "application/vnd.docker.multiplexed-stream")
+		}
 		w.WriteHeader(http.StatusOK)
 		flush(w)
 		m := &muxWriter{w: w}
-		out, errw := streamWriter(m, streamStdout, false), streamWriter(m, streamStderr, false)
+		out, errw := streamWriter(m, streamStdout, raw), streamWriter(m, streamStderr, raw)
 		if !boolParam(r, "stdout") {
 			out = discard
 		}
@@ -724,10 +731,32 @@ func (h *host) attachTerminal(rec *machine.Container, conn net.Conn, rd io.Reade
 		return
 	}
 	defer m.Close()
+	// The output comes from the relay that logs it (ttylog.go), the
+	// master's only reader, as for berth attach; from the master itself
+	// without one.
+	relay := filepath.Join(h.cs.Dir(rec.ID), ttySocket)
+	var output io.Reader = m
+	if c := dialRelay(relay, console.RelayNew); c != nil {
+		defer c.Close()
+		output = c
+	}
 	os.WriteFile(filepath.Join(h.cs.Dir(rec.ID), consoleMarker), nil, 0o600)
+	comingBack := func() bool {
+		r, err := h.cs.Load(rec.ID)
+		return err == nil && (r.State.Status == machine.StatusRunning || r.State.Status == machine.StatusRestarting)
+	}
 	out := make(chan struct{})
 	go func() {
-		io.Copy(conn, m) // ends with EIO when the terminal is hung up
+		for {
+			io.Copy(conn, output) // ends when the relay ends, or with EIO when the terminal is hung up
+			if output == io.Reader(m) {
+				break
+			}
+			// A restart keeps the terminal and starts a new relay.
+			if output = redialRelay(relay, comingBack); output == nil {
+				break
+			}
+		}
 		close(out)
 	}()
 	in := make(chan struct{})

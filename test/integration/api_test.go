@@ -831,6 +831,12 @@ func TestDockerRunTty(t *testing.T) {
 	if s := inspect(t, "it_apitty").State; s.Status != "exited" || s.ExitCode != 5 {
 		t.Errorf("berth inspect after docker run -it: %s %d", s.Status, s.ExitCode)
 	}
+	// Its logs are its terminal's output, one raw stream (the relay's).
+	waitFor(t, 5*time.Second, "the terminal's output in docker logs", func() bool {
+		c := dockerCmd(t, "logs", "it_apitty")
+		out, err := c.Output()
+		return err == nil && strings.Contains(string(out), "24 80") && strings.Contains(string(out), "42") && !strings.Contains(string(out), "\x01\x00\x00\x00")
+	})
 
 	c := dockerCmd(t, "run", "-i", "--rm", "busybox", "sh", "-c", "tr a-z A-Z; exit 2")
 	c.Stdin = strings.NewReader("hello\n")
