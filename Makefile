@@ -86,6 +86,7 @@ $(BIN)/docker:
 BENCH_RUNS ?= 100
 BENCH_DOC  ?= $(CURDIR)/docs/BENCHMARKS.md
 bench: deps bench-deps build images
+	$(GO) test -run '^$$' -bench 'ParseRender100|Generator100' -benchtime 20x -count 3 ./unitgen ./cmd/berth
 	$(GO) test -c -o $(BIN)/imagestore.bench ./imagestore
 	$(GO) build -o $(BIN)/runbench ./contrib/bench
 	BERTH_IMAGES=$(BIN)/images $(TESTBED) run berth-bench -- \

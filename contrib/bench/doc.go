@@ -6,7 +6,7 @@
 // `make bench` builds it to bin/runbench and runs it in a fresh testbed.
 //
 //	runbench -berth bin/berth -image bin/images/busybox.tar [-n 100] [-warmup 5] [-phases 20]
-//	         [-cold-builds 5] [-cached-builds 10] [-pulls 5] [-only builds|pulls|runs]
+//	         [-cold-builds 5] [-cached-builds 10] [-pulls 5] [-apps 10] [-only builds|pulls|apps|runs]
 //	         [-doc docs/BENCHMARKS.md] [-rev REV]
 //
 // The builds come first (build.go): one unmeasured build by each builder,
@@ -22,6 +22,9 @@
 // the floor untars the same layer blobs; one unmeasured round, then -pulls
 // rounds, round-robin, each run starting from an empty store. With -doc
 // they rewrite the pull-bench block.
+//
+// Then `berth up` of a three-service app (app.go), -apps times after one
+// unmeasured run, each from nothing; with -doc the apps-bench block.
 //
 // The commands, each run -warmup times and then -n times, round-robin (the
 // order rotates every round) so that drift hits all of them alike:

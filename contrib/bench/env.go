@@ -20,7 +20,7 @@ type environment struct {
 	LoadStart, LoadEnd    string
 	Go, Systemd           string
 	Podman, Conmon, Crun  string
-	Buildah               string
+	Buildah, Compose      string
 	PodmanSetup           string // storage driver, cgroup manager, cgroup version
 	Berth, Rev            string
 	Runs, Warmup          int
@@ -44,6 +44,7 @@ func collectEnvironment(ctx context.Context) *environment {
 	e.Conmon = strings.TrimPrefix(firstLine(ctx, "conmon", "--version"), "conmon version ")
 	e.Crun = strings.TrimPrefix(firstLine(ctx, "crun", "--version"), "crun version ")
 	e.Buildah = firstLine(ctx, "buildah", "--version")
+	e.Compose = "podman-compose " + strings.TrimPrefix(firstLine(ctx, "dpkg-query", "-W", "-f=${Version}", "podman-compose"), "podman-compose ")
 	return e
 }
 

@@ -8,6 +8,7 @@ pkgs=(
   podman  # podman run --rm, Debian 12: 4.3.1 (with conmon)
   crun    # the OCI runtime podman is told to use, and crun run on a bundle
   buildah # buildah bud, the builder under podman build (Debian 12: 1.28)
+  podman-compose # podman-compose up, against berth up (Debian 12: 1.0.3)
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -64,9 +64,10 @@ func run() int {
 	coldBuilds := flag.Int("cold-builds", 5, "measured cold builds of each builder (0: no build benchmark)")
 	cachedBuilds := flag.Int("cached-builds", 10, "measured cached builds of each builder")
 	pulls := flag.Int("pulls", 5, "measured rounds of the pull benchmark (0: none)")
-	only := flag.String("only", "", "run only this benchmark: builds, pulls or runs")
+	appRuns := flag.Int("apps", 10, "measured runs of berth up of a three-service app (0: none)")
+	only := flag.String("only", "", "run only this benchmark: builds, pulls, apps or runs")
 	flag.Parse()
-	if flag.NArg() != 0 || *n < 1 || *warmup < 0 || !slices.Contains([]string{"", "builds", "pulls", "runs"}, *only) {
+	if flag.NArg() != 0 || *n < 1 || *warmup < 0 || !slices.Contains([]string{"", "builds", "pulls", "apps", "runs"}, *only) {
 		flag.Usage()
 		return 2
 	}
@@ -112,6 +113,18 @@ func run() int {
 		fmt.Print(pb.text())
 		if *doc != "" {
 			if err := writeDoc(*doc, pullBlock, pb.markdown(env)); err != nil {
+				return fail(err)
+			}
+		}
+	}
+	if *appRuns > 0 && want("apps") {
+		ab, err := b.apps(ctx, *appRuns)
+		if err != nil {
+			return fail(err)
+		}
+		fmt.Print(ab.text())
+		if *doc != "" {
+			if err := writeDoc(*doc, appsBlock, ab.markdown(env)); err != nil {
 				return fail(err)
 			}
 		}
