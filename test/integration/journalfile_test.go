@@ -32,6 +32,16 @@ func TestJournalFileRead(t *testing.T) {
 		{{Name: "MESSAGE", Value: strings.Repeat("0123456789abcdef", 4096)}},
 		{{Name: "MESSAGE", Value: "last"}, {Name: "BERTH_TEST_BIG", Value: strings.Repeat("z", 2000)}},
 	}
+	// Identical lines in one write to a stream: journald stamps them
+	// alike, and they are distinct entries all the same.
+	stream, err := journal.OpenStream("berth-it-jf", "", 6)
+	if err != nil {
+		t.Fatal(err)
+	}
+	peer, err := journal.StreamPeer(stream, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var mid time.Time
 	for i, fields := range sends {
 		if i == 3 {
@@ -41,6 +51,15 @@ func TestJournalFileRead(t *testing.T) {
 		if err := journal.Send(append(fields, journal.Field{Name: "BERTH_TEST_ID", Value: id})...); err != nil {
 			t.Fatalf("Send: %v", err)
 		}
+	}
+	// (A stream's entries carry no BERTH_TEST_ID: they are matched by
+	// its identifier below.)
+	if _, err := stream.WriteString("same\nsame\nsame\n"); err != nil {
+		t.Fatal(err)
+	}
+	stream.Close()
+	if err := journal.WaitStreamsDrained(ctx, []uint64{peer}); err != nil {
+		t.Fatal(err)
 	}
 	if err := journal.Synchronize(ctx); err != nil {
 		t.Fatalf("Synchronize: %v", err)
@@ -93,4 +112,10 @@ func TestJournalFileRead(t *testing.T) {
 		t.Errorf("since the fourth: %d entries, want 2", len(fromMid))
 	}
 	same("no such value", native(journalfile.Query{Match: "BERTH_TEST_ID=x" + id}), nil)
+	streamMatch := "SYSLOG_IDENTIFIER=berth-it-jf"
+	fromStream := native(journalfile.Query{Match: streamMatch, Since: mid})
+	same("three identical lines", fromStream, readAll(t, ctx, journal.Query{Matches: []string{streamMatch}, Since: mid}))
+	if len(fromStream) != 3 {
+		t.Errorf("three identical lines in one write: %d entries", len(fromStream))
+	}
 }

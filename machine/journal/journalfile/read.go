@@ -88,10 +88,13 @@ func Read(q Query, fn func(journal.Entry) error) error {
 		since = uint64(q.Since.UnixMicro())
 	}
 	var all []entry
-	for _, path := range files {
+	for i, path := range files {
 		es, err := readFile(path, []byte(q.Match), since, after)
 		if err != nil {
 			return fmt.Errorf("journal file %s: %w", path, err)
+		}
+		for j := range es {
+			es[j].file = i
 		}
 		all = append(all, es...)
 	}
@@ -103,13 +106,16 @@ func Read(q Query, fn func(journal.Entry) error) error {
 		}
 		return cmpU64(a.seqnum, b.seqnum)
 	})
-	seen := map[[3]uint64]bool{}
+	// As sd-journal: an entry of another file with the same boot, time
+	// and content is a copy. Within one file, such entries are distinct
+	// (journald stamps the lines of one read of a stream alike).
+	seen := map[[3]uint64]int{}
 	for _, e := range all {
 		key := [3]uint64{e.monotonic, e.xorHash, binary.LittleEndian.Uint64(e.bootID[:8])}
-		if seen[key] {
+		if f, ok := seen[key]; ok && f != e.file {
 			continue
 		}
-		seen[key] = true
+		seen[key] = e.file
 		if err := fn(e.Entry); err != nil {
 			if errors.Is(err, journal.ErrStop) {
 				return nil
@@ -135,6 +141,7 @@ type entry struct {
 	journal.Entry
 	seqnum, realtime, monotonic, xorHash uint64
 	bootID                               [16]byte
+	file                                 int // the index of its file in Read
 }
 
 // The on-disk layout (journal-def.h).
