@@ -62,11 +62,22 @@ reboot-test: deps build images
 # Integration tests: root; boots the testbed (real systemd in
 # systemd-nspawn), runs the tests inside, tears it down, then checks the
 # host is clean.
-test-integration: deps build images
+test-integration: deps build images $(BIN)/docker
 	$(GO) test -c -o $(BIN)/integration.test ./test/integration
-	BERTH_BIN=$(BIN)/berth BERTH_IMAGES=$(BIN)/images \
+	BERTH_BIN=$(BIN)/berth BERTH_IMAGES=$(BIN)/images DOCKER_CLI=$(BIN)/docker \
 	  $(TESTBED) run $(TESTBED_NAME) -- $(BIN)/integration.test -test.v -test.count=1 -test.timeout=15m
 	$(TESTBED) leftovers $(TESTBED_NAME)
+
+# Docker's CLI for the Engine API test (docs/api.md): the client binary
+# out of Debian's docker.io package, which is not installed (no dockerd,
+# containerd or runc on the machine).
+.PHONY: docker-cli
+docker-cli: $(BIN)/docker
+$(BIN)/docker:
+	rm -rf $(BIN)/docker-deb && mkdir -p $(BIN)/docker-deb
+	cd $(BIN)/docker-deb && { apt-get download docker.io || { apt-get update -qq && apt-get download docker.io; }; }
+	dpkg-deb --fsys-tarfile $(BIN)/docker-deb/docker.io_*.deb | tar -xO ./usr/bin/docker > $@.tmp
+	chmod 0755 $@.tmp && mv $@.tmp $@ && rm -rf $(BIN)/docker-deb
 
 # Benchmarks, inside the testbed (see docs/BENCHMARKS.md): the image
 # import, then builds against buildah and `berth run` against systemd-run,
@@ -106,7 +117,8 @@ demo-test: deps build images
 
 # Lays out berth under $(DESTDIR)$(PREFIX) (packaging/README.md): the
 # binary, the generator link, tmpfiles.d, berth-gc.service and .timer,
-# shell completions and berth(1)
+# berth.socket and .service (the Engine API, docs/api.md), shell
+# completions and berth(1)
 # (from `berth --help` with help2man; skipped with a warning without it).
 install: build
 	install -D -m 0755 $(BIN)/berth $(DESTDIR)$(PREFIX)/bin/berth
@@ -116,8 +128,9 @@ install: build
 	install -D -m 0644 packaging/berth.tmpfiles $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/berth.conf
 	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
 	sed 's|@BINDIR@|$(PREFIX)/bin|g' packaging/berth-gc.service.in > $(DESTDIR)$(PREFIX)/lib/systemd/system/berth-gc.service
-	chmod 0644 $(DESTDIR)$(PREFIX)/lib/systemd/system/berth-gc.service
-	install -m 0644 packaging/berth-gc.timer $(DESTDIR)$(PREFIX)/lib/systemd/system/berth-gc.timer
+	sed 's|@BINDIR@|$(PREFIX)/bin|g' packaging/berth.service.in > $(DESTDIR)$(PREFIX)/lib/systemd/system/berth.service
+	chmod 0644 $(DESTDIR)$(PREFIX)/lib/systemd/system/berth-gc.service $(DESTDIR)$(PREFIX)/lib/systemd/system/berth.service
+	install -m 0644 packaging/berth-gc.timer packaging/berth.socket $(DESTDIR)$(PREFIX)/lib/systemd/system/
 	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions \
 	  $(DESTDIR)$(PREFIX)/share/zsh/vendor-completions $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
 	$(BIN)/berth completion bash > $(DESTDIR)$(PREFIX)/share/bash-completion/completions/berth
@@ -154,7 +167,7 @@ deb: deps
 	rm -rf $(PKG_WORK)/deb $(BIN)/berth_*_amd64.deb
 	CGO_ENABLED=$(PKG_CGO_ENABLED) $(MAKE) --no-print-directory install BIN=$(PKG_WORK)/bin VERSION=$(PKG_VERSION) SOURCE_DATE_EPOCH=$(PKG_EPOCH) DESTDIR=$(PKG_WORK)/deb PREFIX=/usr
 	install -d -m 0755 $(PKG_WORK)/deb/DEBIAN
-	install -m 0755 packaging/deb/postinst packaging/deb/postrm $(PKG_WORK)/deb/DEBIAN/
+	install -m 0755 packaging/deb/postinst packaging/deb/prerm packaging/deb/postrm $(PKG_WORK)/deb/DEBIAN/
 	sed -e 's|@VERSION@|$(PKG_DEB_VERSION)|' -e 's|@MAINTAINER@|$(DEB_MAINTAINER)|' \
 	  -e "s|@SIZE@|$$(du -sk --apparent-size --exclude=DEBIAN $(PKG_WORK)/deb | cut -f1)|" \
 	  packaging/deb/control.in > $(PKG_WORK)/deb/DEBIAN/control

@@ -16,6 +16,7 @@ import (
 	"github.com/berth/berth/internal/fsutil"
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
 
@@ -185,6 +186,15 @@ func (fileKeychain) Resolve(target authn.Resource) (authn.Authenticator, error) 
 // first, then Docker's and podman's usual places (go-containerregistry's
 // default keychain, which also runs credential helpers).
 var keychain = authn.NewMultiKeychain(fileKeychain{}, authn.DefaultKeychain)
+
+// authOption is the remote option for credentials given with a pull or
+// push (auth), else the keychain.
+func authOption(auth authn.Authenticator) remote.Option {
+	if auth != nil {
+		return remote.WithAuth(auth)
+	}
+	return remote.WithAuthFromKeychain(keychain)
+}
 
 // CheckLogin asks registry whether user and password are good: the
 // registry's /v2/ endpoint through its own auth scheme (basic, or a

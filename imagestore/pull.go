@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/berth/berth/internal/errdefs"
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -45,6 +46,10 @@ type PullOptions struct {
 	// Progress, when set, receives the pull's progress. It is never
 	// called concurrently, and should return quickly.
 	Progress func(ProgressEvent)
+	// Auth, when set, are the credentials to use (the Engine API's
+	// client sends its own); else berth login's file and Docker's
+	// keychain.
+	Auth authn.Authenticator
 }
 
 // PullState is where one layer of a pull stands.
@@ -208,7 +213,7 @@ func (s *Store) pull(ctx context.Context, rr RemoteReference, opts PullOptions) 
 	ropts := []remote.Option{
 		remote.WithContext(ctx),
 		remote.WithPlatform(plat),
-		remote.WithAuthFromKeychain(keychain),
+		authOption(opts.Auth),
 		remote.WithTransport(registryTransport(rr.Registry, opts.Insecure)),
 		remote.WithUserAgent("berth"),
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/berth/berth/internal/errdefs"
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
@@ -50,6 +51,8 @@ func (s *Store) Tag(ctx context.Context, source, target string) error {
 type PushOptions struct {
 	// Insecure allows plain HTTP and unverified TLS, as for Pull.
 	Insecure bool
+	// Auth, when set, are the credentials to use, as for Pull.
+	Auth authn.Authenticator
 }
 
 // Push uploads the image named ref (its name in the store is also where
@@ -85,7 +88,7 @@ func (s *Store) Push(ctx context.Context, ref string, opts PushOptions) (digestO
 	}
 	err = remote.Write(dst, limg,
 		remote.WithContext(ctx),
-		remote.WithAuthFromKeychain(keychain),
+		authOption(opts.Auth),
 		remote.WithTransport(registryTransport(rr.Registry, opts.Insecure)),
 		remote.WithUserAgent("berth"))
 	if err != nil {

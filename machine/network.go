@@ -105,11 +105,12 @@ func (p PortMapping) String() string {
 }
 
 // ParsePublish reads Docker's -p [IP:]HOST:CONTAINER[/tcp|udp], with
-// equal ranges (8000-8001:80-81). A host port must be given (berth does
-// not pick free ports yet). Errors wrap errdefs.ErrInvalid.
+// equal ranges (8000-8001:80-81), and [IP::]CONTAINER: HostPort 0, a free
+// host port picked when the container is created (one container port
+// only). Errors wrap errdefs.ErrInvalid.
 func ParsePublish(spec string) (PortMapping, error) {
 	bad := func(why string) (PortMapping, error) {
-		return PortMapping{}, invalidf("invalid port %q: %s; want [IP:]HOST:CONTAINER[/tcp|udp]", spec, why)
+		return PortMapping{}, invalidf("invalid port %q: %s; want [IP:]HOST:CONTAINER[/tcp|udp] or [IP::]CONTAINER[/tcp|udp]", spec, why)
 	}
 	p := PortMapping{Proto: "tcp"}
 	rest := spec
@@ -119,11 +120,10 @@ func ParsePublish(spec string) (PortMapping, error) {
 		}
 		rest, p.Proto = s, proto
 	}
-	i := strings.LastIndex(rest, ":")
-	if i < 0 {
-		return bad("no host port (publishing on a port berth picks is not supported yet)")
+	hostPart, ctrPart := "", rest
+	if i := strings.LastIndex(rest, ":"); i >= 0 {
+		hostPart, ctrPart = rest[:i], rest[i+1:]
 	}
-	hostPart, ctrPart := rest[:i], rest[i+1:]
 	if j := strings.LastIndex(hostPart, ":"); j >= 0 {
 		ip := strings.Trim(hostPart[:j], "[]")
 		addr, err := netip.ParseAddr(ip)
@@ -132,13 +132,20 @@ func ParsePublish(spec string) (PortMapping, error) {
 		}
 		p.HostIP, hostPart = addr.String(), hostPart[j+1:]
 	}
-	h0, h1, err := portRange(hostPart)
-	if err != nil {
-		return bad("host port: " + err.Error())
-	}
 	c0, c1, err := portRange(ctrPart)
 	if err != nil {
 		return bad("container port: " + err.Error())
+	}
+	if hostPart == "" {
+		if c1 != c0 {
+			return bad("a container range needs a host range")
+		}
+		p.ContainerPort, p.Count = c0, 1
+		return p, nil
+	}
+	h0, h1, err := portRange(hostPart)
+	if err != nil {
+		return bad("host port: " + err.Error())
 	}
 	if h1-h0 != c1-c0 {
 		return bad("the host and container ranges differ in size")

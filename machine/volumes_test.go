@@ -207,7 +207,9 @@ func TestParsePublish(t *testing.T) {
 		{"8080:80", PortMapping{HostPort: 8080, ContainerPort: 80, Count: 1, Proto: "tcp"}, false},
 		{"127.0.0.1:53:53/udp", PortMapping{HostIP: "127.0.0.1", HostPort: 53, ContainerPort: 53, Count: 1, Proto: "udp"}, false},
 		{"8000-8002:80-82", PortMapping{HostPort: 8000, ContainerPort: 80, Count: 3, Proto: "tcp"}, false},
-		{"80", PortMapping{}, true},           // no host port: not yet
+		{"80", PortMapping{ContainerPort: 80, Count: 1, Proto: "tcp"}, false},                                     // a free host port
+		{"127.0.0.1::53/udp", PortMapping{HostIP: "127.0.0.1", ContainerPort: 53, Count: 1, Proto: "udp"}, false}, // on that address
+		{"80-81", PortMapping{}, true},        // a range needs a host range
 		{"8000-8001:80", PortMapping{}, true}, // ranges differ
 		{"70000:80", PortMapping{}, true},     // not a port
 		{"1.2.3:80:80", PortMapping{}, true},  // bad address

@@ -12,8 +12,10 @@
 # (b) the deb installs: berth runs from /usr/bin, its postinst made the
 #     directories of tmpfiles.d/berth.conf, completions and berth(1) are
 #     there, berth-gc.timer and .service pass systemd-analyze verify and
-#     run, a container starts through /usr/libexec/berth/berth-nsinit;
-#     dpkg -r removes every file dpkg -L listed; dpkg -P purges.
+#     run, a container starts through /usr/libexec/berth/berth-nsinit,
+#     berth.socket and berth.service (the Engine API) pass it and answer
+#     /_ping on the socket; dpkg -r removes every file dpkg -L listed;
+#     dpkg -P purges.
 # Every check prints "ok" or "FAIL"; the script exits 1 if any failed.
 set -uo pipefail
 raw=$1 deb=$2 version=$3 debversion=$4 busybox=$5
@@ -65,6 +67,7 @@ check "berth is on PATH as /usr/bin/berth" prints /usr/bin/berth sh -c 'command 
 check "the generator is a link to /usr/bin/berth" prints /usr/bin/berth readlink -f $gen
 check "tmpfiles.d/berth.conf merged" test -f /usr/lib/tmpfiles.d/berth.conf
 check "berth-gc.timer merged" test -f /usr/lib/systemd/system/berth-gc.timer
+check "berth.socket merged" test -f /usr/lib/systemd/system/berth.socket
 for c in "${comps[@]}"; do check "completion $c merged" test -s "$c"; done
 check "berth(1) merged" sh -c 'zcat /usr/share/man/man1/berth.1.gz | grep -q "^\.TH BERTH"'
 check "no os-release in the image (it would override the host's)" absent /usr/lib/os-release.berth
@@ -102,6 +105,16 @@ check "berth-gc.service runs (gc, then check --repair) and succeeds" sh -c \
   "systemctl start berth-gc.service && [ \"\$(systemctl show -P Result berth-gc.service)\" = success ] && journalctl -b -u berth-gc.service | grep -q 'Finished berth-gc.service\\|Finished berth garbage'"
 check "berth-gc.timer is in list-timers" sh -c "systemctl list-timers --no-legend berth-gc.timer | grep -q berth-gc.service"
 systemctl disable --now berth-gc.timer >/dev/null 2>&1
+check "berth.socket and berth.service installed" sh -c "systemctl cat berth.socket berth.service >/dev/null"
+check "systemd-analyze verify berth.socket berth.service is clean" sh -c \
+  'out=$(systemd-analyze verify /usr/lib/systemd/system/berth.socket /usr/lib/systemd/system/berth.service 2>&1) && [ -z "$out" ] || { echo "$out"; exit 1; }'
+check "berth.service runs /usr/bin/berth system service" sh -c "systemctl show -P ExecStart berth.service | grep -q 'path=/usr/bin/berth ; argv\[\]=/usr/bin/berth system service '"
+check "berth.socket can be enabled and started" systemctl enable --now berth.socket
+check "/run/berth/berth.sock is a 0660 socket" sh -c 'test -S /run/berth/berth.sock && [ "$(stat -c %a /run/berth/berth.sock)" = 660 ]'
+check "the API answers /_ping on the socket (berth.service started by it)" prints OK \
+  curl -fsS --max-time 20 --unix-socket /run/berth/berth.sock http://berth/_ping
+check "berth.service is active after the request" prints active systemctl show -P ActiveState berth.service
+systemctl disable berth.socket >/dev/null 2>&1 # left running: the prerm stops it
 check "postinst: /var/lib/berth is 0700" mode_is /var/lib/berth 700
 check "postinst: /run/berth is 0700" mode_is /run/berth 700
 check "postinst: /etc/berth is 0755" mode_is /etc/berth 755
@@ -133,12 +146,15 @@ files=()
 for f in "${listed[@]}"; do [ -d "$f" ] && ! [ -L "$f" ] || files+=("$f"); done
 echo "     dpkg -L berth: ${#listed[@]} paths, ${#files[@]} of them files or links"
 check "dpkg -L berth is exactly install.golden" bash -c "diff -u <(dpkg -L berth | grep -vx /. | LC_ALL=C sort) '$golden'"
-check "dpkg -L lists the binary, the generator, tmpfiles.d, the gc units, completions, berth(1)" sh -c \
-  "dpkg -L berth | grep -xF -e /usr/bin/berth -e $gen -e /usr/lib/tmpfiles.d/berth.conf -e /usr/lib/systemd/system/berth-gc.service -e /usr/lib/systemd/system/berth-gc.timer -e ${comps[0]} -e ${comps[1]} -e ${comps[2]} -e /usr/share/man/man1/berth.1.gz | wc -l | grep -qx 9"
+check "the deb has a prerm (it stops the API)" sh -c "dpkg-deb -I '$deb' prerm | grep -q 'systemctl stop berth.socket berth.service'"
+check "dpkg -L lists the binary, the generator, tmpfiles.d, the gc and API units, completions, berth(1)" sh -c \
+  "dpkg -L berth | grep -xF -e /usr/bin/berth -e $gen -e /usr/lib/tmpfiles.d/berth.conf -e /usr/lib/systemd/system/berth-gc.service -e /usr/lib/systemd/system/berth-gc.timer -e /usr/lib/systemd/system/berth.socket -e /usr/lib/systemd/system/berth.service -e ${comps[0]} -e ${comps[1]} -e ${comps[2]} -e /usr/share/man/man1/berth.1.gz | wc -l | grep -qx 11"
 check "every file dpkg -L lists exists" sh -c 'for f; do [ -e "$f" ] || [ -L "$f" ] || { echo "missing $f"; exit 1; }; done' _ "${files[@]}"
 check "dpkg -r berth" dpkg -r berth
 check "removed: no file dpkg -L listed is left" sh -c 'for f; do if [ -e "$f" ] || [ -L "$f" ]; then echo "left $f"; exit 1; fi; done' _ "${files[@]}"
 check "removed: berth is not on PATH" sh -c '! command -v berth'
+check "removed: the prerm stopped berth.socket and berth.service, the socket file is gone" sh -c \
+  '! systemctl is-active -q berth.socket && ! systemctl is-active -q berth.service && ! [ -e /run/berth/berth.sock ]'
 check "dpkg -P berth" dpkg -P berth
 check "purged: dpkg knows no berth" sh -c '! dpkg-query -W berth'
 check "purged: /etc/berth and /run/berth are gone" sh -c '! [ -e /etc/berth ] && ! [ -e /run/berth ]'

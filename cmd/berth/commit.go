@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/berth/berth/imagebuild"
+	"github.com/berth/berth/imagestore"
 	"github.com/berth/berth/internal/errdefs"
 	"github.com/berth/berth/machine"
 	"github.com/spf13/cobra"
@@ -38,27 +39,11 @@ func newCommitCommand(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			img, err := s.Get(c.Context(), rec.ImageID)
-			if err != nil {
-				return fmt.Errorf("the image of container %s: %w", rec.Name, err)
-			}
-			createdBy := ""
-			if spec, err := h.cs.Spec(rec.ID); err == nil && spec.Process != nil {
-				createdBy = strings.Join(spec.Process.Args, " ")
-			}
-			o := imagebuild.CommitOptions{Message: message, Author: author, Changes: changes, CreatedBy: createdBy,
-				TmpDir: filepath.Join(g.root, "tmp")}
+			o := imagebuild.CommitOptions{Message: message, Author: author, Changes: changes}
 			if len(args) == 2 {
 				o.Ref = args[1]
 			}
-			o.MapOwner = usernsLayerOwner(rec) // userns.go: nil without a user namespace
-			if pause && active(rec) {
-				if err := h.pauseForCommit(c.Context(), rec); err != nil {
-					return err
-				}
-				defer h.unpauseAfterCommit(c.Context(), rec)
-			}
-			out, err := imagebuild.Commit(c.Context(), s, img, filepath.Join(h.cs.Dir(rec.ID), "upper"), o)
+			out, err := h.commit(c.Context(), s, rec, o, pause)
 			if err != nil {
 				if errdefs.IsInvalid(err) {
 					return usageError{err}
@@ -75,6 +60,27 @@ func newCommitCommand(g *globalOptions) *cobra.Command {
 	fl.StringArrayVarP(&changes, "change", "c", nil, "Apply Dockerfile instruction to the created image")
 	fl.BoolVarP(&pause, "pause", "p", true, "Pause container during commit")
 	return c
+}
+
+// commit makes an image of rec's image plus its changes (o's Ref, when
+// set, names it); with pause a running container is frozen meanwhile.
+func (h *host) commit(ctx context.Context, s *imagestore.Store, rec *machine.Container, o imagebuild.CommitOptions, pause bool) (imagestore.Image, error) {
+	img, err := s.Get(ctx, rec.ImageID)
+	if err != nil {
+		return imagestore.Image{}, fmt.Errorf("the image of container %s: %w", rec.Name, err)
+	}
+	if spec, err := h.cs.Spec(rec.ID); err == nil && spec.Process != nil {
+		o.CreatedBy = strings.Join(spec.Process.Args, " ")
+	}
+	o.TmpDir = filepath.Join(h.g.root, "tmp")
+	o.MapOwner = usernsLayerOwner(rec) // userns.go: nil without a user namespace
+	if pause && active(rec) {
+		if err := h.pauseForCommit(ctx, rec); err != nil {
+			return imagestore.Image{}, err
+		}
+		defer h.unpauseAfterCommit(ctx, rec)
+	}
+	return imagebuild.Commit(ctx, s, img, filepath.Join(h.cs.Dir(rec.ID), "upper"), o)
 }
 
 // pauseForCommit freezes a running container that is not paused yet,

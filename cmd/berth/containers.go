@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"syscall"
@@ -323,23 +324,29 @@ func newKillCommand(g *globalOptions) *cobra.Command {
 				return usageError{err}
 			}
 			return eachContainer(c, g, args, func(h *host, rec *machine.Container) error {
-				if !rec.IsRunning() {
-					return fmt.Errorf("Cannot kill container: %s: container %s is not running", rec.Name, rec.ID)
-				}
-				m, err := h.systemd(c.Context())
-				if err != nil {
-					return err
-				}
-				if err := m.Kill(c.Context(), rec.Unit, "main", sig); err != nil {
-					return err
-				}
-				emit("kill", append(containerFields(rec), journal.Field{Name: "BERTH_SIGNAL", Value: strconv.Itoa(int(sig))})...)
-				return nil
+				return h.kill(c.Context(), rec, sig)
 			})
 		},
 	}
 	c.Flags().StringVarP(&sigName, "signal", "s", "KILL", "Signal to send to the container")
 	return c
+}
+
+// kill sends sig to rec's PID 1; a container that is not running is a
+// conflict, in Docker's words.
+func (h *host) kill(ctx context.Context, rec *machine.Container, sig syscall.Signal) error {
+	if !rec.IsRunning() {
+		return classed{fmt.Errorf("Cannot kill container: %s: container %s is not running", rec.Name, rec.ID), errdefs.ErrConflict}
+	}
+	m, err := h.systemd(ctx)
+	if err != nil {
+		return err
+	}
+	if err := m.Kill(ctx, rec.Unit, "main", sig); err != nil {
+		return err
+	}
+	emit("kill", append(containerFields(rec), journal.Field{Name: "BERTH_SIGNAL", Value: strconv.Itoa(int(sig))})...)
+	return nil
 }
 
 func newRmCommand(g *globalOptions) *cobra.Command {
@@ -509,68 +516,22 @@ func newLogsCommand(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			q := journal.Query{Matches: []string{"CONTAINER_ID_FULL=" + rec.ID, "PRIORITY=6", "PRIORITY=3"}}
+			lo := logOptions{follow: follow, timestamps: timestamps}
 			if tail != "all" && tail != "" {
 				n, err := strconv.Atoi(tail)
 				if err != nil || n < 0 {
 					return usageError{fmt.Errorf("invalid --tail %q: want a number or \"all\"", tail)}
 				}
-				if n == 0 {
-					// journalctl -n 0 prints nothing; so does Docker.
-					if !follow {
-						return nil
-					}
-					q.Since = time.Now()
-				}
-				q.Tail = n
+				lo.tail = &n
 			}
 			if since != "" {
 				t, err := parseSince(since, time.Now())
 				if err != nil {
 					return usageError{err}
 				}
-				q.Since = t
+				lo.since = t
 			}
-			out, errw := c.OutOrStdout(), c.ErrOrStderr()
-			var cursor string
-			emit := func(e journal.Entry) error {
-				cursor = e.Cursor
-				if timestamps {
-					w := out
-					if e.Priority == 3 {
-						w = errw
-					}
-					fmt.Fprint(w, e.Time.UTC().Format(time.RFC3339Nano)+" ")
-				}
-				writeEntry(e, out, errw)
-				return nil
-			}
-			if !follow || !active(rec) {
-				return journal.Read(c.Context(), q, emit)
-			}
-			// Docker's logs -f ends when the container stops. journald
-			// wakes followers only now and then, so the end is read once
-			// more, after the last entry seen, when the container has
-			// stopped (its cleanup waited until journald had read its
-			// output to the end).
-			ctx, cancel := context.WithCancel(c.Context())
-			defer cancel()
-			q.Follow = true
-			followed := make(chan error, 1)
-			go func() { followed <- journal.Read(ctx, q, emit) }()
-			if _, err := h.wait(c.Context(), rec.ID); err != nil {
-				return err
-			}
-			cancel()
-			if err := <-followed; err != nil && !errors.Is(err, context.Canceled) {
-				return err
-			}
-			q.Follow, q.Tail, q.AfterCursor = false, 0, cursor
-			err = journal.Read(c.Context(), q, emit)
-			if errors.Is(err, context.Canceled) {
-				return nil
-			}
-			return err
+			return h.logs(c.Context(), rec, lo, c.OutOrStdout(), c.ErrOrStderr())
 		},
 	}
 	c.Flags().BoolVarP(&follow, "follow", "f", false, "Follow log output")
@@ -579,6 +540,71 @@ func newLogsCommand(g *globalOptions) *cobra.Command {
 	c.Flags().StringVar(&since, "since", "", "Show logs since timestamp (e.g. 2013-01-02T13:23:37Z) or relative (e.g. 42m for 42 minutes)")
 	c.Flags().StringVar(&app, "app", "", "The logs of every container of a TOML app, interleaved, each line prefixed with its service")
 	return c
+}
+
+// logOptions are docker logs' options: tail nil is all.
+type logOptions struct {
+	follow, timestamps bool
+	tail               *int
+	since              time.Time
+}
+
+// logs writes rec's output from the journal to out (stdout) and errw
+// (stderr); with follow until the container stops.
+func (h *host) logs(ctx context.Context, rec *machine.Container, lo logOptions, out, errw io.Writer) error {
+	q := journal.Query{Matches: []string{"CONTAINER_ID_FULL=" + rec.ID, "PRIORITY=6", "PRIORITY=3"}}
+	if lo.tail != nil {
+		if *lo.tail == 0 {
+			// journalctl -n 0 prints nothing; so does Docker.
+			if !lo.follow {
+				return nil
+			}
+			q.Since = time.Now()
+		}
+		q.Tail = *lo.tail
+	}
+	if !lo.since.IsZero() {
+		q.Since = lo.since
+	}
+	var cursor string
+	emit := func(e journal.Entry) error {
+		cursor = e.Cursor
+		if lo.timestamps {
+			w := out
+			if e.Priority == 3 {
+				w = errw
+			}
+			fmt.Fprint(w, e.Time.UTC().Format(time.RFC3339Nano)+" ")
+		}
+		writeEntry(e, out, errw)
+		return nil
+	}
+	if !lo.follow || !active(rec) {
+		return journal.Read(ctx, q, emit)
+	}
+	// Docker's logs -f ends when the container stops. journald
+	// wakes followers only now and then, so the end is read once
+	// more, after the last entry seen, when the container has
+	// stopped (its cleanup waited until journald had read its
+	// output to the end).
+	fctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	q.Follow = true
+	followed := make(chan error, 1)
+	go func() { followed <- journal.Read(fctx, q, emit) }()
+	if _, err := h.wait(ctx, rec.ID); err != nil {
+		return err
+	}
+	cancel()
+	if err := <-followed; err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	q.Follow, q.Tail, q.AfterCursor = false, 0, cursor
+	err := journal.Read(ctx, q, emit)
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
 }
 
 // appLogs prints the output of every container of app, in the order it
@@ -795,6 +821,28 @@ func psFilter(filters []string) (func(*machine.Container) bool, error) {
 	}, nil
 }
 
+// prune removes every container that neither runs nor is between
+// restarts, calling deleted with each one's ID.
+func (h *host) prune(ctx context.Context, deleted func(id string)) error {
+	recs, err := h.cs.List()
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, rec := range recs {
+		rec = h.refresh(ctx, rec)
+		if active(rec) {
+			continue
+		}
+		if err := h.destroy(rec); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		deleted(rec.ID)
+	}
+	return errors.Join(errs...)
+}
+
 func newContainerPruneCommand(g *globalOptions) *cobra.Command {
 	var force bool
 	c := &cobra.Command{
@@ -810,24 +858,8 @@ func newContainerPruneCommand(g *globalOptions) *cobra.Command {
 				return err
 			}
 			defer h.close()
-			recs, err := h.cs.List()
-			if err != nil {
-				return err
-			}
 			fmt.Fprintln(c.OutOrStdout(), "Deleted Containers:")
-			var errs []error
-			for _, rec := range recs {
-				rec = h.refresh(c.Context(), rec)
-				if active(rec) {
-					continue
-				}
-				if err := h.destroy(rec); err != nil {
-					errs = append(errs, err)
-					continue
-				}
-				fmt.Fprintln(c.OutOrStdout(), rec.ID)
-			}
-			return errors.Join(errs...)
+			return h.prune(c.Context(), func(id string) { fmt.Fprintln(c.OutOrStdout(), id) })
 		},
 	}
 	c.Flags().BoolVarP(&force, "force", "f", false, "Do not prompt for confirmation")

@@ -147,50 +147,11 @@ func newEventsCommand(g *globalOptions) *cobra.Command {
 				}
 				want[k] = append(want[k], v)
 			}
-			for _, a := range append(append([]string(nil), containerActions...), imageActions...) {
-				q.Matches = append(q.Matches, "BERTH_EVENT="+a)
-			}
 			print, err := eventPrinter(c.OutOrStdout(), format) // events_objects.go
 			if err != nil {
 				return usageError{err}
 			}
-			ctx := c.Context()
-			if q.Follow {
-				var cancel context.CancelFunc
-				ctx, cancel = context.WithCancel(ctx)
-				defer cancel()
-			}
-			if q.Follow {
-				// Unit state changes come from systemd's signals, live.
-				var stop func() error
-				print, stop, err = watchUnitEvents(ctx, print, want) // events_objects.go
-				if err != nil {
-					return err
-				}
-				defer stop()
-			}
-			err = journal.Read(ctx, q, func(e journal.Entry) error {
-				ev := toEvent(e)
-				// Docker reports an OOM kill as an oom event before the die.
-				if ev.Action == "die" && e.Fields["BERTH_OOM"] == "1" {
-					oom := ev
-					oom.Action, oom.Status = "oom", "oom"
-					oom.Actor.Attributes = map[string]string{"name": ev.Actor.Attributes["name"], "image": ev.Actor.Attributes["image"]}
-					if eventMatches(oom, want) {
-						if err := print(oom); err != nil {
-							return err
-						}
-					}
-				}
-				if !eventMatches(ev, want) {
-					return nil
-				}
-				return print(ev)
-			})
-			if errors.Is(err, context.Canceled) {
-				return nil
-			}
-			return err
+			return readEvents(c.Context(), q, want, print)
 		},
 	}
 	c.Flags().StringVar(&since, "since", "", "Show events since timestamp or relative time (10m)")
@@ -198,6 +159,51 @@ func newEventsCommand(g *globalOptions) *cobra.Command {
 	c.Flags().StringArrayVarP(&filters, "filter", "f", nil, "Filter output: type=, event=, container=, image=, volume=, network=, unit=")
 	c.Flags().StringVar(&format, "format", "", "json (one JSON object a line) or a Go template")
 	return c
+}
+
+// readEvents reads berth's events from the journal (q's Since, Until
+// and Follow) and calls print for those that match want (Docker's
+// filters); a follow also watches systemd's unit signals. A cancelled
+// follow is no error.
+func readEvents(ctx context.Context, q journal.Query, want map[string][]string, print func(eventJSON) error) error {
+	for _, a := range append(append([]string(nil), containerActions...), imageActions...) {
+		q.Matches = append(q.Matches, "BERTH_EVENT="+a)
+	}
+	if q.Follow {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithCancel(ctx)
+		defer cancel()
+		// Unit state changes come from systemd's signals, live.
+		var stop func() error
+		var err error
+		print, stop, err = watchUnitEvents(ctx, print, want) // events_objects.go
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
+	err := journal.Read(ctx, q, func(e journal.Entry) error {
+		ev := toEvent(e)
+		// Docker reports an OOM kill as an oom event before the die.
+		if ev.Action == "die" && e.Fields["BERTH_OOM"] == "1" {
+			oom := ev
+			oom.Action, oom.Status = "oom", "oom"
+			oom.Actor.Attributes = map[string]string{"name": ev.Actor.Attributes["name"], "image": ev.Actor.Attributes["image"]}
+			if eventMatches(oom, want) {
+				if err := print(oom); err != nil {
+					return err
+				}
+			}
+		}
+		if !eventMatches(ev, want) {
+			return nil
+		}
+		return print(ev)
+	})
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
 }
 
 func eventMatches(ev eventJSON, want map[string][]string) bool {

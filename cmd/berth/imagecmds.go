@@ -160,7 +160,7 @@ func newSystemCommand(g *globalOptions) *cobra.Command {
 		Args:  exactArgs(0),
 		RunE:  func(c *cobra.Command, args []string) error { return c.Help() },
 	}
-	c.AddCommand(newSystemDfCommand(g), newSystemPruneCommand(g), newSystemCheckCommand(g), newSystemGCCommand(g)) // system.go, check.go
+	c.AddCommand(newSystemDfCommand(g), newSystemPruneCommand(g), newSystemCheckCommand(g), newSystemGCCommand(g), newSystemServiceCommand(g)) // system.go, check.go, apiservice.go
 	return c
 }
 

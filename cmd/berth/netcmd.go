@@ -256,20 +256,9 @@ func newNetworkCommand(g *globalOptions) *cobra.Command {
 			if !pruneForce && !confirm(c, "WARNING! This will remove all custom networks not used by at least one container.") {
 				return nil
 			}
-			all, err := networkStore(g.root).List()
+			removed, err := pruneNetworks(g.root)
 			if err != nil {
 				return err
-			}
-			var removed []string
-			for _, n := range all {
-				if !n.IsUser() {
-					continue
-				}
-				if _, err := removeNetwork(g.root, n.Name); err == nil {
-					removed = append(removed, n.Name)
-				} else if !errdefs.IsConflict(err) {
-					return err
-				}
 			}
 			if len(removed) > 0 {
 				fmt.Fprintln(c.OutOrStdout(), "Deleted Networks:")
@@ -288,7 +277,12 @@ func newNetworkCommand(g *globalOptions) *cobra.Command {
 		Short: "Connect a container to one more user network (now if it runs, and at every start)",
 		Args:  exactArgs(2),
 		RunE: func(c *cobra.Command, args []string) error {
-			return connectNetwork(c, g, args[0], args[1], machine.ConnectedNetwork{Aliases: aliases, IP: ip})
+			h, err := g.host(c)
+			if err != nil {
+				return err
+			}
+			defer h.close()
+			return connectNetwork(h, args[0], args[1], machine.ConnectedNetwork{Aliases: aliases, IP: ip})
 		},
 	}
 	connect.Flags().StringArrayVar(&aliases, "alias", nil, "Add a network-scoped alias for the container")
@@ -299,7 +293,12 @@ func newNetworkCommand(g *globalOptions) *cobra.Command {
 		Short: "Disconnect a container from a network it was connected to",
 		Args:  exactArgs(2),
 		RunE: func(c *cobra.Command, args []string) error {
-			return disconnectNetwork(c, g, args[0], args[1], dforce)
+			h, err := g.host(c)
+			if err != nil {
+				return err
+			}
+			defer h.close()
+			return disconnectNetwork(h, args[0], args[1], dforce)
 		},
 	}
 	disconnect.Flags().BoolVarP(&dforce, "force", "f", false, "Do not error if the container is not connected")
@@ -310,16 +309,12 @@ func newNetworkCommand(g *globalOptions) *cobra.Command {
 // connectNetwork records that the container joins network too and, if
 // it runs, attaches it at once (as eth1, eth2…). The container's own
 // network (--network) stays its first, with the default route.
-func connectNetwork(c *cobra.Command, g *globalOptions, netRef, ctrRef string, cn machine.ConnectedNetwork) error {
-	h, err := g.host(c)
-	if err != nil {
-		return err
-	}
+func connectNetwork(h *host, netRef, ctrRef string, cn machine.ConnectedNetwork) error {
 	rec, err := h.cs.Lookup(ctrRef)
 	if err != nil {
 		return err
 	}
-	n, err := networkStore(g.root).Get(netRef)
+	n, err := networkStore(h.g.root).Get(netRef)
 	if err != nil {
 		return err
 	}
@@ -359,7 +354,7 @@ func connectNetwork(c *cobra.Command, g *globalOptions, netRef, ctrRef string, c
 	if !rec.IsRunning() {
 		return nil
 	}
-	root, _ := filepath.Abs(g.root)
+	root, _ := filepath.Abs(h.g.root)
 	if err := attachExtra(root, rec, cn, rec.State.Pid, fmt.Sprintf("eth%d", index)); err != nil {
 		h.cs.Update(rec.ID, func(r *machine.Container) error {
 			r.Options.Connected = slices.DeleteFunc(r.Options.Connected, func(x machine.ConnectedNetwork) bool { return x.Name == n.Name })
@@ -371,16 +366,12 @@ func connectNetwork(c *cobra.Command, g *globalOptions, netRef, ctrRef string, c
 }
 
 // disconnectNetwork undoes connectNetwork.
-func disconnectNetwork(c *cobra.Command, g *globalOptions, netRef, ctrRef string, force bool) error {
-	h, err := g.host(c)
-	if err != nil {
-		return err
-	}
+func disconnectNetwork(h *host, netRef, ctrRef string, force bool) error {
 	rec, err := h.cs.Lookup(ctrRef)
 	if err != nil {
 		return err
 	}
-	n, err := networkStore(g.root).Get(netRef)
+	n, err := networkStore(h.g.root).Get(netRef)
 	if err != nil {
 		return err
 	}
@@ -403,8 +394,29 @@ func disconnectNetwork(c *cobra.Command, g *globalOptions, netRef, ctrRef string
 		}
 		return fmt.Errorf("container %s is not connected to network %s: %w", rec.Name, n.Name, errdefs.ErrNotFound)
 	}
-	root, _ := filepath.Abs(g.root)
+	root, _ := filepath.Abs(h.g.root)
 	return detachExtra(root, rec, n.Name)
+}
+
+// pruneNetworks removes the user networks no container uses and
+// returns their names.
+func pruneNetworks(root string) ([]string, error) {
+	all, err := networkStore(root).List()
+	if err != nil {
+		return nil, err
+	}
+	var removed []string
+	for _, n := range all {
+		if !n.IsUser() {
+			continue
+		}
+		if _, err := removeNetwork(root, n.Name); err == nil {
+			removed = append(removed, n.Name)
+		} else if !errdefs.IsConflict(err) {
+			return removed, err
+		}
+	}
+	return removed, nil
 }
 
 // removeNetwork removes a user network that no container uses (running

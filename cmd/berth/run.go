@@ -75,7 +75,7 @@ func addRunFlags(c *cobra.Command, f *runFlags) {
 	fl.StringArrayVar(&f.tmpfs, "tmpfs", nil, "Mount a tmpfs: TARGET[:OPTIONS]")
 	fl.StringArrayVar(&f.mounts, "mount", nil, "Attach a filesystem mount: type=bind|volume|tmpfs,source=…,target=…[,readonly][,…]")
 	fl.StringArrayVar(&f.o.VolumesFrom, "volumes-from", nil, "Mount the volumes of the given container(s): CONTAINER[:ro|rw]")
-	fl.StringArrayVarP(&f.publish, "publish", "p", nil, "Publish a container's port(s) to the host: [IP:]HOST:CONTAINER[/tcp|udp]")
+	fl.StringArrayVarP(&f.publish, "publish", "p", nil, "Publish a container's port(s) to the host: [IP:]HOST:CONTAINER[/tcp|udp], or [IP::]CONTAINER on a free host port")
 	fl.BoolVarP(&f.o.PublishAll, "publish-all", "P", false, "Publish all exposed ports to free host ports")
 	fl.StringVar(&f.healthCmd, "health-cmd", "", "Command to run to check health (run with /bin/sh -c)")
 	fl.DurationVar(&f.healthInterval, "health-interval", 0, "Time between running the check (default 30s)")
@@ -324,6 +324,14 @@ func (h *host) createWithID(ctx context.Context, o machine.RunOptions, id, unit 
 				return nil, engineError{err}
 			}
 			o.Publish = append(o.Publish, p)
+		}
+	}
+	// -p [IP::]CONTAINER: a free host port, as for -P.
+	for i := range o.Publish {
+		if p := &o.Publish[i]; p.HostPort == 0 {
+			if p.HostPort, err = freeHostPort(h.g.root, p.Proto); err != nil {
+				return nil, engineError{err}
+			}
 		}
 	}
 	if o.Name != "" && h.cs.NameTaken(o.Name) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os/exec"
 	"slices"
@@ -8,6 +9,8 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/berth/berth/internal/errdefs"
+	"github.com/berth/berth/machine"
 	"github.com/berth/berth/machine/cgroup"
 	"github.com/spf13/cobra"
 )
@@ -29,30 +32,7 @@ func newTopCommand(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if !rec.IsRunning() {
-				return fmt.Errorf("container %s is not running", rec.Name)
-			}
-			cg, err := h.controlGroup(c.Context(), rec)
-			if err != nil {
-				return err
-			}
-			pids, err := cgroup.Host.PIDs(cg)
-			if err != nil {
-				return err
-			}
-			pids = inContainerPIDNS(rec.State.Pid, pids) // ttylog.go
-			psArgs := args[1:]
-			if len(psArgs) == 0 {
-				psArgs = []string{"-ef"}
-			}
-			out, err := exec.Command("ps", psArgs...).Output()
-			if err != nil {
-				if ee, ok := err.(*exec.ExitError); ok && len(ee.Stderr) > 0 {
-					return fmt.Errorf("ps: %s", strings.TrimSpace(string(ee.Stderr)))
-				}
-				return fmt.Errorf("ps: %w", err)
-			}
-			titles, rows, err := psRows(string(out), pids)
+			titles, rows, err := h.top(c.Context(), rec, args[1:])
 			if err != nil {
 				return err
 			}
@@ -66,6 +46,34 @@ func newTopCommand(g *globalOptions) *cobra.Command {
 	}
 	c.Flags().SetInterspersed(false)
 	return c
+}
+
+// top runs ps with psArgs (-ef when none) and keeps the rows of the
+// processes in rec's unit's cgroup.
+func (h *host) top(ctx context.Context, rec *machine.Container, psArgs []string) (titles []string, rows [][]string, err error) {
+	if !rec.IsRunning() {
+		return nil, nil, classed{fmt.Errorf("container %s is not running", rec.Name), errdefs.ErrConflict}
+	}
+	cg, err := h.controlGroup(ctx, rec)
+	if err != nil {
+		return nil, nil, err
+	}
+	pids, err := cgroup.Host.PIDs(cg)
+	if err != nil {
+		return nil, nil, err
+	}
+	pids = inContainerPIDNS(rec.State.Pid, pids) // ttylog.go
+	if len(psArgs) == 0 {
+		psArgs = []string{"-ef"}
+	}
+	out, err := exec.Command("ps", psArgs...).Output()
+	if err != nil {
+		if ee, ok := err.(*exec.ExitError); ok && len(ee.Stderr) > 0 {
+			return nil, nil, classed{fmt.Errorf("ps: %s", strings.TrimSpace(string(ee.Stderr))), errdefs.ErrInvalid}
+		}
+		return nil, nil, fmt.Errorf("ps: %w", err)
+	}
+	return psRows(string(out), pids)
 }
 
 // psRows keeps the lines of ps output whose PID column is one of pids,

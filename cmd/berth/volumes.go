@@ -146,40 +146,15 @@ last one has stopped:
 		Short:   "Remove one or more volumes; a volume a container uses is refused",
 		Args:    minArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			vols, err := machine.OpenVolumes(g.root)
-			if err != nil {
-				return err
-			}
-			cs, err := machine.OpenContainers(g.root)
-			if err != nil {
-				return err
-			}
-			recs, err := cs.List()
-			if err != nil {
-				return err
-			}
 			var errs []error
 			for _, name := range args {
-				var users []string
-				for _, r := range recs {
-					for _, m := range r.Options.Mounts {
-						if m.Type == machine.MountVolume && m.Source == name {
-							users = append(users, machine.ShortID(r.ID))
-						}
-					}
-				}
-				if len(users) > 0 {
-					errs = append(errs, fmt.Errorf("remove %s: volume is in use - [%s]: %w", name, strings.Join(users, ", "), errdefs.ErrConflict))
-					continue
-				}
-				if err := vols.Remove(name); err != nil {
+				if err := removeVolume(g.root, name); err != nil {
 					if force && errdefs.IsNotFound(err) {
 						continue
 					}
 					errs = append(errs, err)
 					continue
 				}
-				emitVolume("destroy", name)
 				fmt.Fprintln(c.OutOrStdout(), name)
 			}
 			return errors.Join(errs...)
@@ -216,6 +191,40 @@ last one has stopped:
 	prune.Flags().BoolVarP(&pruneForce, "force", "f", false, "Do not prompt for confirmation")
 	c.AddCommand(create, ls, inspect, rm, prune)
 	return c
+}
+
+// removeVolume removes volume name unless a container, running or not,
+// mounts it (a conflict, in Docker's words), and records its destroy
+// event.
+func removeVolume(root, name string) error {
+	vols, err := machine.OpenVolumes(root)
+	if err != nil {
+		return err
+	}
+	cs, err := machine.OpenContainers(root)
+	if err != nil {
+		return err
+	}
+	recs, err := cs.List()
+	if err != nil {
+		return err
+	}
+	var users []string
+	for _, r := range recs {
+		for _, m := range r.Options.Mounts {
+			if m.Type == machine.MountVolume && m.Source == name {
+				users = append(users, machine.ShortID(r.ID))
+			}
+		}
+	}
+	if len(users) > 0 {
+		return fmt.Errorf("remove %s: volume is in use - [%s]: %w", name, strings.Join(users, ", "), errdefs.ErrConflict)
+	}
+	if err := vols.Remove(name); err != nil {
+		return err
+	}
+	emitVolume("destroy", name)
+	return nil
 }
 
 // pruneVolumes removes the volumes no container uses: anonymous ones,

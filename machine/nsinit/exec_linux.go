@@ -34,6 +34,9 @@ type ExecOptions struct {
 	// Stdin, Stdout and Stderr are the process's; nil is /dev/null.
 	Stdin          *os.File `json:"-"`
 	Stdout, Stderr *os.File `json:"-"`
+	// Terminal: Stdin is a terminal that becomes the controlling one of
+	// the process's new session (Ctrl-C, SIGWINCH and hangups reach it).
+	Terminal bool `json:"-"`
 }
 
 // Exec starts a process in the namespaces of the running container whose
@@ -81,7 +84,9 @@ func execOnThisThread(o ExecOptions) (*os.Process, error) {
 	if err != nil {
 		return nil, err
 	}
-	sys := &syscall.SysProcAttr{}
+	// The stage execs the command in its own process: the session and
+	// its controlling terminal carry over.
+	sys := &syscall.SysProcAttr{Setsid: o.Terminal, Setctty: o.Terminal, Ctty: 0}
 	if cgfd >= 0 {
 		defer unix.Close(cgfd)
 		sys.UseCgroupFD, sys.CgroupFD = true, cgfd

@@ -27,12 +27,17 @@ type terminal struct {
 
 func onTerminal(t *testing.T, rows, cols uint16, args ...string) *terminal {
 	t.Helper()
+	return onTerminalCmd(t, rows, cols, exec.Command(binary(t, "BERTH_BIN"), args...))
+}
+
+// onTerminalCmd is onTerminal for any command (the docker CLI).
+func onTerminalCmd(t *testing.T, rows, cols uint16, c *exec.Cmd) *terminal {
+	t.Helper()
 	p, err := console.Open()
 	if err != nil {
 		t.Fatal(err)
 	}
 	console.SetSize(p.Master, rows, cols)
-	c := exec.Command(binary(t, "BERTH_BIN"), args...)
 	c.Stdin, c.Stdout, c.Stderr = p.Slave, p.Slave, p.Slave
 	c.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
 	if err := c.Start(); err != nil {
