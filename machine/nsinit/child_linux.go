@@ -42,6 +42,16 @@ func Child() {
 		fail(conn, ExitSetup, fmt.Errorf("init: %s speaks protocol %d, berth %d: install berth and %s from one build", os.Args[0], Protocol, cfg.Protocol, HelperName))
 	}
 	cfg.rootfsFD = mfd
+	// Nothing past the descriptors it knows reaches the container: the
+	// parent may have passed the child's own binary (a user namespace,
+	// see Start).
+	firstUnknown := uint(resumeFD + 1)
+	if cfg.Streams {
+		firstUnknown = uint(stderrFD + 1)
+	}
+	if err := unix.CloseRange(firstUnknown, ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
+		fail(conn, ExitSetup, fmt.Errorf("init: close-on-exec: %w", err))
+	}
 	path, filter, err := setup(&cfg)
 	if err != nil {
 		code := ExitSetup

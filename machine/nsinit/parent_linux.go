@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -117,12 +118,29 @@ func Start(cfg *Config, exe string, argv []string) (*Process, error) {
 		// controlling one: Ctrl-C, SIGWINCH and hangups reach it.
 		cmd.SysProcAttr.Setsid, cmd.SysProcAttr.Setctty, cmd.SysProcAttr.Ctty = true, true, 0
 	}
+	start := cmd.Start
+	if userns {
+		// The child execs its binary as the namespace's root, a host id
+		// that may not reach the binary's directory (a 0700 /root, say):
+		// it execs it through a descriptor opened here instead, which
+		// needs no path (the child marks it close-on-exec at once).
+		start = func() error {
+			f, err := os.Open(exe)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			cmd.ExtraFiles = append(cmd.ExtraFiles, f)
+			cmd.Path = "/proc/self/fd/" + strconv.Itoa(2+len(cmd.ExtraFiles))
+			return cmd.Start()
+		}
+	}
 	// The child runs from a read-only mount of its binary (see
 	// selfprotect_linux.go), unless the binary is read-only already.
 	if readOnly(exe) {
-		err = cmd.Start()
+		err = start()
 	} else {
-		err = onReadOnlyExe(exe, cmd.Start)
+		err = onReadOnlyExe(exe, start)
 	}
 	child.Close()
 	if err != nil {

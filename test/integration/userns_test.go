@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -180,5 +181,33 @@ func TestUsernsAuto(t *testing.T) {
 	}
 	if r := run(t, "run", "--rm", "--userns=keep", "busybox", "true"); r.code != 125 || !strings.Contains(r.stderr, "--userns") {
 		t.Errorf("--userns=keep: exit %d, %q", r.code, r.stderr)
+	}
+}
+
+// TestUsernsBinaryInPrivateDir: berth run from a directory the
+// container's mapped root cannot reach (as /root, 0700) starts a
+// --userns=auto container all the same: its PID 1 execs its binary
+// through a descriptor, not a path; and that descriptor does not reach
+// the container.
+func TestUsernsBinaryInPrivateDir(t *testing.T) {
+	busybox(t)
+	dir, err := os.MkdirTemp("/var/tmp", "berth-it-private-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	if err := os.Chmod(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	bin := binary(t, "BERTH_BIN")
+	copyFile(t, bin, filepath.Join(dir, "berth"))
+	copyFile(t, filepath.Join(filepath.Dir(bin), "berth-nsinit"), filepath.Join(dir, "berth-nsinit"))
+	c := exec.Command(filepath.Join(dir, "berth"), "run", "--rm", "--userns=auto", "--network", "none", "busybox", "sh", "-c", "id -u; ls /proc/self/fd")
+	out, err := c.CombinedOutput()
+	if err != nil {
+		t.Fatalf("berth run --userns=auto from a 0700 directory: %v\n%s", err, out)
+	}
+	if got := strings.Fields(string(out)); len(got) != 5 || got[0] != "0" || strings.Join(got[1:], " ") != "0 1 2 3" {
+		t.Errorf("inside: %q, want uid 0 and descriptors 0 1 2 (and 3, ls's own)", out)
 	}
 }
