@@ -630,11 +630,19 @@ func (h *host) startAttached(ctx context.Context, rec *machine.Container) error 
 	}
 	stopFollow()
 	<-followed
-	if code < 0 {
+	// The die record is sent to journald before the record changes, but
+	// journald may not have written it yet when the read comes: read
+	// again, from the last entry seen, until it is there (a container
+	// removed with --rm has no record left to tell its exit code).
+	for try := 0; code < 0; try++ {
 		q := journal.Query{Matches: match, Since: since, AfterCursor: cursor}
 		if err := readRest(ctx, q, emit); err != nil && final == nil {
 			return engineError{err}
 		}
+		if code >= 0 || try == dieRecordTries {
+			break
+		}
+		time.Sleep(dieRecordPause)
 	}
 	if code < 0 && final != nil {
 		code = final.State.ExitCode
@@ -672,6 +680,15 @@ func readRest(ctx context.Context, q journal.Query, fn func(journal.Entry) error
 	}
 	return nil
 }
+
+// How long `berth run` waits for journald to write a container's die
+// record after the container's record says it ended: dieRecordTries
+// reads, dieRecordPause apart (a datagram journald has not handled yet
+// takes a millisecond or two).
+const (
+	dieRecordTries = 250
+	dieRecordPause = 2 * time.Millisecond
+)
 
 // followDelay is how long `berth run` waits before it follows the
 // journal of a container that is still running.

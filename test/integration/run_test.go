@@ -180,6 +180,14 @@ func TestRunQuickCommands(t *testing.T) {
 			t.Fatalf("start %d: berth %s: exit %d, %s", i, strings.Join(args, " "), r.code, r.stderr)
 		}
 	}
+	// A quick command's own exit status, every time: the die record that
+	// carries it may reach the journal just after the container's record
+	// is gone (--rm), and berth run must wait for it.
+	for i := range 30 {
+		if r := run(t, "run", "--rm", "--network", "none", "busybox", "sh", "-c", "exit 3"); r.code != 3 {
+			t.Fatalf("run %d of exit 3: exit %d, %q", i, r.code, r.stderr)
+		}
+	}
 	if z := sh(t, "journalctl -b --no-pager -o cat _PID=1 | grep -c 'does not exist or is a zombie' || true"); z != "0" {
 		t.Errorf("systemd lost %s main PIDs", z)
 	}
