@@ -85,6 +85,19 @@ func startStage(o ExecOptions, exe string, userns bool, attr *syscall.SysProcAtt
 	defer r.Close()
 	defer w.Close()
 	files := []*os.File{o.Stdin, o.Stdout, o.Stderr, r}
+	if userns {
+		// nsenter execs the stage as the namespace's root, a host id
+		// that may not reach berth's directory (a 0700 /root, say): it
+		// gets the binary as descriptor 4, which the stage marks
+		// close-on-exec at once.
+		bin, err := os.Open(exe)
+		if err != nil {
+			return nil, fmt.Errorf("exec: %w", err)
+		}
+		defer bin.Close()
+		files = append(files, bin)
+		argv[3] = "/proc/self/fd/4"
+	}
 	p, err := os.StartProcess(path, argv, &os.ProcAttr{Env: []string{}, Files: files, Sys: attr})
 	if err != nil {
 		return nil, fmt.Errorf("exec: start %s: %w", path, err)
@@ -111,6 +124,11 @@ func ExecStage() {
 		stageFail(ExitSetup, fmt.Errorf("exec: read options: %w", err))
 	}
 	f.Close()
+	// Nothing past the options reaches the command (startStage may have
+	// passed the stage its own binary).
+	if err := unix.CloseRange(stageFD+1, ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
+		stageFail(ExitSetup, fmt.Errorf("exec: close-on-exec: %w", err))
+	}
 	if err := syscall.Chroot("/proc/" + strconv.Itoa(o.Pid) + "/root"); err != nil {
 		stageFail(ExitSetup, fmt.Errorf("exec: chroot into the container: %w", err))
 	}

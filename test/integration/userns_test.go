@@ -210,4 +210,20 @@ func TestUsernsBinaryInPrivateDir(t *testing.T) {
 	if got := strings.Fields(string(out)); len(got) != 5 || got[0] != "0" || strings.Join(got[1:], " ") != "0 1 2 3" {
 		t.Errorf("inside: %q, want uid 0 and descriptors 0 1 2 (and 3, ls's own)", out)
 	}
+	// berth exec too: its stage runs as the namespace's root.
+	priv := func(args ...string) (string, error) {
+		out, err := exec.Command(filepath.Join(dir, "berth"), args...).CombinedOutput()
+		return string(out), err
+	}
+	if out, err := priv("run", "-d", "--name", "it_usernspriv", "--userns=auto", "--network", "none", "busybox", "sleep", "60"); err != nil {
+		t.Fatalf("run -d: %v\n%s", err, out)
+	}
+	defer priv("rm", "-f", "it_usernspriv")
+	out2, err := priv("exec", "it_usernspriv", "sh", "-c", "id -u; ls /proc/self/fd")
+	if err != nil {
+		t.Fatalf("berth exec --userns=auto container from a 0700 directory: %v\n%s", err, out2)
+	}
+	if got := strings.Fields(out2); len(got) != 5 || got[0] != "0" || strings.Join(got[1:], " ") != "0 1 2 3" {
+		t.Errorf("exec'd: %q, want uid 0 and descriptors 0 1 2 (and 3, ls's own)", out2)
+	}
 }
