@@ -46,7 +46,7 @@ func BenchmarkGenerator100(b *testing.B) {
 	}
 	b.StopTimer()
 	units, _ := filepath.Glob(filepath.Join(dir, "out0", "*.service"))
-	if len(units) != 100+1+1+100 { // services, network, volume, pulls
+	if len(units) != 100+1+1+1 { // services, network, volume, one pull for the one image
 		b.Errorf("the generator wrote %d units", len(units))
 	}
 }
