@@ -644,7 +644,11 @@ func (h *host) startAttached(ctx context.Context, rec *machine.Container) error 
 		}
 		time.Sleep(dieRecordPause)
 	}
-	if code < 0 && final != nil {
+	// Without a die record, the container's record tells, if it is one
+	// written after this run ended (an --rm container's may be gone, and
+	// the last one seen may say it still ran).
+	if code < 0 && final != nil && (final.State.Status == machine.StatusExited || final.State.Status == machine.StatusRestarting) &&
+		!final.State.FinishedAt.Before(since) {
 		code = final.State.ExitCode
 	}
 	if code < 0 {
