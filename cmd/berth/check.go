@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/berth/berth/internal/fsutil"
 	"github.com/berth/berth/machine"
 	"github.com/berth/berth/machine/reconcile"
 	"github.com/berth/berth/machine/systemd"
@@ -200,7 +201,7 @@ func containerMounts(dir string) ([]reconcile.Mount, error) {
 		if len(fields) < 5 {
 			continue
 		}
-		mp := unescapeMountinfo(fields[4])
+		mp := fsutil.UnescapeMountinfo(fields[4])
 		rest, ok := strings.CutPrefix(mp, dir+"/")
 		if !ok {
 			continue
@@ -209,26 +210,6 @@ func containerMounts(dir string) ([]reconcile.Mount, error) {
 		out = append(out, reconcile.Mount{Path: mp, Owner: id})
 	}
 	return out, sc.Err()
-}
-
-// unescapeMountinfo undoes mountinfo's octal escapes (\040 for space).
-func unescapeMountinfo(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			var c byte
-			if _, err := fmt.Sscanf(s[i+1:i+4], "%03o", &c); err == nil {
-				b.WriteByte(c)
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
 
 // repairOne carries out p's repair.

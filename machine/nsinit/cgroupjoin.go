@@ -4,6 +4,8 @@ import (
 	"path"
 	"slices"
 	"strings"
+
+	"github.com/berth/berth/internal/fsutil"
 )
 
 // CgroupDir is where one hierarchy of a process's cgroups is on disk:
@@ -36,7 +38,7 @@ func CgroupDirs(procCgroup, mountinfo string) []CgroupDir {
 		if len(f) < 5 || len(g) < 3 || (g[0] != "cgroup" && g[0] != "cgroup2") {
 			continue
 		}
-		mounts = append(mounts, mnt{root: unescapeMountinfo(f[3]), point: unescapeMountinfo(f[4]),
+		mounts = append(mounts, mnt{root: fsutil.UnescapeMountinfo(f[3]), point: fsutil.UnescapeMountinfo(f[4]),
 			opts: strings.Split(g[2], ","), v2: g[0] == "cgroup2"})
 	}
 	var out []CgroupDir
@@ -80,32 +82,4 @@ func sameControllers(opts, ctrls []string) bool {
 	slices.Sort(have)
 	slices.Sort(want)
 	return slices.Equal(have, want)
-}
-
-// unescapeMountinfo undoes mountinfo's octal escapes (\040 for a space).
-func unescapeMountinfo(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			n := 0
-			ok := true
-			for _, c := range s[i+1 : i+4] {
-				if c < '0' || c > '7' {
-					ok = false
-					break
-				}
-				n = n*8 + int(c-'0')
-			}
-			if ok {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
