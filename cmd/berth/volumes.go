@@ -270,6 +270,9 @@ func pruneVolumes(root string, all bool) (removed []string, reclaimed int64, err
 // first user mounts; see machine.Volumes.Acquire), before its PID 1
 // binds their directories.
 func acquireVolumes(root string, rec *machine.Container) error {
+	if !slices.ContainsFunc(rec.Options.Mounts, func(m machine.Mount) bool { return m.Type == machine.MountVolume }) {
+		return nil // every container start comes here: no store to open
+	}
 	vols, err := machine.OpenVolumes(root)
 	if err != nil {
 		return err
@@ -294,6 +297,9 @@ func acquireVolumes(root string, rec *machine.Container) error {
 // user unmounts. A user whose container is not running any more (it
 // crashed before its cleanup) is dropped too.
 func releaseVolumes(root string, rec *machine.Container) error {
+	if !slices.ContainsFunc(rec.Options.Mounts, func(m machine.Mount) bool { return m.Type == machine.MountVolume }) {
+		return nil // every cleanup comes here: no stores to open
+	}
 	vols, err := machine.OpenVolumes(root)
 	if err != nil {
 		return err
