@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"syscall"
 
 	"github.com/berth/berth/internal/errdefs"
@@ -27,7 +28,28 @@ func Connect(ctx context.Context) (*Manager, error) {
 		// sd_booted(3): systemd is not the init system here.
 		return nil, ErrNoSystemd
 	}
-	conn, err := sd.NewSystemConnectionContext(ctx)
+	// One bus connection for calls and signals (go-systemd dials two by
+	// default: each costs a connect, an authentication and a Hello).
+	var bus *godbus.Conn
+	conn, err := sd.NewConnection(func() (*godbus.Conn, error) {
+		if bus != nil {
+			return bus, nil
+		}
+		c, err := godbus.SystemBusPrivate(godbus.WithContext(ctx))
+		if err != nil {
+			return nil, err
+		}
+		if err := c.Auth([]godbus.Auth{godbus.AuthExternal(strconv.Itoa(os.Getuid()))}); err != nil {
+			c.Close()
+			return nil, err
+		}
+		if err := c.Hello(); err != nil {
+			c.Close()
+			return nil, err
+		}
+		bus = c
+		return c, nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("%w (%v)", ErrNoSystemd, err)
 	}
