@@ -144,3 +144,22 @@ func TestSeccompOptions(t *testing.T) {
 		})
 	}
 }
+
+// TestDefaultSeccompProfileCompiles: the default profile compiles with
+// any bounding set (BuildSpec does not compile it to check, the start
+// does): none, the default, each capability added alone, all.
+func TestDefaultSeccompProfileCompiles(t *testing.T) {
+	sets := map[string][]string{"none": {}, "default": DefaultCapabilities, "all": AllCapabilities}
+	for _, c := range AllCapabilities {
+		sets["+"+c] = capabilities([]string{strings.TrimPrefix(c, "CAP_")}, nil)
+	}
+	for name, caps := range sets {
+		p, err := SeccompProfile(SeccompDefault, caps)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if _, err := SeccompFilter(p); err != nil {
+			t.Errorf("default profile with %s capabilities: %v", name, err)
+		}
+	}
+}

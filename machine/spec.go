@@ -208,9 +208,11 @@ func BuildSpec(img ocispec.ImageConfig, o RunOptions, id string, root fs.FS) (*s
 	if err != nil {
 		return nil, err
 	}
-	if filter != nil {
+	if filter != nil && seccompChoice != SeccompDefault {
 		// Refuse now, not when the container starts, a profile that
-		// cannot be compiled.
+		// cannot be compiled. Docker's default profile compiles with
+		// any capabilities (TestDefaultSeccompProfileCompiles): the
+		// container's start compiles it, once.
 		if _, err := seccomp.Compile(filter); err != nil {
 			return nil, invalidf("%v", err)
 		}
