@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -17,6 +18,23 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// exitOnSignal makes a signal that would end the command end this
+// process the same way while it is still berth's: `berth stop` right
+// after `berth run -d` may send the stop signal before the exec. As the
+// init of a PID namespace this process cannot be killed by its own
+// signal, and Go's runtime would exit with status 2 instead ("exited
+// (2)"); it exits 128+signal, as a shell reports a command that signal
+// killed, and as Docker shows it. execve resets the handlers: the
+// command gets its signals as usual.
+func exitOnSignal() {
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGTERM, syscall.SIGUSR1, syscall.SIGUSR2)
+	go func() {
+		sig := <-sigs
+		os.Exit(128 + int(sig.(syscall.Signal)))
+	}()
+}
+
 // childFD is the socket to the parent in the child.
 const childFD = 3
 
@@ -27,6 +45,7 @@ func Child() {
 	// Capabilities and no_new_privs are per thread: everything from here
 	// to execve runs on this one.
 	runtime.LockOSThread()
+	exitOnSignal()
 	unix.CloseOnExec(childFD)
 	unix.CloseOnExec(resumeFD)
 	conn := os.NewFile(childFD, "init")
