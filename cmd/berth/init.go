@@ -308,11 +308,15 @@ func containerCleanup(g *globalOptions, id string) error {
 	}
 	streams := rec.State.LogStreams
 	// The network first: Docker's `run --rm`, `rm` and `stop` return with
-	// the container's address, port rules and link gone.
+	// the container's address, port rules and link gone. The nftables
+	// socket is closed last, when nothing waits for this process
+	// (disconnectWith).
+	nft := &lastingNft{}
+	defer nft.close()
 	if netw, onNet, err := containerNetwork(root, rec); err != nil {
 		fmt.Fprintf(os.Stderr, "berth: warning: %v\n", err)
 	} else if onNet {
-		if err := disconnect(root, rec, netw); err != nil {
+		if err := disconnectWith(root, rec, netw, nft); err != nil {
 			fmt.Fprintf(os.Stderr, "berth: warning: %v\n", err)
 		}
 	}

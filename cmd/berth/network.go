@@ -173,15 +173,28 @@ func setupBridge(conn *nftables.Conn, n network.Network) error {
 // container removed right after must leave no link) and releases its
 // lease on n; all are idempotent.
 func disconnect(root string, rec *machine.Container, n network.Network) error {
+	nft := &lastingNft{}
+	defer nft.close()
+	return disconnectWith(root, rec, n, nft)
+}
+
+// disconnectWith is disconnect with the nftables connection nft, which
+// the caller closes: the rules are gone once their deletion is
+// committed, but closing a netlink socket that deleted rules waits for
+// an RCU grace period (5 to 15 ms here), so __cleanup closes it only
+// once the container's record says it ended.
+func disconnectWith(root string, rec *machine.Container, n network.Network, nft *lastingNft) error {
 	var errs []string
 	if err := link.DetachContainer(link.HostIfName(rec.ID)); err != nil {
 		errs = append(errs, err.Error())
 	}
 	if len(rec.Options.Publish) > 0 {
-		if conn, err := nftables.New(); err == nil {
+		if conn, err := nft.conn(); err == nil {
 			if err := nat.RemovePorts(conn, rec.ID); err != nil {
 				errs = append(errs, err.Error())
 			}
+		} else {
+			errs = append(errs, err.Error())
 		}
 		if err := portStore(root).Release(rec.ID); err != nil {
 			errs = append(errs, err.Error())
@@ -514,4 +527,26 @@ func hostResolvConf() string {
 		}
 	}
 	return ""
+}
+
+// lastingNft is one nftables connection (one netlink socket for every
+// request), opened on first use.
+type lastingNft struct{ c *nftables.Conn }
+
+func (l *lastingNft) conn() (*nftables.Conn, error) {
+	if l.c == nil {
+		c, err := nftables.New(nftables.AsLasting())
+		if err != nil {
+			return nil, fmt.Errorf("nftables: %w", err)
+		}
+		l.c = c
+	}
+	return l.c, nil
+}
+
+func (l *lastingNft) close() {
+	if l.c != nil {
+		l.c.CloseLasting()
+		l.c = nil
+	}
 }

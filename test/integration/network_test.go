@@ -67,6 +67,13 @@ func TestNetworkBridge(t *testing.T) {
 	if r := run(t, "run", "--rm", "--network", "none", "-p", "1:1", "busybox", "true"); r.code != 125 {
 		t.Errorf("-p with --network none: exit %d, %q", r.code, r.stderr)
 	}
+	// `run --rm -p` returns with its port rule gone, as Docker's does
+	// (the cleanup deletes it before it records the exit, and closes its
+	// nftables socket only after).
+	ok(t, "run", "--rm", "-p", "18096:80", "busybox", "true")
+	if n := sh(t, "nft list ruleset | grep -c 'dport 18096' || true"); n != "0" {
+		t.Errorf("run --rm -p returned with %s port rules of its container left", n)
+	}
 	ok(t, "rm", "-f", "it_netweb")
 	if ents, _ := os.ReadDir("/var/lib/berth/networks/berth0"); len(ents) != 0 {
 		var names []string
