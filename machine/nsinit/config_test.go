@@ -1,7 +1,10 @@
 package nsinit
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -255,5 +258,34 @@ func TestLookPathStatPermission(t *testing.T) {
 	}
 	if code != ExitCannotExec || err == nil || !strings.Contains(err.Error(), "permission denied") {
 		t.Errorf("LookPath(/secret/app) = %d, %v; want 126, permission denied", code, err)
+	}
+}
+
+// TestBPFJSON: a compiled filter crosses to the child as one base64
+// string and comes back instruction for instruction.
+func TestBPFJSON(t *testing.T) {
+	in := BPF{{Op: 0x20, K: 4}, {Op: 0x15, Jt: 1, Jf: 0, K: 0xc000003e}, {Op: 0x6, K: 0x7fff0000}, {Op: 0xffff, Jt: 255, Jf: 254, K: 0xffffffff}}
+	b, err := json.Marshal(Config{SeccompFilter: in})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(b, []byte(`"seccompFilter":"`)) {
+		t.Errorf("the filter is not one string: %s", b)
+	}
+	var out Config
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(out.SeccompFilter, in) {
+		t.Errorf("round trip: got %v, want %v", out.SeccompFilter, in)
+	}
+	var empty Config
+	if b, _ := json.Marshal(empty); bytes.Contains(b, []byte("seccompFilter")) {
+		t.Errorf("no filter still written: %s", b)
+	}
+	for _, bad := range []string{`{"seccompFilter":"AAA="}`, `{"seccompFilter":[1,2]}`} {
+		if err := json.Unmarshal([]byte(bad), &out); err == nil {
+			t.Errorf("%s: no error", bad)
+		}
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"syscall"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
-	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
 )
 
@@ -30,7 +29,7 @@ type ExecOptions struct {
 	// SeccompFilter is the container's seccomp profile compiled by
 	// machine.ExecSeccompFilter (nil: none), installed by the exec stage
 	// (execstage_linux.go).
-	SeccompFilter []bpf.RawInstruction
+	SeccompFilter BPF
 	// Stdin, Stdout and Stderr are the process's; nil is /dev/null.
 	Stdin          *os.File `json:"-"`
 	Stdout, Stderr *os.File `json:"-"`

@@ -13,7 +13,7 @@ const HelperName = "berth-nsinit"
 // it changes whenever Config does, so that a berth-nsinit from another
 // build is refused with a clear error instead of misreading its
 // configuration.
-const Protocol = 2 // 2: a byte and the rootfs mount (user namespaces) before the JSON
+const Protocol = 3 // 2: a byte and the rootfs mount (user namespaces) before the JSON; 3: the seccomp filter as base64 (BPF)
 
 // Helper returns the program and argv that Start runs as the child for
 // a berth binary at exe: berth-nsinit next to exe or in

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/berth/berth/machine/journal"
-
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
@@ -79,9 +79,8 @@ func Start(cfg *Config, exe string, argv []string) (*Process, error) {
 	}()
 	files := []*os.File{child, wait} // fds 3 and 4
 	var streams []*os.File
-	var peers []uint64
 	if cfg.Console == nil {
-		streams, peers = openStreams(cfg)
+		streams = openStreams(cfg)
 	}
 	if streams != nil {
 		files = append(files, streams...) // fds 5 and 6
@@ -161,7 +160,7 @@ func Start(cfg *Config, exe string, argv []string) (*Process, error) {
 		return nil, &StartError{ExitSetup, fmt.Sprintf("init: send rootfs: %v", err)}
 	}
 	cfg.Protocol = Protocol
-	if err := json.NewEncoder(parent).Encode(cfg); err != nil {
+	if err := json.NewEncoder(parent).Encode(forChild(cfg)); err != nil {
 		cmd.Process.Kill()
 		cmd.Wait()
 		return nil, &StartError{ExitSetup, fmt.Sprintf("init: send config: %v", err)}
@@ -181,7 +180,7 @@ func Start(cfg *Config, exe string, argv []string) (*Process, error) {
 	pid := cmd.Process.Pid
 	cmd.Process.Release()
 	ok = true
-	return &Process{Pid: pid, LogStreams: peers, resume: resume}, nil
+	return &Process{Pid: pid, LogStreams: streamPeers(streams), resume: resume}, nil
 }
 
 // openStreams connects the container's stdout and stderr to journald,
@@ -192,24 +191,53 @@ func Start(cfg *Config, exe string, argv []string) (*Process, error) {
 // process that connected, and the cleanup that waits for it to close
 // runs in the host's. Without journald the container keeps the unit's
 // own output (nil).
-func openStreams(cfg *Config) ([]*os.File, []uint64) {
+func openStreams(cfg *Config) []*os.File {
 	var files []*os.File
-	var peers []uint64
 	for _, prio := range []int{6, 3} {
 		f, err := journal.OpenStream(cfg.LogIdentifier, cfg.Unit, prio)
-		if err == nil {
-			var ino uint64
-			if ino, err = journal.StreamPeer(f, 2*time.Second); err == nil {
-				files, peers = append(files, f), append(peers, ino)
-				continue
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "berth: warning: container output not separated by stream: %v\n", err)
+			for _, f := range files {
+				f.Close()
 			}
-			f.Close()
+			return nil
 		}
-		fmt.Fprintf(os.Stderr, "berth: warning: container output not separated by stream: %v\n", err)
-		for _, f := range files {
-			f.Close()
-		}
-		return nil, nil
+		files = append(files, f)
 	}
-	return files, peers
+	return files
+}
+
+// streamPeers are journald's ends of streams, once it has accepted them:
+// asked for after the child's setup, by when journald has long done so
+// (it reads the connecting process's credentials and /proc entries
+// first, a millisecond or two that need not wait). Without them the
+// cleanup does not wait for the streams to drain (a warning says so).
+func streamPeers(streams []*os.File) []uint64 {
+	var peers []uint64
+	for _, f := range streams {
+		ino, err := journal.StreamPeer(f, 2*time.Second)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "berth: warning: %v\n", err)
+			return nil
+		}
+		peers = append(peers, ino)
+	}
+	return peers
+}
+
+// forChild is cfg as the child needs it: the spec's seccomp profile
+// (Docker's default has some 400 rules) is left out, since the child
+// installs the filter the parent compiled; a stub with the profile's
+// default action stays, so that the child still refuses a profile
+// without its filter.
+func forChild(cfg *Config) *Config {
+	if cfg.Spec == nil || cfg.Spec.Linux == nil || cfg.Spec.Linux.Seccomp == nil {
+		return cfg
+	}
+	spec, linux := *cfg.Spec, *cfg.Spec.Linux
+	linux.Seccomp = &specs.LinuxSeccomp{DefaultAction: linux.Seccomp.DefaultAction}
+	spec.Linux = &linux
+	c := *cfg
+	c.Spec = &spec
+	return &c
 }
