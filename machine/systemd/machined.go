@@ -25,23 +25,71 @@ const machined = "org.freedesktop.machine1"
 // unit is the container's unit. Every call is bounded by a timeout: a
 // hung machined must not hold the container's start.
 func RegisterMachine(name, id, unit string, leader int, rootDir string) error {
+	m := DialMachined()
+	defer m.Close()
+	return m.Register(name, id, unit, leader, rootDir)
+}
+
+// Machined is a connection to the system bus for RegisterMachine, dialled
+// in the background: __init dials it while the container's PID 1 is
+// being set up, and only the registration itself is left for later.
+type Machined struct {
+	done chan struct{}
+	conn *godbus.Conn
+	err  error
+}
+
+// DialMachined starts connecting to the system bus and returns at once.
+func DialMachined() *Machined {
+	m := &Machined{done: make(chan struct{})}
+	go func() {
+		defer close(m.done)
+		conn, err := godbus.SystemBusPrivate()
+		if err == nil {
+			if err = conn.Auth(nil); err == nil {
+				err = conn.Hello()
+			}
+			if err != nil {
+				conn.Close()
+			}
+		}
+		m.conn, m.err = conn, err
+	}()
+	return m
+}
+
+// Close closes the connection, now or once it is made.
+func (m *Machined) Close() {
+	closeConn := func() {
+		if m.err == nil {
+			m.conn.Close()
+		}
+	}
+	select {
+	case <-m.done:
+		closeConn()
+	default:
+		go func() { <-m.done; closeConn() }()
+	}
+}
+
+// Register is RegisterMachine over m's connection.
+func (m *Machined) Register(name, id, unit string, leader int, rootDir string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	mid, err := hex.DecodeString(id[:32])
 	if err != nil {
 		return fmt.Errorf("register machine %s: %w", name, err)
 	}
-	conn, err := godbus.SystemBusPrivate()
-	if err != nil {
-		return fmt.Errorf("register machine %s: %w", name, err)
+	select {
+	case <-m.done:
+	case <-ctx.Done():
+		return fmt.Errorf("register machine %s: connect to the system bus: %w", name, ctx.Err())
 	}
-	defer conn.Close()
-	if err := conn.Auth(nil); err != nil {
-		return fmt.Errorf("register machine %s: %w", name, err)
+	if m.err != nil {
+		return fmt.Errorf("register machine %s: %w", name, m.err)
 	}
-	if err := conn.Hello(); err != nil {
-		return fmt.Errorf("register machine %s: %w", name, err)
-	}
+	conn := m.conn
 	obj := conn.Object(machined, "/org/freedesktop/machine1")
 	register := func() error {
 		return obj.CallWithContext(ctx, machined+".Manager.RegisterMachineWithNetwork", 0,
