@@ -14,6 +14,7 @@ pkgs=(
   squashfs-tools     # mksquashfs: make sysext (packaging/)
   help2man           # berth(1) from berth --help: make install (packaging/)
   nftables           # nft, to read rule sets back in the netsetup root test
+  iproute2 curl      # another host as a network namespace, and its client (TestNetworkRemoteHost)
 )
 missing=()
 for p in "${pkgs[@]}"; do
