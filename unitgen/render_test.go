@@ -155,12 +155,18 @@ func TestRenderDependencies(t *testing.T) {
 		{"shop-web.service", "Unit", "Requires", []string{"shop-net-front.service shop-net-back.service shop-vol-shared.service shop-pull-web.service shop-api@1.service shop-api@2.service shop-api@3.service"}},
 		{"shop-web.service", "Install", "WantedBy", []string{"multi-user.target", "graphical.target"}},
 		{"shop-web.service", "Service", "Restart", []string{"always"}},
-		// api waits for db to be healthy and migrate to have completed.
+		// api waits for migrate to have completed; for db to be healthy
+		// it needs only After=: db's unit is ready when db is healthy.
 		{"shop-api@2.service", "Service", "ExecStartPre", []string{
 			`/usr/bin/berth "--root" "/var/lib/berth" "__prepare" "/etc/berth/full.toml" "api@2"`,
-			`/usr/bin/berth "--root" "/var/lib/berth" "__wait-healthy" "` + ContainerID("shop", "db") + `"`,
 			`/usr/bin/berth "--root" "/var/lib/berth" "__wait-completed" "` + ContainerID("shop", "migrate") + `"`,
 		}},
+		// A unit with a healthcheck waits for it to pass: its start
+		// timeout follows the check (start_period 30s, 6 checks of 5s
+		// and 2s, 30s more); db's is the defaults'; web has none.
+		{"shop-api@2.service", "Service", "TimeoutStartSec", []string{"102000000us"}},
+		{"shop-db.service", "Service", "TimeoutStartSec", []string{"270000000us"}},
+		{"shop-web.service", "Service", "TimeoutStartSec", nil},
 		{"shop-api@2.service", "Unit", "StartLimitBurst", []string{"6"}},
 		{"shop-db.service", "Service", "KillSignal", []string{"2"}},
 		{"shop-db.service", "Service", "TimeoutStopSec", []string{"65000000us"}},

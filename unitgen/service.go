@@ -3,6 +3,7 @@ package unitgen
 import (
 	"fmt"
 	"strings"
+	"time"
 )
 
 // serviceUnit is the unit of the container of service s whose key is
@@ -31,6 +32,9 @@ func serviceUnit(app *App, s *Service, key string, o Options) *writer {
 	} else {
 		needs = append(needs, PullUnit(app.Name, PullService(app, s).Name))
 	}
+	// A service's unit is ready when its container runs, or, with a
+	// healthcheck, when it is healthy: After= orders a dependent after
+	// that, so "started" and "healthy" need no more.
 	var wait [][]string
 	for _, d := range s.DependsOn {
 		dep := app.Service(d.Service)
@@ -39,10 +43,7 @@ func serviceUnit(app *App, s *Service, key string, o Options) *writer {
 		}
 		for _, dk := range InstanceKeys(dep) {
 			needs = append(needs, ServiceUnit(app.Name, dk))
-			switch d.Condition {
-			case ConditionHealthy:
-				wait = append(wait, o.berth("__wait-healthy", ContainerID(app.Name, dk)))
-			case ConditionCompleted:
+			if d.Condition == ConditionCompleted {
 				wait = append(wait, o.berth("__wait-completed", ContainerID(app.Name, dk)))
 			}
 		}
@@ -51,10 +52,14 @@ func serviceUnit(app *App, s *Service, key string, o Options) *writer {
 	w.unit("After", strings.Join(needs, " "))
 
 	// Make or refresh the container from the file, then wait for the
-	// dependencies' conditions (TimeoutStartSec bounds the wait).
+	// dependencies that must have completed (TimeoutStartSec bounds the
+	// wait).
 	w.exec("ExecStartPre", "", o.berth("__prepare", app.File, key)...)
 	for _, argv := range wait {
 		w.exec("ExecStartPre", "", argv...)
+	}
+	if s.Healthcheck != nil {
+		w.service("TimeoutStartSec", usec(HealthStartTimeout(s.Healthcheck)))
 	}
 	containerDirectives(w, app, s, key, o)
 
@@ -96,4 +101,25 @@ func installLinks(unit, key, value string) []string {
 		}
 	}
 	return out
+}
+
+// HealthStartTimeout is the start timeout of the unit of a service with
+// a healthcheck, which is ready only once the check has passed: the
+// time Docker's rules take, at most, to call it unhealthy (the start
+// period, then retries failing checks, each up to interval and timeout
+// apart) with one check and 30 s to spare. The check fails the start
+// itself when the container turns unhealthy first; this is the
+// backstop. `[service.S.systemd.Service] TimeoutStartSec` overrides it.
+func HealthStartTimeout(h *Healthcheck) time.Duration {
+	interval, timeout, retries := h.Interval, h.Timeout, h.Retries
+	if interval <= 0 {
+		interval = 30 * time.Second
+	}
+	if timeout <= 0 {
+		timeout = 30 * time.Second
+	}
+	if retries <= 0 {
+		retries = 3
+	}
+	return h.StartPeriod + time.Duration(retries+1)*(interval+timeout) + 30*time.Second
 }

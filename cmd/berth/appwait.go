@@ -14,7 +14,7 @@ import (
 
 // The hidden commands an app's units run besides __prepare: the pull
 // oneshot's (__pull-missing) and the wait for a dependency that must have
-// completed (__wait-completed, an ExecStartPre like __wait-healthy).
+// completed (__wait-completed, an ExecStartPre).
 
 func newPullMissingCommand(g *globalOptions) *cobra.Command {
 	return &cobra.Command{

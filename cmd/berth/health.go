@@ -106,6 +106,9 @@ func checkHealth(g *globalOptions, id string) error {
 	if changed {
 		emit("health_status: "+status, append(containerFields(rec), journal.Field{Name: "BERTH_HEALTH", Value: status})...)
 	}
+	if readyWhenHealthy(rec) {
+		return healthReadiness(rec, hc, status, changed, res)
+	}
 	return nil
 }
 
@@ -176,8 +179,11 @@ func runCheck(cs *machine.Containers, rec *machine.Container, hc machine.Healthc
 	return res
 }
 
-// waitHealthy waits until the container id is healthy (an app's
-// `depends_on` condition "healthy": the dependent unit's ExecStartPre).
+// waitHealthy waits until the container id is healthy: the
+// ExecStartPre that units written by berth before its services' units
+// became ready when healthy (healthready.go) run for `depends_on`
+// condition "healthy"; kept for the units `berth up --persist` left in
+// /etc/systemd/system until the next `berth up` rewrites them.
 func waitHealthy(ctx context.Context, cs *machine.Containers, id string) error {
 	for {
 		rec, err := cs.Load(id)

@@ -226,8 +226,14 @@ func containerInit(g *globalOptions, id string) error {
 		fmt.Fprintf(os.Stderr, "berth: warning: %v\n", err)
 	}
 	// systemd must have taken the container's PID 1 as the main process
-	// before the command runs (see nsinit).
-	if err := systemd.NotifyBarrier("MAINPID="+strconv.Itoa(pid)+"\nREADY=1", 30*time.Second); err != nil {
+	// before the command runs (see nsinit). The unit is ready now, or,
+	// for an app's service with a health check, when the check first
+	// passes (the check sends READY=1, health.go).
+	state := "MAINPID=" + strconv.Itoa(pid) + "\nREADY=1"
+	if readyWhenHealthy(rec) {
+		state = "MAINPID=" + strconv.Itoa(pid) + "\nSTATUS=waiting for the health check to pass"
+	}
+	if err := systemd.NotifyBarrier(state, 30*time.Second); err != nil {
 		return exitWith(nsinit.ExitSetup, err)
 	}
 	if consoleWait {
