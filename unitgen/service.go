@@ -6,9 +6,56 @@ import (
 	"time"
 )
 
-// serviceUnit is the unit of the container of service s whose key is
-// key.
-func serviceUnit(app *App, s *Service, key string, o Options) *writer {
+// instance is what a service's unit names its container by: the key
+// (`__prepare FILE KEY`), the container's ID, short ID and name.
+type instance struct{ key, id, short, name string }
+
+// containerInstance is the instance of service s whose key is key.
+func containerInstance(app *App, s *Service, key string) instance {
+	id := ContainerID(app.Name, key)
+	return instance{key: key, id: id, short: id[:12], name: ContainerName(app.Name, s, key)}
+}
+
+// templateMark stands for the instance while a template is rendered;
+// it becomes "%i" (templateUnit).
+const templateMark = "@BERTH-INSTANCE@"
+
+// templateUnit is the one unit file of the replicas of service s,
+// APP-S@.service: the unit of replica N's container is its instance
+// APP-S@N.service, whose "%i" gives the key S@N, the container's ID
+// (ContainerID: N, then a part the replicas share) and name. Its links
+// enable the instances the app runs (Instances).
+func templateUnit(app *App, s *Service, o Options) *writer {
+	keys := InstanceKeys(s)
+	width := len(keys[0]) - len(s.Name) - 1
+	base := replicaBase(app.Name, s.Name)
+	in := instance{key: s.Name + "@" + templateMark, id: templateMark + base[:64-width], short: templateMark + base[:12-width],
+		name: app.Name + "-" + s.Name + "-" + templateMark}
+	w := serviceUnit(app, s, in, o)
+	u := w.u
+	u.Name = TemplateUnit(app.Name, s.Name)
+	for _, lines := range [][]Line{u.Unit, u.Service, u.Install} {
+		for i := range lines {
+			lines[i].Value = strings.ReplaceAll(lines[i].Value, templateMark, "%i")
+		}
+	}
+	var links []string
+	for _, key := range keys {
+		name := ServiceUnit(app.Name, key)
+		u.Instances = append(u.Instances, name)
+		for _, l := range u.Links {
+			// The links serviceUnit made for the template's name, for
+			// each instance (they point at the template).
+			links = append(links, strings.ReplaceAll(l, ServiceUnit(app.Name, in.key), name))
+		}
+	}
+	u.Links = links
+	return w
+}
+
+// serviceUnit is the unit of the container in of service s.
+func serviceUnit(app *App, s *Service, in instance, o Options) *writer {
+	key := in.key
 	w := &writer{u: &Unit{Name: ServiceUnit(app.Name, key)}}
 	img := ServiceImage(app.Name, s)
 	w.unit("Description", fmt.Sprintf("berth app %s: service %s (%s)", app.Name, key, img))
@@ -61,7 +108,7 @@ func serviceUnit(app *App, s *Service, key string, o Options) *writer {
 	if s.Healthcheck != nil {
 		w.service("TimeoutStartSec", usec(HealthStartTimeout(s.Healthcheck)))
 	}
-	containerDirectives(w, app, s, key, o)
+	containerDirectives(w, app, s, in, o)
 
 	for _, t := range app.Install.WantedBy {
 		w.install("WantedBy", t)

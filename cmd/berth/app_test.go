@@ -147,6 +147,11 @@ restart = "unless-stopped"
 			if err != nil {
 				t.Fatal(err)
 			}
+			if _, n, ok := strings.Cut(key, "@"); ok {
+				// A replica's unit is an instance of the template, "%i"
+				// its number.
+				byName[rec.Unit] = strings.ReplaceAll(byName[unitgen.TemplateUnit(app.Name, s.Name)], "%i", n)
+			}
 			got := section(byName[rec.Unit], "Service")
 			i := 0
 			for _, want := range section(text, "Service") {
@@ -210,8 +215,15 @@ func TestRenderAppReplicas(t *testing.T) {
 	for _, u := range units {
 		text[u.Name] = u.Text
 	}
-	if !strings.Contains(text["r-worker@2.service"], `"__prepare" "/x/r.toml" "worker@2"`) || !strings.Contains(text["r-worker@2.service"], appContainerID("r", "worker@2")) {
-		t.Errorf("worker@2's unit:\n%s", text["r-worker@2.service"])
+	// One template, whose instance 2 is replica 2.
+	tmpl := strings.ReplaceAll(text["r-worker@.service"], "%i", "2")
+	if !strings.Contains(tmpl, `"__prepare" "/x/r.toml" "worker@2"`) || !strings.Contains(tmpl, `"__init" "`+appContainerID("r", "worker@2")+`"`) ||
+		!strings.Contains(tmpl, "CONTAINER_NAME=r-worker-2") {
+		t.Errorf("the template's instance 2:\n%s", tmpl)
+	}
+	if names, file := unitNames(units); strings.Join(names, " ") != "r-net-default.service r-pull-worker.service r-worker@1.service r-worker@2.service r-worker@3.service r-web.service" ||
+		file["r-worker@3.service"] != "r-worker@.service" {
+		t.Errorf("the app's units: %q, files %q", names, file)
 	}
 	if !strings.Contains(text["r-web.service"], " r-worker@1.service r-worker@2.service r-worker@3.service\n") {
 		t.Errorf("web's unit needs every replica:\n%s", text["r-web.service"])

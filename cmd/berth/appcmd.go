@@ -281,29 +281,30 @@ func appUp(c *cobra.Command, g *globalOptions, file string, only []string, persi
 		return err
 	}
 	var errs []error
+	names, fileOf := unitNames(units)
 	// A running service that the file now makes differently is restarted
 	// (with the services that require it); the others are started, which
 	// leaves a running one alone.
-	for _, u := range units {
-		if !changed[u.Name] || !selected(app, only, u.Name) {
+	for _, name := range names {
+		if !(changed[name] || changed[fileOf[name]]) || !selected(app, only, name) {
 			continue
 		}
-		if st, err := m.Unit(c.Context(), u.Name); err != nil || st.ActiveState != "active" {
+		if st, err := m.Unit(c.Context(), name); err != nil || st.ActiveState != "active" {
 			continue
 		}
-		if err := m.Restart(c.Context(), u.Name); err != nil {
+		if err := m.Restart(c.Context(), name); err != nil {
 			errs = append(errs, err)
 		}
 	}
-	for _, u := range units {
-		if serviceKey(app, u.Name) == "" || !selected(app, only, u.Name) {
+	for _, name := range names {
+		if serviceKey(app, name) == "" || !selected(app, only, name) {
 			continue // a oneshot (its services' Requires= start it), or a service not asked for
 		}
-		if err := m.Start(c.Context(), u.Name); err != nil {
+		if err := m.Start(c.Context(), name); err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		fmt.Fprintln(c.OutOrStdout(), u.Name)
+		fmt.Fprintln(c.OutOrStdout(), name)
 	}
 	return errors.Join(errs...)
 }
@@ -361,13 +362,14 @@ func appDown(c *cobra.Command, g *globalOptions, file string, volumes bool) erro
 	}
 	var errs []error
 	// Dependents first: the services in reverse order, then the oneshots.
-	for i := len(units) - 1; i >= 0; i-- {
-		u := units[i]
-		if err := m.Stop(c.Context(), u.Name); err != nil {
+	names, _ := unitNames(units)
+	for i := len(names) - 1; i >= 0; i-- {
+		name := names[i]
+		if err := m.Stop(c.Context(), name); err != nil {
 			errs = append(errs, err)
 		}
-		m.ResetFailed(c.Context(), u.Name)
-		key := serviceKey(app, u.Name)
+		m.ResetFailed(c.Context(), name)
+		key := serviceKey(app, name)
 		if key == "" {
 			continue
 		}
@@ -380,7 +382,7 @@ func appDown(c *cobra.Command, g *globalOptions, file string, volumes bool) erro
 				}
 			}
 		}
-		fmt.Fprintln(c.OutOrStdout(), u.Name)
+		fmt.Fprintln(c.OutOrStdout(), name)
 	}
 	for _, dir := range []string{runtimeUnitDir, persistUnitDir} {
 		if err := removeUnits(dir, units); err != nil {
