@@ -159,13 +159,19 @@ func TestRenderDependencies(t *testing.T) {
 		{"shop-web.service", "Unit", "Requires", []string{"shop-net-front.service shop-net-back.service shop-vol-shared.service shop-pull-web.service shop-api@1.service shop-api@2.service shop-api@3.service"}},
 		{"shop-web.service", "Install", "WantedBy", []string{"multi-user.target", "graphical.target"}},
 		{"shop-web.service", "Service", "Restart", []string{"always"}},
-		// api waits for migrate to have completed; for db to be healthy
-		// it needs only After=: db's unit is ready when db is healthy.
-		// Its three replicas are instances of one template.
+		// api waits for db to be healthy and migrate to have completed
+		// with only After=: db's unit is ready when db is healthy,
+		// migrate's (a oneshot) once it has exited with status 0, and
+		// stays active. Its three replicas are instances of one
+		// template.
 		{"shop-api@.service", "Service", "ExecStartPre", []string{
 			`/usr/bin/berth "--root" "/var/lib/berth" "__prepare" "/etc/berth/full.toml" "api@%i"`,
-			`/usr/bin/berth "--root" "/var/lib/berth" "__wait-completed" "` + ContainerID("shop", "migrate") + `"`,
 		}},
+		{"shop-migrate.service", "Service", "Type", []string{"oneshot"}},
+		{"shop-migrate.service", "Service", "RemainAfterExit", []string{"yes"}},
+		{"shop-migrate.service", "Service", "ExecStartPost", []string{`/usr/bin/berth "--root" "/var/lib/berth" "__cleanup" "--completed" "` + ContainerID("shop", "migrate") + `"`}},
+		{"shop-migrate.service", "Service", "ExecStopPost", []string{`/usr/bin/berth "--root" "/var/lib/berth" "__cleanup" "--skip-recorded" "` + ContainerID("shop", "migrate") + `"`}},
+		{"shop-db.service", "Service", "Type", []string{"notify"}},
 		// A unit with a healthcheck waits for it to pass: its start
 		// timeout follows the check (start_period 30s, 6 checks of 5s
 		// and 2s, 30s more); db's is the defaults'; web has none.

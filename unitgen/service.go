@@ -80,9 +80,10 @@ func serviceUnit(app *App, s *Service, in instance, o Options) *writer {
 		needs = append(needs, PullUnit(app.Name, PullService(app, s).Name))
 	}
 	// A service's unit is ready when its container runs, or, with a
-	// healthcheck, when it is healthy: After= orders a dependent after
-	// that, so "started" and "healthy" need no more.
-	var wait [][]string
+	// healthcheck, when it is healthy, or, for a job others wait to
+	// complete, once it has exited with status 0 (and it stays active
+	// then): After= orders a dependent after that, whatever the
+	// condition.
 	for _, d := range s.DependsOn {
 		dep := app.Service(d.Service)
 		if dep == nil {
@@ -90,25 +91,21 @@ func serviceUnit(app *App, s *Service, in instance, o Options) *writer {
 		}
 		for _, dk := range InstanceKeys(dep) {
 			needs = append(needs, ServiceUnit(app.Name, dk))
-			if d.Condition == ConditionCompleted {
-				wait = append(wait, o.berth("__wait-completed", ContainerID(app.Name, dk)))
-			}
 		}
 	}
 	w.unit("Requires", strings.Join(needs, " "))
 	w.unit("After", strings.Join(needs, " "))
 
-	// Make or refresh the container from the file, then wait for the
-	// dependencies that must have completed (TimeoutStartSec bounds the
-	// wait).
+	// Make or refresh the container from the file.
 	w.exec("ExecStartPre", "", o.berth("__prepare", app.File, key)...)
-	for _, argv := range wait {
-		w.exec("ExecStartPre", "", argv...)
-	}
-	if s.Healthcheck != nil {
+	job := IsJob(app, s)
+	if s.Healthcheck != nil && !job {
 		w.service("TimeoutStartSec", usec(HealthStartTimeout(s.Healthcheck)))
 	}
 	containerDirectives(w, app, s, in, o)
+	if job {
+		jobDirectives(w, in, o)
+	}
 
 	for _, t := range app.Install.WantedBy {
 		w.install("WantedBy", t)
@@ -169,4 +166,48 @@ func HealthStartTimeout(h *Healthcheck) time.Duration {
 		retries = 3
 	}
 	return h.StartPeriod + time.Duration(retries+1)*(interval+timeout) + 30*time.Second
+}
+
+// IsJob says whether service s of app is a job: a service that another
+// depends on with condition "completed". Its unit is a oneshot that
+// stays active once its container has exited with status 0
+// (jobDirectives), so that it runs once per start of the services that
+// need it, not again when one of them restarts.
+func IsJob(app *App, s *Service) bool {
+	for _, o := range app.Services {
+		for _, d := range o.DependsOn {
+			if d.Service == s.Name && d.Condition == ConditionCompleted {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// jobDirectives turn a container's unit (containerDirectives) into a
+// job's: Type=oneshot, whose start lasts until the main process, the
+// container's PID 1 (__init's MAINPID=), has exited, and fails when it
+// exited with another status than 0 (failing the units that require
+// it); RemainAfterExit=yes keeps it active afterwards. The container's
+// end is recorded once it has completed (ExecStartPost: __cleanup
+// --completed), not only when the unit stops (the ExecStopPost then
+// leaves that record alone: --skip-recorded). A oneshot has no start
+// timeout: a job may run as long as it needs.
+func jobDirectives(w *writer, in instance, o Options) {
+	for i, l := range w.u.Service {
+		switch l.Key {
+		case "Type":
+			w.u.Service[i].Value = "oneshot"
+		case "ExecStopPost":
+			cleanup := &writer{u: &Unit{Name: w.u.Name}}
+			cleanup.exec(l.Key, "", o.berth("__cleanup", "--skip-recorded", in.id)...)
+			if cleanup.err != nil {
+				w.fail("%v", cleanup.err)
+				return
+			}
+			w.u.Service[i] = cleanup.u.Service[0]
+		}
+	}
+	w.service("RemainAfterExit", "yes")
+	w.exec("ExecStartPost", "", o.berth("__cleanup", "--completed", in.id)...)
 }

@@ -125,8 +125,9 @@ func serviceOptions(app *unitgen.App, s *unitgen.Service) (machine.RunOptions, e
 	}
 	if h := s.Healthcheck; h != nil {
 		o.Healthcheck = &machine.Healthcheck{Test: h.Test, Interval: h.Interval, Timeout: h.Timeout, Retries: h.Retries, StartPeriod: h.StartPeriod}
-		// The unit is ready when healthy (healthready.go).
-		o.ReadyWhenHealthy = true
+		// The unit is ready when healthy (healthready.go); a job's
+		// is ready when it has completed.
+		o.ReadyWhenHealthy = !unitgen.IsJob(app, s)
 	}
 	o.Network = appNetwork(app.Name, nets[0].Name)
 	o.NetworkAliases = append([]string{s.Name}, nets[0].Aliases...)

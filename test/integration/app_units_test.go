@@ -11,7 +11,10 @@ import (
 
 // TestAppDependsOnCompleted: a service that depends on another with
 // condition "completed" starts once that one has exited with status 0
-// (it sees what the other wrote), and does not start when it failed.
+// (it sees what the other wrote). The job runs once per start of the
+// chain: its unit stays active, so restarting the service does not run
+// it again. A job that fails fails the start of the services that need
+// it, and `berth up` says so.
 func TestAppDependsOnCompleted(t *testing.T) {
 	busybox(t)
 	dir := t.TempDir()
@@ -22,7 +25,7 @@ func TestAppDependsOnCompleted(t *testing.T) {
 
 [service.migrate]
 image = "busybox"
-command = ["sh", "-c", "sleep 1; echo migrated > /state/done; exit `+exit+`"]
+command = ["sh", "-c", "sleep 1; echo migrated >> /state/done; exit `+exit+`"]
 volumes = ["state:/state"]
 stop_timeout = 1
 
@@ -41,26 +44,50 @@ stop_timeout = 1
 	if s := unitProp(t, "done-web.service", "ActiveState"); s != "active" {
 		t.Fatalf("web is %s", s)
 	}
+	if s := unitProp(t, "done-migrate.service", "SubState"); s != "exited" {
+		t.Errorf("migrate's unit is %s, want active (exited)", s)
+	}
 	if st := inspect(t, "done-migrate").State; st.Status != "exited" || st.ExitCode != 0 {
 		t.Errorf("migrate: %+v", st)
 	}
-	seen := filepath.Join(strings.TrimSpace(ok(t, "volume", "inspect", "-f", "{{.Mountpoint}}", "done-state")), "seen")
+	if ps := ok(t, "ps", "-a", "--app", "done", "--format", "{{.Names}} {{.Status}}"); !strings.Contains(ps, "done-migrate Exited (0)") {
+		t.Errorf("ps: %q", ps)
+	}
+	mp := strings.TrimSpace(ok(t, "volume", "inspect", "-f", "{{.Mountpoint}}", "done-state"))
 	waitFor(t, 5*time.Second, "web to read migrate's file", func() bool {
-		b, _ := os.ReadFile(seen)
+		b, _ := os.ReadFile(filepath.Join(mp, "seen"))
 		return string(b) == "migrated\n"
 	})
+	// Restarting web, or killing it under restart = "always", does not
+	// run the job again.
+	sh(t, "systemctl restart done-web.service")
+	if s := unitProp(t, "done-web.service", "ActiveState"); s != "active" {
+		t.Errorf("web is %s after its restart", s)
+	}
+	if b, _ := os.ReadFile(filepath.Join(mp, "done")); string(b) != "migrated\n" {
+		t.Errorf("the job ran again when web restarted: %q", b)
+	}
+	// Stopping the job's unit and starting web runs it again.
+	sh(t, "systemctl stop done-web.service done-migrate.service")
+	sh(t, "systemctl start done-web.service")
+	if b, _ := os.ReadFile(filepath.Join(mp, "done")); string(b) != "migrated\nmigrated\n" {
+		t.Errorf("a new start of the chain did not run the job again: %q", b)
+	}
 
 	bad := app("fail", "3")
 	defer run(t, "down", "-v", "-f", bad)
 	r := run(t, "up", "-f", bad)
-	if r.code == 0 {
-		t.Errorf("up of an app whose job fails succeeded: %q", r.stdout)
+	if r.code == 0 || !strings.Contains(r.stderr, "fail-migrate.service") {
+		t.Errorf("up of an app whose job fails: exit %d, %q", r.code, r.stderr)
 	}
 	if s := unitProp(t, "fail-web.service", "ActiveState"); s == "active" {
 		t.Errorf("web started after its dependency failed")
 	}
-	if logs := sh(t, "journalctl -u fail-web.service --no-pager -o cat || true"); !strings.Contains(logs, "did not complete successfully: exit status 3") {
-		t.Errorf("web's journal does not say why: %q", logs)
+	if st := inspect(t, "fail-migrate").State; st.Status != "exited" || st.ExitCode != 3 {
+		t.Errorf("the failed job: %+v", st)
+	}
+	if logs := sh(t, "journalctl -u fail-migrate.service --no-pager -o cat || true"); !strings.Contains(logs, "container fail-migrate exited with code 3") {
+		t.Errorf("the job's journal does not say how it ended: %q", logs)
 	}
 }
 
