@@ -2,6 +2,7 @@ package unitgen
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -194,6 +195,10 @@ func IsJob(app *App, s *Service) bool {
 // leaves that record alone: --skip-recorded). A oneshot has no start
 // timeout: a job may run as long as it needs.
 func jobDirectives(w *writer, in instance, o Options) {
+	// systemd refuses RestartForceExitStatus= in a oneshot: a job under
+	// restart = "on-failure" is retried after a non-zero exit, not after
+	// SIGTERM.
+	w.u.Service = slices.DeleteFunc(w.u.Service, func(l Line) bool { return l.Key == "RestartForceExitStatus" })
 	for i, l := range w.u.Service {
 		switch l.Key {
 		case "Type":
