@@ -108,7 +108,7 @@ func prepareService(c *cobra.Command, g *globalOptions, file, svc string) error 
 
 func newUpCommand(g *globalOptions) *cobra.Command {
 	var file string
-	var persist bool
+	var persist, removeOrphans bool
 	c := &cobra.Command{
 		Use:   "up [OPTIONS] [SERVICE...]",
 		Short: "Start an app described in TOML (docs/services.md) as systemd units",
@@ -117,12 +117,13 @@ func newUpCommand(g *globalOptions) *cobra.Command {
 			"`berth down` or a reboot. With --persist they are written to /etc/systemd/system and enabled\n" +
 			"instead, so that the app starts at boot; or put its file in /etc/berth/.",
 		RunE: func(c *cobra.Command, args []string) error {
-			return appUp(c, g, file, args, persist)
+			return appUp(c, g, file, args, persist, removeOrphans)
 		},
 	}
 	c.Flags().StringVarP(&file, "file", "f", "berth.toml", "The app file")
 	c.Flags().BoolP("detach", "d", true, "Start in the background (the only mode so far)")
 	c.Flags().BoolVar(&persist, "persist", false, "Write the units to "+persistUnitDir+" and enable them (they outlive a reboot)")
+	c.Flags().BoolVar(&removeOrphans, "remove-orphans", false, "Remove containers of services not defined in the file, and their units")
 	return c
 }
 
@@ -240,7 +241,7 @@ func serviceKey(app *unitgen.App, unit string) string {
 	return ""
 }
 
-func appUp(c *cobra.Command, g *globalOptions, file string, only []string, persist bool) error {
+func appUp(c *cobra.Command, g *globalOptions, file string, only []string, persist, removeOrphans bool) error {
 	app, units, err := appUnits(g, file, false)
 	if err != nil {
 		return err
@@ -274,6 +275,10 @@ func appUp(c *cobra.Command, g *globalOptions, file string, only []string, persi
 		return err
 	}
 	changed := changedUnits(c.Context(), h, store, g.root, dir, app, units)
+	// Containers of services the file no longer has (apporphans.go).
+	if err := handleOrphans(c.Context(), h, m, app, units, removeOrphans, c.ErrOrStderr()); err != nil {
+		return err
+	}
 	if err := writeUnits(dir, units, persist, true); err != nil {
 		return err
 	}

@@ -304,3 +304,48 @@ stop_timeout = 1
 		return strings.Contains(run(t, "logs", "chg-web").stdout, "web v2")
 	})
 }
+
+// TestAppUpRemoveOrphans: after a service is removed from the file,
+// `berth up` warns about its containers and leaves them running, as
+// Compose does; `berth up --remove-orphans` stops and removes them, with
+// their unit file, and leaves the rest running.
+func TestAppUpRemoveOrphans(t *testing.T) {
+	busybox(t)
+	file := filepath.Join(t.TempDir(), "orph.toml")
+	web := "[service.web]\nimage = \"busybox\"\ncommand = [\"sleep\", \"1000\"]\nstop_timeout = 1\n"
+	os.WriteFile(file, []byte(web+"[service.old]\nimage = \"busybox\"\ncommand = [\"sleep\", \"1000\"]\nreplicas = 2\nstop_timeout = 1\n"), 0o644)
+	ok(t, "up", "-f", file)
+	defer run(t, "down", "-f", file)
+	started := inspect(t, "orph-web").State.StartedAt
+
+	os.WriteFile(file, []byte(web), 0o644)
+	r := run(t, "up", "-f", file)
+	if r.code != 0 || !strings.Contains(r.stderr, "found orphan containers (orph-old-1, orph-old-2) for app orph") || !strings.Contains(r.stderr, "--remove-orphans") {
+		t.Errorf("up without the service: exit %d, %q", r.code, r.stderr)
+	}
+	if s := unitProp(t, "orph-old@1.service", "ActiveState"); s != "active" {
+		t.Errorf("without --remove-orphans, an orphan's unit is %s", s)
+	}
+
+	r = run(t, "up", "--remove-orphans", "-f", file)
+	if r.code != 0 || !strings.Contains(r.stderr, "removed orphan container orph-old-2") {
+		t.Errorf("up --remove-orphans: exit %d, %q", r.code, r.stderr)
+	}
+	if ps := ok(t, "ps", "-a", "--app", "orph", "--format", "{{.Names}}"); strings.TrimSpace(ps) != "orph-web" {
+		t.Errorf("after up --remove-orphans: %q", ps)
+	}
+	for _, u := range []string{"orph-old@1.service", "orph-old@2.service"} {
+		if s := unitProp(t, u, "ActiveState"); s != "inactive" {
+			t.Errorf("%s is %s", u, s)
+		}
+	}
+	if _, err := os.Stat("/run/systemd/system/orph-old@.service"); err == nil {
+		t.Error("the orphans' unit file is still there")
+	}
+	if st := inspect(t, "orph-web").State; st.Status != "running" || !st.StartedAt.Equal(started) {
+		t.Errorf("web was touched: %+v (started %v before)", st, started)
+	}
+	if r := run(t, "up", "-f", file); strings.Contains(r.stderr, "orphan") {
+		t.Errorf("a warning with no orphans left: %q", r.stderr)
+	}
+}
