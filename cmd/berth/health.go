@@ -50,6 +50,10 @@ func startHealthTimer(root string, rec *machine.Container) error {
 			{Name: "Type", Value: "oneshot"},
 			{Name: "ExecStart", Value: machine.ExecCommand{Path: exe, Argv: []string{exe, "--root", root, "__health", rec.ID}}},
 			{Name: "CollectMode", Value: "inactive-or-failed"},
+			// A check every interval, however short: systemd's default
+			// start limit (5 starts in 10 s) would skip checks of an
+			// interval under 2 s, and delay readiness (healthready.go).
+			{Name: "StartLimitIntervalUSec", Value: uint64(0)},
 		})
 }
 

@@ -92,6 +92,10 @@ stop_timeout = 1
 	if took < 2*time.Second {
 		t.Errorf("systemctl start returned after %v, before the check could pass", took)
 	}
+	if took > 6*time.Second {
+		// Checks every 200 ms: not held back by a start limit.
+		t.Errorf("systemctl start returned after %v, long after the check could pass", took)
+	}
 	if h := inspect(t, "hc-db").State.Health; h == nil || h.Status != "healthy" {
 		t.Errorf("systemctl start returned with db's health %+v", h)
 	}
