@@ -379,6 +379,9 @@ func appDown(c *cobra.Command, g *globalOptions, file string, volumes bool) erro
 			continue
 		}
 		if rec, err := h.cs.Load(appContainerID(app.Name, key)); err == nil {
+			// Stopped between two restarts, its record still says
+			// restarting.
+			rec = h.refresh(c.Context(), rec)
 			if err := h.destroy(rec); err != nil {
 				errs = append(errs, err)
 			} else if volumes {

@@ -110,7 +110,7 @@ func handleOrphans(ctx context.Context, h *host, m *systemd.Manager, app *unitge
 			continue
 		}
 		m.ResetFailed(ctx, rec.Unit)
-		if err := h.destroy(rec); err != nil {
+		if err := h.destroy(h.refresh(ctx, rec)); err != nil {
 			errs = append(errs, err)
 			continue
 		}

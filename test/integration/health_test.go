@@ -110,6 +110,7 @@ stop_timeout = 1
 image = "busybox"
 command = ["sleep", "1000"]
 healthcheck = { cmd = "echo not yet; false", interval = "200ms", retries = 3 }
+restart = "always"                       # tried again, and failing again
 stop_timeout = 1
 
 [service.web]
@@ -124,12 +125,19 @@ stop_timeout = 1
 		t.Errorf("up of a service that is never healthy: exit %d, %q", r.code, r.stderr)
 	}
 	for _, u := range []string{"sick-db.service", "sick-web.service"} {
-		if s := unitProp(t, u, "ActiveState"); s == "active" || s == "activating" {
+		if s := unitProp(t, u, "ActiveState"); s == "active" {
 			t.Errorf("%s is %s", u, s)
 		}
 	}
 	logs := sh(t, "journalctl -u sick-db.service --no-pager -o cat || true")
 	if !strings.Contains(logs, "container sick-db is unhealthy (3 checks failed in a row, the last: exit 1: not yet): sick-db.service fails to start") {
 		t.Errorf("db's journal does not say why: %q", logs)
+	}
+	// Down takes it away between two of its restarts.
+	if r := run(t, "down", "-f", sick); r.code != 0 {
+		t.Errorf("down of the app whose db keeps failing: exit %d, %q", r.code, r.stderr)
+	}
+	if ps := ok(t, "ps", "-a", "--app", "sick", "--format", "{{.Names}}"); ps != "" {
+		t.Errorf("after down: %q", ps)
 	}
 }
