@@ -149,14 +149,18 @@ stop_timeout = 1
 func TestAppUpPersist(t *testing.T) {
 	busybox(t)
 	file := filepath.Join(t.TempDir(), "pers.toml")
-	os.WriteFile(file, []byte("[service.web]\nimage = \"busybox\"\ncommand = [\"sleep\", \"1000\"]\nstop_timeout = 1\n"), 0o644)
+	os.WriteFile(file, []byte("[service.web]\nimage = \"busybox\"\ncommand = [\"sleep\", \"1000\"]\nstop_timeout = 1\n"+
+		"[service.rep]\nimage = \"busybox\"\ncommand = [\"sleep\", \"1000\"]\nstop_timeout = 1\nreplicas = 2\n"), 0o644)
 	ok(t, "up", "--persist", "-f", file)
 	defer run(t, "down", "-f", file)
 	if p := unitProp(t, "pers-web.service", "FragmentPath"); p != "/etc/systemd/system/pers-web.service" {
 		t.Errorf("the unit is loaded from %q", p)
 	}
-	if s := unitProp(t, "pers-web.service", "UnitFileState"); s != "enabled" {
-		t.Errorf("the unit is %s, want enabled", s)
+	// The replicas' instances are enabled, as systemctl enable does it.
+	for _, u := range []string{"pers-web.service", "pers-rep@2.service"} {
+		if s := sh(t, "systemctl is-enabled "+u+" || true"); s != "enabled" {
+			t.Errorf("%s is %s, want enabled", u, s)
+		}
 	}
 	if s := unitProp(t, "pers-web.service", "ActiveState"); s != "active" {
 		t.Errorf("the unit is %s", s)
@@ -171,7 +175,8 @@ func TestAppUpPersist(t *testing.T) {
 		t.Error("up of a persistent app wrote its unit to /run/systemd/system")
 	}
 	ok(t, "down", "-f", file)
-	for _, p := range []string{"/etc/systemd/system/pers-web.service", "/etc/systemd/system/pers-net-default.service", "/etc/systemd/system/multi-user.target.wants/pers-web.service"} {
+	for _, p := range []string{"/etc/systemd/system/pers-web.service", "/etc/systemd/system/pers-net-default.service", "/etc/systemd/system/multi-user.target.wants/pers-web.service",
+		"/etc/systemd/system/pers-rep@.service", "/etc/systemd/system/multi-user.target.wants/pers-rep@1.service"} {
 		if _, err := os.Lstat(p); err == nil {
 			t.Errorf("%s is left after down", p)
 		}
