@@ -249,6 +249,12 @@ func containerInit(g *globalOptions, id string) error {
 	if rec.Options.Healthcheck != nil {
 		if err := startHealthTimer(root, rec); err != nil {
 			fmt.Fprintf(os.Stderr, "berth: warning: health check of %s: %v\n", rec.Name, err)
+			if readyWhenHealthy(rec) {
+				// No check will say it is healthy: ready now, as a
+				// container without one, rather than never.
+				fmt.Fprintf(os.Stderr, "berth: warning: %s is ready without its health check\n", rec.Unit)
+				systemd.NotifyAs(pid, "READY=1\nSTATUS=health check not running", "")
+			}
 		}
 	}
 	return nil
