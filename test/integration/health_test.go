@@ -22,9 +22,11 @@ func TestHealthcheck(t *testing.T) {
 	if s := status(); s != "starting" && s != "unhealthy" {
 		t.Errorf("right after start the health is %q", s)
 	}
-	if s := unitProp(t, "berth-it_health-health.timer", "ActiveState"); s != "active" {
-		t.Errorf("the health timer is %s", s)
-	}
+	// __init starts the timer after the unit is ready, which is when
+	// run -d returns.
+	waitFor(t, 5*time.Second, "the health timer", func() bool {
+		return unitProp(t, "berth-it_health-health.timer", "ActiveState") == "active"
+	})
 	waitFor(t, 10*time.Second, "unhealthy", func() bool { return status() == "unhealthy" })
 	if ps := ok(t, "ps", "--format", "{{.Names}} {{.Status}}"); !strings.Contains(ps, "(unhealthy)") {
 		t.Errorf("ps: %q", ps)
