@@ -127,6 +127,12 @@ type RunOptions struct {
 	Publish []PortMapping
 	// Healthcheck is --health-cmd and friends; nil: none.
 	Healthcheck *Healthcheck `json:",omitempty"`
+	// ReadyWhenHealthy: with a Healthcheck, the container's unit becomes
+	// active (READY=1) only when the check first passes, not when the
+	// container runs: an app's service, so that systemd orders its
+	// dependents after it is healthy. `berth run` leaves it false, so
+	// that `run -d` returns once the container runs, as Docker's.
+	ReadyWhenHealthy bool `json:",omitempty"`
 	// PublishAll is -P: every port the image exposes gets a free host
 	// port when the container is created (see ExposedPorts).
 	PublishAll bool `json:",omitempty"`

@@ -29,12 +29,10 @@ const (
 // (machine.DefaultDeviceAllow).
 var defaultDeviceAllow = []string{"char-* m", "block-* m", "/dev/tty rwm", "/dev/console rwm", "/dev/ptmx rwm", "char-pts rwm"}
 
-// containerDirectives adds the directives that run the container of
-// service s whose key is key.
-func containerDirectives(w *writer, app *App, s *Service, key string, o Options) {
-	id := ContainerID(app.Name, key)
-	short := id[:12]
-	name := ContainerName(app.Name, s, key)
+// containerDirectives adds the directives that run the container in of
+// service s.
+func containerDirectives(w *writer, app *App, s *Service, in instance, o Options) {
+	id, short, name := in.id, in.short, in.name
 	sig := s.StopSignal
 	if sig == "" {
 		sig = "SIGTERM"

@@ -4,12 +4,14 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
 // The names of what an app's units make and use. Every unit of app A:
 //
-//	A-S.service, A-S@N.service   service S (with replicas, instance N)
+//	A-S.service, A-S@.service    service S (with replicas, the template
+//	                             whose instances A-S@N.service run them)
 //	A-net-N.service              creates network N (the berth network A_N)
 //	A-vol-V.service              creates volume V (the berth volume A-V)
 //	A-pull-S.service             pulls service S's image if it is missing
@@ -21,17 +23,25 @@ import (
 
 // InstanceKeys are the keys of a service's containers, as the units and
 // `berth __prepare` name them: the service's name, or NAME@1 … NAME@N
-// with replicas.
+// with replicas, numbered with N's width (NAME@01 … NAME@12 for 12), so
+// that every instance's container ID is the instance followed by a
+// part of the same length (ContainerID): the template unit
+// (TemplateUnit) writes it as "%i" and that part.
 func InstanceKeys(s *Service) []string {
 	if s.Replicas <= 1 {
 		return []string{s.Name}
 	}
+	w := len(strconv.Itoa(s.Replicas))
 	keys := make([]string, s.Replicas)
 	for i := range keys {
-		keys[i] = fmt.Sprintf("%s@%d", s.Name, i+1)
+		keys[i] = fmt.Sprintf("%s@%0*d", s.Name, w, i+1)
 	}
 	return keys
 }
+
+// TemplateUnit is the template unit of a service with replicas,
+// APP-SERVICE@.service; its instances are ServiceUnit of InstanceKeys.
+func TemplateUnit(app, svc string) string { return app + "-" + svc + "@.service" }
 
 // ServiceUnit is the unit of the container of app whose key (from
 // InstanceKeys) is key.
@@ -79,12 +89,32 @@ func ContainerName(app string, s *Service, key string) string {
 }
 
 // ContainerID is the stable container ID of the container of app whose
-// key is key, so that its unit can name it before it exists.
+// key is key, so that its unit can name it before it exists. A
+// replica's, key SERVICE@N, is N followed by the service's replicaBase
+// (so that its template unit can write it as "%i…"); N's digits make
+// the short IDs of the replicas differ.
 func ContainerID(app, key string) string {
+	if svc, n, ok := strings.Cut(key, "@"); ok {
+		return n + replicaBase(app, svc)[:64-len(n)]
+	}
 	for salt := 0; ; salt++ {
 		sum := sha256.Sum256([]byte(fmt.Sprintf("berth-app\x00%s\x00%s\x00%d", app, key, salt)))
 		id := hex.EncodeToString(sum[:])
 		if strings.Trim(id[:12], "0123456789") != "" { // never an all-digit short ID
+			return id
+		}
+	}
+}
+
+// replicaBase is the part of the container IDs of service svc's
+// replicas after the instance number: 64 hex digits (the replicas use as
+// many as their number leaves) with a letter among the first 8, so that
+// no short ID is all digits.
+func replicaBase(app, svc string) string {
+	for salt := 0; ; salt++ {
+		sum := sha256.Sum256([]byte(fmt.Sprintf("berth-app-replica\x00%s\x00%s\x00%d", app, svc, salt)))
+		id := hex.EncodeToString(sum[:])
+		if strings.Trim(id[:8], "0123456789") != "" {
 			return id
 		}
 	}

@@ -17,8 +17,9 @@ type Options struct {
 // Render turns a parsed app into its systemd units, in this order: the
 // oneshots that create its networks (NetworkUnit) and volumes
 // (VolumeUnit), the oneshots that pull or build its images (PullUnit,
-// BuildUnit), then each service's unit (ServiceUnit), one per replica,
-// in file order.
+// BuildUnit), then each service's unit (ServiceUnit), or with replicas
+// its template unit (TemplateUnit, whose Instances the app runs), in file
+// order.
 //
 // A service's unit requires and is ordered after the oneshots it uses
 // and the services it depends on; its ExecStartPre makes its container
@@ -54,8 +55,10 @@ func Render(app *App, o Options) ([]Unit, error) {
 		}
 	}
 	for _, s := range app.Services {
-		for _, key := range InstanceKeys(s) {
-			add(serviceUnit(app, s, key, o))
+		if s.Replicas > 1 {
+			add(templateUnit(app, s, o))
+		} else {
+			add(serviceUnit(app, s, containerInstance(app, s, s.Name), o))
 		}
 	}
 	return units, errors.Join(errs...)

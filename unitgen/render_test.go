@@ -109,6 +109,10 @@ func TestRenderVerify(t *testing.T) {
 					t.Fatal(err)
 				}
 				paths = append(paths, p)
+				for _, in := range u.Instances {
+					// An instance of a template: its specifiers resolved.
+					paths = append(paths, filepath.Join(dir, in))
+				}
 			}
 			cmd := exec.Command(analyze, append([]string{"verify", "--man=no"}, paths...)...)
 			out, err := cmd.CombinedOutput()
@@ -155,13 +159,27 @@ func TestRenderDependencies(t *testing.T) {
 		{"shop-web.service", "Unit", "Requires", []string{"shop-net-front.service shop-net-back.service shop-vol-shared.service shop-pull-web.service shop-api@1.service shop-api@2.service shop-api@3.service"}},
 		{"shop-web.service", "Install", "WantedBy", []string{"multi-user.target", "graphical.target"}},
 		{"shop-web.service", "Service", "Restart", []string{"always"}},
-		// api waits for db to be healthy and migrate to have completed.
-		{"shop-api@2.service", "Service", "ExecStartPre", []string{
-			`/usr/bin/berth "--root" "/var/lib/berth" "__prepare" "/etc/berth/full.toml" "api@2"`,
-			`/usr/bin/berth "--root" "/var/lib/berth" "__wait-healthy" "` + ContainerID("shop", "db") + `"`,
-			`/usr/bin/berth "--root" "/var/lib/berth" "__wait-completed" "` + ContainerID("shop", "migrate") + `"`,
+		// api waits for db to be healthy and migrate to have completed
+		// with only After=: db's unit is ready when db is healthy,
+		// migrate's (a oneshot) once it has exited with status 0, and
+		// stays active. Its three replicas are instances of one
+		// template.
+		{"shop-api@.service", "Service", "ExecStartPre", []string{
+			`/usr/bin/berth "--root" "/var/lib/berth" "__prepare" "/etc/berth/full.toml" "api@%i"`,
 		}},
-		{"shop-api@2.service", "Unit", "StartLimitBurst", []string{"6"}},
+		{"shop-migrate.service", "Service", "Type", []string{"oneshot"}},
+		{"shop-migrate.service", "Service", "RemainAfterExit", []string{"yes"}},
+		{"shop-migrate.service", "Service", "ExecStartPost", []string{`/usr/bin/berth "--root" "/var/lib/berth" "__cleanup" "--completed" "` + ContainerID("shop", "migrate") + `"`}},
+		{"shop-migrate.service", "Service", "ExecStopPost", []string{`/usr/bin/berth "--root" "/var/lib/berth" "__cleanup" "--skip-recorded" "` + ContainerID("shop", "migrate") + `"`}},
+		{"shop-db.service", "Service", "Type", []string{"notify"}},
+		// A unit with a healthcheck waits for it to pass: its start
+		// timeout follows the check (start_period 30s, 6 checks of 5s
+		// and 2s, 30s more); db's is the defaults'; web has none.
+		{"shop-api@.service", "Service", "TimeoutStartSec", []string{"102000000us"}},
+		{"shop-db.service", "Service", "TimeoutStartSec", []string{"270000000us"}},
+		{"shop-web.service", "Service", "TimeoutStartSec", nil},
+		{"shop-api@.service", "Unit", "StartLimitBurst", []string{"6"}},
+		{"shop-api@.service", "Service", "ExecStart", []string{`/usr/bin/berth "--root" "/var/lib/berth" "__init" "%i` + ContainerID("shop", "api@2")[1:] + `"`}},
 		{"shop-db.service", "Service", "KillSignal", []string{"2"}},
 		{"shop-db.service", "Service", "TimeoutStopSec", []string{"65000000us"}},
 	}
@@ -174,6 +192,14 @@ func TestRenderDependencies(t *testing.T) {
 	// its systemd table; the oneshots have none (web requires them).
 	if got := units["shop-web.service"].Links; strings.Join(got, " ") != "multi-user.target.wants/shop-web.service graphical.target.wants/shop-web.service shop-www.service" {
 		t.Errorf("shop-web.service links: %q", got)
+	}
+	// The template's links enable its three instances.
+	if got := units["shop-api@.service"].Links; strings.Join(got, " ") != "multi-user.target.wants/shop-api@1.service graphical.target.wants/shop-api@1.service "+
+		"multi-user.target.wants/shop-api@2.service graphical.target.wants/shop-api@2.service multi-user.target.wants/shop-api@3.service graphical.target.wants/shop-api@3.service" {
+		t.Errorf("shop-api@.service links: %q", got)
+	}
+	if got := units["shop-api@.service"].Instances; strings.Join(got, " ") != "shop-api@1.service shop-api@2.service shop-api@3.service" {
+		t.Errorf("shop-api@.service instances: %q", got)
 	}
 	if got := units["shop-net-back.service"].Links; len(got) != 0 {
 		t.Errorf("a oneshot has links: %q", got)

@@ -19,6 +19,9 @@ type Unit struct {
 	// "TARGET.requires/NAME" (RequiredBy=), or an alias name (Alias=). A
 	// generator, which cannot run systemctl enable, makes them itself.
 	Links []string
+	// Instances are, for a template unit (NAME@.service), the instances
+	// the app runs (NAME@1.service …); for another unit, nil.
+	Instances []string
 }
 
 // Line is one "Key=Value" directive; Value is written as it is.

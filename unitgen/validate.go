@@ -29,6 +29,8 @@ func (p *parser) crossCheck(app *App) {
 				p.add(at, suggest(d.Service, names), "service %q depends on unknown service %q", s.Name, d.Service)
 			case d.Condition == ConditionHealthy && dep.Healthcheck == nil && dep != s:
 				p.add(at, fmt.Sprintf("add a [service.%s.healthcheck] table", displayPath([]string{d.Service})), "service %q waits for %q to be healthy, but %q has no healthcheck", s.Name, d.Service, d.Service)
+			case d.Condition == ConditionCompleted && (dep.Restart.Name == RestartAlways || dep.Restart.Name == RestartUnlessStopped):
+				p.add(at, fmt.Sprintf("give %q restart = \"no\" or \"on-failure\"", d.Service), "service %q waits for %q to complete, but %q restarts whenever it ends (restart = %q)", s.Name, d.Service, d.Service, dep.Restart.Name)
 			}
 			seen[d.Service] = true
 		}

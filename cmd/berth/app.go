@@ -125,6 +125,9 @@ func serviceOptions(app *unitgen.App, s *unitgen.Service) (machine.RunOptions, e
 	}
 	if h := s.Healthcheck; h != nil {
 		o.Healthcheck = &machine.Healthcheck{Test: h.Test, Interval: h.Interval, Timeout: h.Timeout, Retries: h.Retries, StartPeriod: h.StartPeriod}
+		// The unit is ready when healthy (healthready.go); a job's
+		// is ready when it has completed.
+		o.ReadyWhenHealthy = !unitgen.IsJob(app, s)
 	}
 	o.Network = appNetwork(app.Name, nets[0].Name)
 	o.NetworkAliases = append([]string{s.Name}, nets[0].Aliases...)
@@ -192,9 +195,9 @@ func serviceOptions(app *unitgen.App, s *unitgen.Service) (machine.RunOptions, e
 }
 
 // Replicas: a service with replicas = N runs N containers, A-S-1 … A-S-N,
-// each of its own unit A-S@1.service … A-S@N.service (instances of the
-// service, as systemd names them), all with the service's name as an
-// alias on the app's network, so that its name resolves to all of them.
+// each in its unit A-S@1.service … A-S@N.service, the instances of one
+// template unit A-S@.service, all with the service's name as an alias on
+// the app's network, so that its name resolves to all of them.
 
 // instanceOptions are serviceOptions for one of the service's
 // containers (key from instanceKeys).
@@ -235,6 +238,27 @@ type renderedUnit struct {
 	Name, Text string
 	// Links enable the unit (unitgen.Unit.Links).
 	Links []string
+	// Instances are a template's instances the app runs.
+	Instances []string
+}
+
+// unitNames are the units of an app that run, in order: each rendered
+// unit, a template's instances in its place. file maps each to its
+// unit file's name.
+func unitNames(units []renderedUnit) (names []string, file map[string]string) {
+	file = map[string]string{}
+	for _, u := range units {
+		if len(u.Instances) == 0 {
+			names = append(names, u.Name)
+			file[u.Name] = u.Name
+			continue
+		}
+		for _, in := range u.Instances {
+			names = append(names, in)
+			file[in] = u.Name
+		}
+	}
+	return names, file
 }
 
 // renderApp renders the units of app (unitgen.Render), read from file
@@ -256,7 +280,7 @@ func renderAppUnchecked(app *unitgen.App, file, exe, root string) ([]renderedUni
 	}
 	out := make([]renderedUnit, len(units))
 	for i, u := range units {
-		out[i] = renderedUnit{Name: u.Name, Text: u.Text(), Links: u.Links}
+		out[i] = renderedUnit{Name: u.Name, Text: u.Text(), Links: u.Links, Instances: u.Instances}
 	}
 	return out, nil
 }

@@ -108,7 +108,7 @@ func prepareService(c *cobra.Command, g *globalOptions, file, svc string) error 
 
 func newUpCommand(g *globalOptions) *cobra.Command {
 	var file string
-	var persist bool
+	var persist, removeOrphans bool
 	c := &cobra.Command{
 		Use:   "up [OPTIONS] [SERVICE...]",
 		Short: "Start an app described in TOML (docs/services.md) as systemd units",
@@ -117,12 +117,13 @@ func newUpCommand(g *globalOptions) *cobra.Command {
 			"`berth down` or a reboot. With --persist they are written to /etc/systemd/system and enabled\n" +
 			"instead, so that the app starts at boot; or put its file in /etc/berth/.",
 		RunE: func(c *cobra.Command, args []string) error {
-			return appUp(c, g, file, args, persist)
+			return appUp(c, g, file, args, persist, removeOrphans)
 		},
 	}
 	c.Flags().StringVarP(&file, "file", "f", "berth.toml", "The app file")
 	c.Flags().BoolP("detach", "d", true, "Start in the background (the only mode so far)")
 	c.Flags().BoolVar(&persist, "persist", false, "Write the units to "+persistUnitDir+" and enable them (they outlive a reboot)")
+	c.Flags().BoolVar(&removeOrphans, "remove-orphans", false, "Remove containers of services not defined in the file, and their units")
 	return c
 }
 
@@ -240,7 +241,7 @@ func serviceKey(app *unitgen.App, unit string) string {
 	return ""
 }
 
-func appUp(c *cobra.Command, g *globalOptions, file string, only []string, persist bool) error {
+func appUp(c *cobra.Command, g *globalOptions, file string, only []string, persist, removeOrphans bool) error {
 	app, units, err := appUnits(g, file, false)
 	if err != nil {
 		return err
@@ -274,6 +275,10 @@ func appUp(c *cobra.Command, g *globalOptions, file string, only []string, persi
 		return err
 	}
 	changed := changedUnits(c.Context(), h, store, g.root, dir, app, units)
+	// Containers of services the file no longer has (apporphans.go).
+	if err := handleOrphans(c.Context(), h, m, app, units, removeOrphans, c.ErrOrStderr()); err != nil {
+		return err
+	}
 	if err := writeUnits(dir, units, persist, true); err != nil {
 		return err
 	}
@@ -281,29 +286,30 @@ func appUp(c *cobra.Command, g *globalOptions, file string, only []string, persi
 		return err
 	}
 	var errs []error
+	names, fileOf := unitNames(units)
 	// A running service that the file now makes differently is restarted
 	// (with the services that require it); the others are started, which
 	// leaves a running one alone.
-	for _, u := range units {
-		if !changed[u.Name] || !selected(app, only, u.Name) {
+	for _, name := range names {
+		if !(changed[name] || changed[fileOf[name]]) || !selected(app, only, name) {
 			continue
 		}
-		if st, err := m.Unit(c.Context(), u.Name); err != nil || st.ActiveState != "active" {
+		if st, err := m.Unit(c.Context(), name); err != nil || st.ActiveState != "active" {
 			continue
 		}
-		if err := m.Restart(c.Context(), u.Name); err != nil {
+		if err := m.Restart(c.Context(), name); err != nil {
 			errs = append(errs, err)
 		}
 	}
-	for _, u := range units {
-		if serviceKey(app, u.Name) == "" || !selected(app, only, u.Name) {
+	for _, name := range names {
+		if serviceKey(app, name) == "" || !selected(app, only, name) {
 			continue // a oneshot (its services' Requires= start it), or a service not asked for
 		}
-		if err := m.Start(c.Context(), u.Name); err != nil {
+		if err := m.Start(c.Context(), name); err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		fmt.Fprintln(c.OutOrStdout(), u.Name)
+		fmt.Fprintln(c.OutOrStdout(), name)
 	}
 	return errors.Join(errs...)
 }
@@ -361,17 +367,21 @@ func appDown(c *cobra.Command, g *globalOptions, file string, volumes bool) erro
 	}
 	var errs []error
 	// Dependents first: the services in reverse order, then the oneshots.
-	for i := len(units) - 1; i >= 0; i-- {
-		u := units[i]
-		if err := m.Stop(c.Context(), u.Name); err != nil {
+	names, _ := unitNames(units)
+	for i := len(names) - 1; i >= 0; i-- {
+		name := names[i]
+		if err := m.Stop(c.Context(), name); err != nil {
 			errs = append(errs, err)
 		}
-		m.ResetFailed(c.Context(), u.Name)
-		key := serviceKey(app, u.Name)
+		m.ResetFailed(c.Context(), name)
+		key := serviceKey(app, name)
 		if key == "" {
 			continue
 		}
 		if rec, err := h.cs.Load(appContainerID(app.Name, key)); err == nil {
+			// Stopped between two restarts, its record still says
+			// restarting.
+			rec = h.refresh(c.Context(), rec)
 			if err := h.destroy(rec); err != nil {
 				errs = append(errs, err)
 			} else if volumes {
@@ -380,7 +390,7 @@ func appDown(c *cobra.Command, g *globalOptions, file string, volumes bool) erro
 				}
 			}
 		}
-		fmt.Fprintln(c.OutOrStdout(), u.Name)
+		fmt.Fprintln(c.OutOrStdout(), name)
 	}
 	for _, dir := range []string{runtimeUnitDir, persistUnitDir} {
 		if err := removeUnits(dir, units); err != nil {

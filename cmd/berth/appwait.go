@@ -14,7 +14,7 @@ import (
 
 // The hidden commands an app's units run besides __prepare: the pull
 // oneshot's (__pull-missing) and the wait for a dependency that must have
-// completed (__wait-completed, an ExecStartPre like __wait-healthy).
+// completed (__wait-completed, an ExecStartPre).
 
 func newPullMissingCommand(g *globalOptions) *cobra.Command {
 	return &cobra.Command{
@@ -55,7 +55,11 @@ func newWaitCompletedCommand(g *globalOptions) *cobra.Command {
 	}
 }
 
-// waitCompleted waits until the container id has run and exited: nil
+// waitCompleted waits until the container id has run and exited: the
+// ExecStartPre that units written by berth before a job's unit became a
+// oneshot (unitgen.IsJob) run for `depends_on` condition "completed";
+// kept for the units `berth up --persist` left in /etc/systemd/system
+// until the next `berth up` rewrites them. It returns nil
 // for exit status 0, an error naming the status otherwise. The unit
 // runs it after its dependency's unit has started (After=), so the run
 // it sees ending is that start's; the unit's start timeout bounds it.

@@ -50,6 +50,10 @@ func startHealthTimer(root string, rec *machine.Container) error {
 			{Name: "Type", Value: "oneshot"},
 			{Name: "ExecStart", Value: machine.ExecCommand{Path: exe, Argv: []string{exe, "--root", root, "__health", rec.ID}}},
 			{Name: "CollectMode", Value: "inactive-or-failed"},
+			// A check every interval, however short: systemd's default
+			// start limit (5 starts in 10 s) would skip checks of an
+			// interval under 2 s, and delay readiness (healthready.go).
+			{Name: "StartLimitIntervalUSec", Value: uint64(0)},
 		})
 }
 
@@ -105,6 +109,9 @@ func checkHealth(g *globalOptions, id string) error {
 	}
 	if changed {
 		emit("health_status: "+status, append(containerFields(rec), journal.Field{Name: "BERTH_HEALTH", Value: status})...)
+	}
+	if readyWhenHealthy(rec) {
+		return healthReadiness(rec, hc, status, changed, res)
 	}
 	return nil
 }
@@ -176,8 +183,11 @@ func runCheck(cs *machine.Containers, rec *machine.Container, hc machine.Healthc
 	return res
 }
 
-// waitHealthy waits until the container id is healthy (an app's
-// `depends_on` condition "healthy": the dependent unit's ExecStartPre).
+// waitHealthy waits until the container id is healthy: the
+// ExecStartPre that units written by berth before its services' units
+// became ready when healthy (healthready.go) run for `depends_on`
+// condition "healthy"; kept for the units `berth up --persist` left in
+// /etc/systemd/system until the next `berth up` rewrites them.
 func waitHealthy(ctx context.Context, cs *machine.Containers, id string) error {
 	for {
 		rec, err := cs.Load(id)

@@ -237,8 +237,14 @@ func containerInit(g *globalOptions, id string) error {
 		fmt.Fprintf(os.Stderr, "berth: warning: %v\n", err)
 	}
 	// systemd must have taken the container's PID 1 as the main process
-	// before the command runs (see nsinit).
-	if err := systemd.NotifyBarrier("MAINPID="+strconv.Itoa(pid)+"\nREADY=1", 30*time.Second); err != nil {
+	// before the command runs (see nsinit). The unit is ready now, or,
+	// for an app's service with a health check, when the check first
+	// passes (the check sends READY=1, health.go).
+	state := "MAINPID=" + strconv.Itoa(pid) + "\nREADY=1"
+	if readyWhenHealthy(rec) {
+		state = "MAINPID=" + strconv.Itoa(pid) + "\nSTATUS=waiting for the health check to pass"
+	}
+	if err := systemd.NotifyBarrier(state, 30*time.Second); err != nil {
 		return exitWith(nsinit.ExitSetup, err)
 	}
 	if consoleWait {
@@ -254,6 +260,12 @@ func containerInit(g *globalOptions, id string) error {
 	if rec.Options.Healthcheck != nil {
 		if err := startHealthTimer(root, rec); err != nil {
 			fmt.Fprintf(os.Stderr, "berth: warning: health check of %s: %v\n", rec.Name, err)
+			if readyWhenHealthy(rec) {
+				// No check will say it is healthy: ready now, as a
+				// container without one, rather than never.
+				fmt.Fprintf(os.Stderr, "berth: warning: %s is ready without its health check\n", rec.Unit)
+				systemd.NotifyAs(pid, "READY=1\nSTATUS=health check not running", "")
+			}
 		}
 	}
 	return nil
@@ -266,15 +278,47 @@ func exitWith(code int, err error) error {
 }
 
 func newCleanupCommand(g *globalOptions) *cobra.Command {
-	return &cobra.Command{
+	var completed, skipRecorded bool
+	c := &cobra.Command{
 		Use:    "__cleanup ID",
 		Short:  "Record how a container ended (the unit's ExecStopPost)",
 		Hidden: true,
 		Args:   exactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
+			// An app's job (a oneshot unit, unitgen.IsJob) records its
+			// end once it has completed, as its ExecStartPost (systemd
+			// runs it only after an exit with status 0, and passes no
+			// exit status to it), and its ExecStopPost, later, leaves
+			// that record alone.
+			if skipRecorded && endRecorded(g, args[0]) {
+				return nil
+			}
+			if completed {
+				os.Setenv("SERVICE_RESULT", "success")
+				os.Setenv("EXIT_CODE", "exited")
+				os.Setenv("EXIT_STATUS", "0")
+			}
 			return containerCleanup(g, args[0])
 		},
 	}
+	c.Flags().BoolVar(&completed, "completed", false, "The main process has exited with status 0 (a oneshot's ExecStartPost)")
+	c.Flags().BoolVar(&skipRecorded, "skip-recorded", false, "Do nothing when the container's end is recorded already")
+	return c
+}
+
+// endRecorded says whether the record of container id says that its
+// last run has ended (and started without error).
+func endRecorded(g *globalOptions, id string) bool {
+	cs, err := machine.OpenContainers(g.root)
+	if err != nil {
+		return false
+	}
+	rec, err := cs.Load(id)
+	if err != nil {
+		return false
+	}
+	st := rec.State
+	return st.Status == machine.StatusExited && st.Pid == 0 && st.Error == "" && !st.StartedAt.IsZero() && !st.FinishedAt.Before(st.StartedAt)
 }
 
 // containerCleanup runs after the container's PID 1 is gone, however it

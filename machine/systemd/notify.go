@@ -61,3 +61,37 @@ func NotifyBarrier(state string, timeout time.Duration) error {
 		}
 	}
 }
+
+// SystemNotifySocket is the service manager's notification socket, for
+// a process that is not started with $NOTIFY_SOCKET (a health check's
+// unit notifying for a container's).
+const SystemNotifySocket = "/run/systemd/notify"
+
+// NotifyAs sends state to the service manager's socket on behalf of
+// process pid (sd_pid_notify(3)): the message carries pid in its
+// credentials, which the kernel lets a process with CAP_SYS_ADMIN set,
+// so systemd takes it as coming from pid and acts on it for pid's unit
+// (with NotifyAccess=all, or =main when pid is the main process). The
+// unit's process need not be in the sender's cgroup, nor do anything;
+// it must live until systemd has read the message (a container's PID 1
+// does). socket "" is $NOTIFY_SOCKET, else SystemNotifySocket.
+func NotifyAs(pid int, state, socket string) error {
+	if socket == "" {
+		if socket = os.Getenv("NOTIFY_SOCKET"); socket == "" {
+			socket = SystemNotifySocket
+		}
+	}
+	if socket[0] == '@' {
+		socket = "\x00" + socket[1:]
+	}
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("sd_notify: %w", err)
+	}
+	defer unix.Close(fd)
+	creds := unix.UnixCredentials(&unix.Ucred{Pid: int32(pid), Uid: uint32(os.Getuid()), Gid: uint32(os.Getgid())})
+	if err := unix.Sendmsg(fd, []byte(state), creds, &unix.SockaddrUnix{Name: socket}, 0); err != nil {
+		return fmt.Errorf("sd_notify as process %d: %w", pid, err)
+	}
+	return nil
+}

@@ -15,8 +15,8 @@ import (
 
 // EnsureTimer makes the transient timer name (NAME.timer) run the
 // transient service NAME.service (serviceProps) every interval, first
-// after first, for as long as the unit boundTo is active (BindsTo=): a
-// timer of boundTo's own, as a health check is. A timer of that name
+// after first, for as long as the unit boundTo is active or starting
+// (BindsTo=): a timer of boundTo's own, as a health check is. A timer of that name
 // that is active is left as it is; another is replaced. It does not
 // wait for the timer's start job.
 func (m *Manager) EnsureTimer(ctx context.Context, name, description, boundTo string, first, interval time.Duration, serviceProps []machine.Property) error {
@@ -39,8 +39,9 @@ func (m *Manager) EnsureTimer(ctx context.Context, name, description, boundTo st
 			Value uint64
 		}{{"OnActiveSec", usec(first)}, {"OnUnitActiveSec", usec(interval)}})},
 		{Name: "AccuracyUSec", Value: godbus.MakeVariant(uint64(1000))},
+		// Not After= boundTo: the timer of a unit that is ready only
+		// once its check has passed runs while that unit starts.
 		{Name: "BindsTo", Value: godbus.MakeVariant([]string{boundTo})},
-		{Name: "After", Value: godbus.MakeVariant([]string{boundTo})},
 		{Name: "CollectMode", Value: godbus.MakeVariant("inactive-or-failed")},
 	}
 	svc := make([]sd.Property, 0, len(serviceProps))

@@ -268,16 +268,17 @@ func TestAppPullsMissingImage(t *testing.T) {
 	}
 }
 
-// TestAppReplicas: replicas = 3 runs three containers, each its own unit
-// A-S@N.service; the service's name resolves to all three on the app's
-// network; down removes them all.
+// TestAppReplicas: replicas = 3 runs three containers, the instances
+// A-S@N.service of one template unit file A-S@.service; each is a unit
+// of its own for systemctl, with its own log; the service's name
+// resolves to all three on the app's network; down removes them all.
 func TestAppReplicas(t *testing.T) {
 	busybox(t)
 	file := filepath.Join(t.TempDir(), "rep.toml")
 	os.WriteFile(file, []byte(`
 [service.worker]
 image = "busybox"
-command = ["sleep", "1000"]
+command = ["sh", "-c", "echo worker on $(hostname); exec sleep 1000"]
 replicas = 3
 stop_timeout = 1
 
@@ -297,6 +298,16 @@ stop_timeout = 1
 			t.Errorf("%s is %s", u, s)
 		}
 	}
+	if files, _ := filepath.Glob("/run/systemd/system/rep-worker@*"); strings.Join(files, " ") != "/run/systemd/system/rep-worker@.service" {
+		t.Errorf("unit files of the replicas: %q", files)
+	}
+	if st := sh(t, "systemctl status --no-pager rep-worker@2.service || true"); !strings.Contains(st, "Active: active (running)") || !strings.Contains(st, "service worker@2") {
+		t.Errorf("systemctl status rep-worker@2:\n%s", st)
+	}
+	short := strings.TrimSpace(ok(t, "inspect", "-f", "{{.Id}}", "rep-worker-2"))[:12]
+	waitFor(t, 5*time.Second, "replica 2's log", func() bool {
+		return strings.Contains(ok(t, "logs", "rep-worker-2"), "worker on "+short)
+	})
 	var addrs []string
 	for _, n := range []string{"rep-worker-1", "rep-worker-2", "rep-worker-3"} {
 		addrs = append(addrs, strings.TrimSpace(ok(t, "inspect", "-f", "{{.NetworkSettings.IPAddress}}", n)))

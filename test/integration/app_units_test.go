@@ -11,7 +11,10 @@ import (
 
 // TestAppDependsOnCompleted: a service that depends on another with
 // condition "completed" starts once that one has exited with status 0
-// (it sees what the other wrote), and does not start when it failed.
+// (it sees what the other wrote). The job runs once per start of the
+// chain: its unit stays active, so restarting the service does not run
+// it again. A job that fails fails the start of the services that need
+// it, and `berth up` says so.
 func TestAppDependsOnCompleted(t *testing.T) {
 	busybox(t)
 	dir := t.TempDir()
@@ -22,7 +25,7 @@ func TestAppDependsOnCompleted(t *testing.T) {
 
 [service.migrate]
 image = "busybox"
-command = ["sh", "-c", "sleep 1; echo migrated > /state/done; exit `+exit+`"]
+command = ["sh", "-c", "sleep 1; echo migrated >> /state/done; exit `+exit+`"]
 volumes = ["state:/state"]
 stop_timeout = 1
 
@@ -41,26 +44,50 @@ stop_timeout = 1
 	if s := unitProp(t, "done-web.service", "ActiveState"); s != "active" {
 		t.Fatalf("web is %s", s)
 	}
+	if s := unitProp(t, "done-migrate.service", "SubState"); s != "exited" {
+		t.Errorf("migrate's unit is %s, want active (exited)", s)
+	}
 	if st := inspect(t, "done-migrate").State; st.Status != "exited" || st.ExitCode != 0 {
 		t.Errorf("migrate: %+v", st)
 	}
-	seen := filepath.Join(strings.TrimSpace(ok(t, "volume", "inspect", "-f", "{{.Mountpoint}}", "done-state")), "seen")
+	if ps := ok(t, "ps", "-a", "--app", "done", "--format", "{{.Names}} {{.Status}}"); !strings.Contains(ps, "done-migrate Exited (0)") {
+		t.Errorf("ps: %q", ps)
+	}
+	mp := strings.TrimSpace(ok(t, "volume", "inspect", "-f", "{{.Mountpoint}}", "done-state"))
 	waitFor(t, 5*time.Second, "web to read migrate's file", func() bool {
-		b, _ := os.ReadFile(seen)
+		b, _ := os.ReadFile(filepath.Join(mp, "seen"))
 		return string(b) == "migrated\n"
 	})
+	// Restarting web, or killing it under restart = "always", does not
+	// run the job again.
+	sh(t, "systemctl restart done-web.service")
+	if s := unitProp(t, "done-web.service", "ActiveState"); s != "active" {
+		t.Errorf("web is %s after its restart", s)
+	}
+	if b, _ := os.ReadFile(filepath.Join(mp, "done")); string(b) != "migrated\n" {
+		t.Errorf("the job ran again when web restarted: %q", b)
+	}
+	// Stopping the job's unit and starting web runs it again.
+	sh(t, "systemctl stop done-web.service done-migrate.service")
+	sh(t, "systemctl start done-web.service")
+	if b, _ := os.ReadFile(filepath.Join(mp, "done")); string(b) != "migrated\nmigrated\n" {
+		t.Errorf("a new start of the chain did not run the job again: %q", b)
+	}
 
 	bad := app("fail", "3")
 	defer run(t, "down", "-v", "-f", bad)
 	r := run(t, "up", "-f", bad)
-	if r.code == 0 {
-		t.Errorf("up of an app whose job fails succeeded: %q", r.stdout)
+	if r.code == 0 || !strings.Contains(r.stderr, "fail-migrate.service") {
+		t.Errorf("up of an app whose job fails: exit %d, %q", r.code, r.stderr)
 	}
 	if s := unitProp(t, "fail-web.service", "ActiveState"); s == "active" {
 		t.Errorf("web started after its dependency failed")
 	}
-	if logs := sh(t, "journalctl -u fail-web.service --no-pager -o cat || true"); !strings.Contains(logs, "did not complete successfully: exit status 3") {
-		t.Errorf("web's journal does not say why: %q", logs)
+	if st := inspect(t, "fail-migrate").State; st.Status != "exited" || st.ExitCode != 3 {
+		t.Errorf("the failed job: %+v", st)
+	}
+	if logs := sh(t, "journalctl -u fail-migrate.service --no-pager -o cat || true"); !strings.Contains(logs, "container fail-migrate exited with code 3") {
+		t.Errorf("the job's journal does not say how it ended: %q", logs)
 	}
 }
 
@@ -122,14 +149,18 @@ stop_timeout = 1
 func TestAppUpPersist(t *testing.T) {
 	busybox(t)
 	file := filepath.Join(t.TempDir(), "pers.toml")
-	os.WriteFile(file, []byte("[service.web]\nimage = \"busybox\"\ncommand = [\"sleep\", \"1000\"]\nstop_timeout = 1\n"), 0o644)
+	os.WriteFile(file, []byte("[service.web]\nimage = \"busybox\"\ncommand = [\"sleep\", \"1000\"]\nstop_timeout = 1\n"+
+		"[service.rep]\nimage = \"busybox\"\ncommand = [\"sleep\", \"1000\"]\nstop_timeout = 1\nreplicas = 2\n"), 0o644)
 	ok(t, "up", "--persist", "-f", file)
 	defer run(t, "down", "-f", file)
 	if p := unitProp(t, "pers-web.service", "FragmentPath"); p != "/etc/systemd/system/pers-web.service" {
 		t.Errorf("the unit is loaded from %q", p)
 	}
-	if s := unitProp(t, "pers-web.service", "UnitFileState"); s != "enabled" {
-		t.Errorf("the unit is %s, want enabled", s)
+	// The replicas' instances are enabled, as systemctl enable does it.
+	for _, u := range []string{"pers-web.service", "pers-rep@2.service"} {
+		if s := sh(t, "systemctl is-enabled "+u+" || true"); s != "enabled" {
+			t.Errorf("%s is %s, want enabled", u, s)
+		}
 	}
 	if s := unitProp(t, "pers-web.service", "ActiveState"); s != "active" {
 		t.Errorf("the unit is %s", s)
@@ -144,7 +175,8 @@ func TestAppUpPersist(t *testing.T) {
 		t.Error("up of a persistent app wrote its unit to /run/systemd/system")
 	}
 	ok(t, "down", "-f", file)
-	for _, p := range []string{"/etc/systemd/system/pers-web.service", "/etc/systemd/system/pers-net-default.service", "/etc/systemd/system/multi-user.target.wants/pers-web.service"} {
+	for _, p := range []string{"/etc/systemd/system/pers-web.service", "/etc/systemd/system/pers-net-default.service", "/etc/systemd/system/multi-user.target.wants/pers-web.service",
+		"/etc/systemd/system/pers-rep@.service", "/etc/systemd/system/multi-user.target.wants/pers-rep@1.service"} {
 		if _, err := os.Lstat(p); err == nil {
 			t.Errorf("%s is left after down", p)
 		}
@@ -276,4 +308,49 @@ stop_timeout = 1
 	waitFor(t, 5*time.Second, "web's new output", func() bool {
 		return strings.Contains(run(t, "logs", "chg-web").stdout, "web v2")
 	})
+}
+
+// TestAppUpRemoveOrphans: after a service is removed from the file,
+// `berth up` warns about its containers and leaves them running, as
+// Compose does; `berth up --remove-orphans` stops and removes them, with
+// their unit file, and leaves the rest running.
+func TestAppUpRemoveOrphans(t *testing.T) {
+	busybox(t)
+	file := filepath.Join(t.TempDir(), "orph.toml")
+	web := "[service.web]\nimage = \"busybox\"\ncommand = [\"sleep\", \"1000\"]\nstop_timeout = 1\n"
+	os.WriteFile(file, []byte(web+"[service.old]\nimage = \"busybox\"\ncommand = [\"sleep\", \"1000\"]\nreplicas = 2\nstop_timeout = 1\n"), 0o644)
+	ok(t, "up", "-f", file)
+	defer run(t, "down", "-f", file)
+	started := inspect(t, "orph-web").State.StartedAt
+
+	os.WriteFile(file, []byte(web), 0o644)
+	r := run(t, "up", "-f", file)
+	if r.code != 0 || !strings.Contains(r.stderr, "found orphan containers (orph-old-1, orph-old-2) for app orph") || !strings.Contains(r.stderr, "--remove-orphans") {
+		t.Errorf("up without the service: exit %d, %q", r.code, r.stderr)
+	}
+	if s := unitProp(t, "orph-old@1.service", "ActiveState"); s != "active" {
+		t.Errorf("without --remove-orphans, an orphan's unit is %s", s)
+	}
+
+	r = run(t, "up", "--remove-orphans", "-f", file)
+	if r.code != 0 || !strings.Contains(r.stderr, "removed orphan container orph-old-2") {
+		t.Errorf("up --remove-orphans: exit %d, %q", r.code, r.stderr)
+	}
+	if ps := ok(t, "ps", "-a", "--app", "orph", "--format", "{{.Names}}"); strings.TrimSpace(ps) != "orph-web" {
+		t.Errorf("after up --remove-orphans: %q", ps)
+	}
+	for _, u := range []string{"orph-old@1.service", "orph-old@2.service"} {
+		if s := unitProp(t, u, "ActiveState"); s != "inactive" {
+			t.Errorf("%s is %s", u, s)
+		}
+	}
+	if _, err := os.Stat("/run/systemd/system/orph-old@.service"); err == nil {
+		t.Error("the orphans' unit file is still there")
+	}
+	if st := inspect(t, "orph-web").State; st.Status != "running" || !st.StartedAt.Equal(started) {
+		t.Errorf("web was touched: %+v (started %v before)", st, started)
+	}
+	if r := run(t, "up", "-f", file); strings.Contains(r.stderr, "orphan") {
+		t.Errorf("a warning with no orphans left: %q", r.stderr)
+	}
 }
