@@ -107,33 +107,44 @@ func LayerDirs(img imagestore.Image, layerPath func(chain digest.Digest) string)
 }
 
 // IsRunning reports whether the container's PID 1 is alive: its PID
-// exists and has the start time recorded when it started.
+// exists, has the start time recorded when it started, and is not a
+// zombie.
 func (c *Container) IsRunning() bool {
 	if c.State.Pid <= 0 {
 		return false
 	}
-	st, err := ProcStartTime(c.State.Pid)
-	return err == nil && st == c.State.PidStart
+	st, state, err := procStat(c.State.Pid)
+	// A zombie has exited: it waits only for its parent (systemd) to
+	// reap it.
+	return err == nil && st == c.State.PidStart && state != "Z" && state != "X"
 }
 
 // ProcStartTime is field 22 of /proc/PID/stat: when the process started,
 // in clock ticks after boot.
 func ProcStartTime(pid int) (uint64, error) {
+	st, _, err := procStat(pid)
+	return st, err
+}
+
+// procStat reads the start time (field 22) and the state (field 3) of
+// /proc/PID/stat.
+func procStat(pid int) (start uint64, state string, err error) {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
-		return 0, err
+		return 0, "", err
 	}
 	s := string(b)
 	i := strings.LastIndexByte(s, ')')
 	if i < 0 {
-		return 0, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
+		return 0, "", fmt.Errorf("/proc/%d/stat: unexpected format", pid)
 	}
 	f := strings.Fields(s[i+1:])
 	// f[0] is field 3 (state); field 22 is f[19].
 	if len(f) < 20 {
-		return 0, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
+		return 0, "", fmt.Errorf("/proc/%d/stat: unexpected format", pid)
 	}
-	return strconv.ParseUint(f[19], 10, 64)
+	start, err = strconv.ParseUint(f[19], 10, 64)
+	return start, f[0], err
 }
 
 // ExitStatus is how the container's PID 1 ended, from the variables

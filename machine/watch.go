@@ -52,26 +52,33 @@ func (c *Containers) Watch(ctx context.Context, id string, done func(*Container,
 	stop, rec := check()
 	for !stop {
 		// A running PID 1 to wait on: a pidfd of it, once, checked to be
-		// the record's process (not a reused PID).
+		// the record's process (not a reused PID). One that is gone
+		// already has exited as far as done is concerned.
+		exited := false
 		if rec != nil && rec.State.Pid > 0 && rec.State.Pid != watching {
 			if pidfd >= 0 {
 				unix.Close(pidfd)
 				pidfd = -1
 			}
 			watching = rec.State.Pid
-			if fd, err := unix.PidfdOpen(rec.State.Pid, 0); err == nil {
-				if st, err := ProcStartTime(rec.State.Pid); err == nil && st == rec.State.PidStart {
+			fd, err := unix.PidfdOpen(rec.State.Pid, 0)
+			if err == nil {
+				if st, serr := ProcStartTime(rec.State.Pid); serr == nil && st == rec.State.PidStart {
 					pidfd = fd
 				} else {
 					unix.Close(fd)
+					exited = true
 				}
+			} else {
+				exited = errors.Is(err, unix.ESRCH)
 			}
 		}
 		if time.Since(busy) > watchBusy {
 			pause = min(pause*2, watchMaxPause)
 		}
-		exited := false
-		if pidfd >= 0 {
+		if exited {
+			busy, pause = time.Now(), watchMinPause
+		} else if pidfd >= 0 {
 			fds := []unix.PollFd{{Fd: int32(pidfd), Events: unix.POLLIN}}
 			n, err := unix.Poll(fds, int(pause/time.Millisecond))
 			if err != nil && !errors.Is(err, unix.EINTR) {

@@ -100,3 +100,35 @@ func TestWatch(t *testing.T) {
 		t.Fatalf("Watch: %v", err)
 	}
 }
+
+// TestIsRunningZombie: a PID 1 that has exited is not running, though
+// its parent has not reaped it yet.
+func TestIsRunningZombie(t *testing.T) {
+	p := exec.Command("sleep", "60")
+	if err := p.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer p.Wait()
+	start, err := ProcStartTime(p.Process.Pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &Container{State: State{Pid: p.Process.Pid, PidStart: start}}
+	if !rec.IsRunning() {
+		t.Fatal("a sleeping process is not running")
+	}
+	p.Process.Kill()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if _, state, err := procStat(p.Process.Pid); err == nil && state == "Z" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the killed process never became a zombie")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if rec.IsRunning() {
+		t.Error("a zombie counts as running")
+	}
+}
