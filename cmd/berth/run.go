@@ -518,11 +518,24 @@ func runContainer(c *cobra.Command, g *globalOptions, o machine.RunOptions, deta
 		return engineError{err}
 	}
 	defer h.close()
-	// Reach systemd before anything is created: without it nothing is.
-	if _, err := h.systemd(ctx); err != nil {
-		return err
+	// Without systemd nothing is created. The connection is made while
+	// the container is: should it fail on a host where systemd runs,
+	// what was created is removed.
+	if err := systemd.Booted(); err != nil {
+		return engineError{err}
 	}
+	connected := make(chan error, 1)
+	go func() {
+		_, err := h.systemd(ctx)
+		connected <- err
+	}()
 	rec, err := h.create(ctx, o)
+	if cerr := <-connected; cerr != nil {
+		if err == nil && h.destroy(rec) == nil {
+			removeAnonymousVolumes(h.g.root, h.cs, rec)
+		}
+		return cerr
+	}
 	if err != nil {
 		return err
 	}

@@ -22,11 +22,19 @@ type Manager struct {
 // ErrNoSystemd explains what berth needs when systemd cannot be reached.
 var ErrNoSystemd = fmt.Errorf("cannot reach systemd over D-Bus: berth needs a host where systemd is PID 1 (for tests, contrib/testbed boots one): %w", errdefs.ErrUnavailable)
 
+// Booted reports whether systemd is the init system here
+// (sd_booted(3)); ErrNoSystemd when it is not.
+func Booted() error {
+	if _, err := os.Stat("/run/systemd/system"); err != nil {
+		return ErrNoSystemd
+	}
+	return nil
+}
+
 // Connect connects to systemd over the system bus.
 func Connect(ctx context.Context) (*Manager, error) {
-	if _, err := os.Stat("/run/systemd/system"); err != nil {
-		// sd_booted(3): systemd is not the init system here.
-		return nil, ErrNoSystemd
+	if err := Booted(); err != nil {
+		return nil, err
 	}
 	// One bus connection for calls and signals (go-systemd dials two by
 	// default: each costs a connect, an authentication and a Hello).
