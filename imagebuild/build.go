@@ -639,7 +639,7 @@ func (b *builder) layerDirs(img *imagestore.Image) []string {
 	if img == nil {
 		return nil
 	}
-	return machine.LayerDirs(*img, b.st.LayerPath)
+	return machine.LayerDirs(img.ChainIDs(), b.st.LayerPath)
 }
 
 // imageView opens the stage's root filesystem (nil for scratch).
@@ -647,7 +647,7 @@ func (b *builder) imageView(img *imagestore.Image) (*view, error) {
 	if img == nil {
 		return &view{}, nil
 	}
-	return openView(machine.LayerDirs(*img, b.st.LayerPath))
+	return openView(machine.LayerDirs(img.ChainIDs(), b.st.LayerPath))
 }
 
 // tempFile makes a file for a layer tar.

@@ -3,6 +3,7 @@ package machine
 import (
 	"context"
 	"fmt"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"os"
 	"slices"
 	"strconv"
@@ -10,7 +11,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/berth/berth/imagestore"
 	"github.com/berth/berth/internal/errdefs"
 	"github.com/opencontainers/go-digest"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -35,13 +35,13 @@ type Units interface {
 // names are in use. volumePath gives the host directory of a named volume
 // (which the caller has made). It only reads /etc/passwd and /etc/group
 // from the layers.
-func NewContainer(img imagestore.Image, layerDirs []string, o RunOptions, taken func(string) bool, volumePath func(string) string) (*Container, *specs.Spec, error) {
+func NewContainer(img Image, layerDirs []string, o RunOptions, taken func(string) bool, volumePath func(string) string) (*Container, *specs.Spec, error) {
 	return NewContainerWithID(NewID(), img, layerDirs, o, taken, volumePath)
 }
 
 // NewContainerWithID is NewContainer with a given ID (64 hex digits):
 // an app's service has a stable one.
-func NewContainerWithID(id string, img imagestore.Image, layerDirs []string, o RunOptions, taken func(string) bool, volumePath func(string) string) (*Container, *specs.Spec, error) {
+func NewContainerWithID(id string, img Image, layerDirs []string, o RunOptions, taken func(string) bool, volumePath func(string) string) (*Container, *specs.Spec, error) {
 	if o.Name == "" {
 		o.Name = GenerateName(taken)
 	}
@@ -50,11 +50,11 @@ func NewContainerWithID(id string, img imagestore.Image, layerDirs []string, o R
 		return nil, nil, fmt.Errorf("image %s: %w", o.Image, err)
 	}
 	defer layers.Close()
-	spec, err := BuildSpec(img.Config.Config, o, id, layers)
+	spec, err := BuildSpec(img.Config, o, id, layers)
 	if err != nil {
 		return nil, nil, err
 	}
-	sig, err := StopSignalOf(img.Config.Config, o)
+	sig, err := StopSignalOf(img.Config, o)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -67,7 +67,7 @@ func NewContainerWithID(id string, img imagestore.Image, layerDirs []string, o R
 		Name:        o.Name,
 		Created:     time.Now().UTC(),
 		Image:       o.Image,
-		ImageID:     img.ID.String(),
+		ImageID:     img.ID,
 		LowerDirs:   layerDirs,
 		Options:     o,
 		StopSignal:  signalName(sig),
@@ -95,11 +95,22 @@ func signalName(sig syscall.Signal) string {
 	return strconv.Itoa(int(sig))
 }
 
-// LayerDirs are the unpacked layers of img in store order for overlayfs:
-// top first.
-func LayerDirs(img imagestore.Image, layerPath func(chain digest.Digest) string) []string {
+// Image is what a container takes from its image (an imagestore.Image):
+// machine does not read the image store itself, so that the programs a
+// container's unit runs (cmd/berth-unit) carry no registry client.
+type Image struct {
+	// ID is the image's ID, its config digest ("sha256:…").
+	ID string
+	// Config is the image's runtime config (entrypoint, env, user…).
+	Config ocispec.ImageConfig
+}
+
+// LayerDirs are the unpacked layers of an image whose layers have the
+// chain IDs chains (bottom first, imagestore.Image.ChainIDs), in store
+// order for overlayfs: top first.
+func LayerDirs(chains []digest.Digest, layerPath func(chain digest.Digest) string) []string {
 	var dirs []string
-	for _, c := range img.ChainIDs() {
+	for _, c := range chains {
 		dirs = append(dirs, layerPath(c))
 	}
 	slices.Reverse(dirs)

@@ -134,7 +134,7 @@ func TestLayerDirs(t *testing.T) {
 		{"one layer", img(d[0]), []string{path(d[0])}},
 		{"no layers", img(), nil},
 	} {
-		got := LayerDirs(tc.img, path)
+		got := LayerDirs(tc.img.ChainIDs(), path)
 		if !slices.Equal(got, tc.want) {
 			t.Errorf("%s: LayerDirs = %q, want %q", tc.name, got, tc.want)
 		}
@@ -318,7 +318,7 @@ func TestNewContainer(t *testing.T) {
 			var asked []string
 			taken := func(n string) bool { asked = append(asked, n); return len(asked) == 1 }
 			before := time.Now().UTC()
-			rec, spec, err := NewContainer(tc.img, tc.layers, tc.o, taken, volPath)
+			rec, spec, err := NewContainer(imageOf(tc.img), tc.layers, tc.o, taken, volPath)
 			if tc.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.err) {
 					t.Fatalf("NewContainer: %v, want an error with %q", err, tc.err)
@@ -390,7 +390,7 @@ func TestNewContainer(t *testing.T) {
 func TestNewContainerNoLayersIsInvalid(t *testing.T) {
 	var img imagestore.Image
 	img.Config.Config.Cmd = []string{"sh"}
-	_, _, err := NewContainer(img, nil, RunOptions{Image: "busybox", Name: "web"}, nil, volPath)
+	_, _, err := NewContainer(imageOf(img), nil, RunOptions{Image: "busybox", Name: "web"}, nil, volPath)
 	if !errors.Is(err, errdefs.ErrInvalid) {
 		t.Errorf("NewContainer without layers: %v, want ErrInvalid", err)
 	}
@@ -406,7 +406,7 @@ func TestNewContainerStopSignalName(t *testing.T) {
 		img.Config.Config = ocispec.ImageConfig{Cmd: []string{"sh"}}
 		seen := map[string]bool{}
 		for range 64 {
-			rec, _, err := NewContainer(img, layers, RunOptions{Image: "busybox", Name: "web", StopSignal: sig}, nil, volPath)
+			rec, _, err := NewContainer(imageOf(img), layers, RunOptions{Image: "busybox", Name: "web", StopSignal: sig}, nil, volPath)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -422,3 +422,16 @@ func TestNewContainerStopSignalName(t *testing.T) {
 }
 
 func volPath(name string) string { return "/var/lib/berth/volumes/" + name + "/_data" }
+
+// imageOf is what NewContainer takes from a stored image.
+func imageOf(img imagestore.Image) Image {
+	return Image{ID: img.ID.String(), Config: img.Config.Config}
+}
+
+// TestDefaultPath: a container's PATH is the one the image store gives
+// images without one (Docker's).
+func TestDefaultPath(t *testing.T) {
+	if DefaultPath != imagestore.DefaultPath {
+		t.Errorf("machine.DefaultPath %q, imagestore.DefaultPath %q", DefaultPath, imagestore.DefaultPath)
+	}
+}

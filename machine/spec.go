@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/berth/berth/imagestore"
 	"github.com/berth/berth/machine/seccomp"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -116,6 +115,11 @@ const CPUPeriod = 100000
 // process.
 const DefaultNofile = 1048576
 
+// DefaultPath is the PATH every container starts with, before its
+// image's and its own environment: Docker's, as imagestore.DefaultPath
+// (TestDefaultPath holds the two together).
+const DefaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
 // BuildSpec builds the OCI runtime spec of container id (64 hex digits,
 // from NewID) from its image's config, the user's options and the
 // image's root filesystem (read only for /etc/passwd and /etc/group; see
@@ -128,7 +132,7 @@ const DefaultNofile = 1048576
 //     ENTRYPOINT and drops its CMD; "" leaves no entrypoint. Arguments
 //     after IMAGE replace the image's CMD. Nothing at all is the error
 //     "no command specified".
-//   - Env starts with PATH (imagestore.DefaultPath) and HOSTNAME, then the
+//   - Env starts with PATH (DefaultPath) and HOSTNAME, then the
 //     image's Env, then o.Env; a later entry replaces an earlier one with
 //     the same key where the first stood, and a bare "K" in o.Env removes
 //     K (Docker's "unset"). HOME is added last from the user's passwd
@@ -182,7 +186,7 @@ func BuildSpec(img ocispec.ImageConfig, o RunOptions, id string, root fs.FS) (*s
 		return nil, workdirError(cwd)
 	}
 	cwd = path.Clean(cwd)
-	env := mergeEnv([]string{imagestore.DefaultPath, "HOSTNAME=" + hostname}, img.Env, o.Env)
+	env := mergeEnv([]string{DefaultPath, "HOSTNAME=" + hostname}, img.Env, o.Env)
 	if !hasEnv(env, "HOME") {
 		env = append(env, "HOME="+user.Home)
 	}

@@ -346,8 +346,8 @@ func (h *host) createWithID(ctx context.Context, o machine.RunOptions, id, unit 
 	if o.Mounts, err = h.prepareMounts(img, o); err != nil { // mounts.go
 		return nil, err
 	}
-	dirs := machine.LayerDirs(img, s.LayerPath)
-	rec, spec, err := machine.NewContainerWithID(id, img, dirs, o, h.cs.NameTaken, resolvedVolumePath(vols))
+	dirs := machine.LayerDirs(img.ChainIDs(), s.LayerPath)
+	rec, spec, err := machine.NewContainerWithID(id, machine.Image{ID: img.ID.String(), Config: img.Config.Config}, dirs, o, h.cs.NameTaken, resolvedVolumePath(vols))
 	if err != nil {
 		return nil, engineError{err}
 	}

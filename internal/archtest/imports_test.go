@@ -31,6 +31,10 @@ func TestImportRules(t *testing.T) {
 		// and BuildKit's parser stays inside imagebuild.
 		{"imagebuild", []string{module + "/cmd", module + "/netsetup", module + "/unitgen", "github.com/godbus", "github.com/coreos/go-systemd"}},
 		{"machine", []string{"github.com/moby/buildkit"}},
+		// Nor the image store (its registry client, net/http, TLS): the
+		// programs a container's unit runs (cmd/berth-unit) import machine
+		// and start on every container's path.
+		{"machine", []string{module + "/imagestore", "github.com/google/go-containerregistry", "net/http"}},
 		{"netsetup", []string{module + "/cmd", module + "/machine", module + "/unitgen", module + "/imagestore"}},
 		// The generator runs at early boot: no D-Bus, netlink or image store.
 		{"unitgen", []string{module + "/cmd", module + "/machine", module + "/imagestore", module + "/netsetup", "github.com/godbus", "github.com/coreos/go-systemd/v22/dbus", "github.com/vishvananda"}},
