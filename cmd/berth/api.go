@@ -35,11 +35,14 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// The API versions served: 1.41 is docker.io 20.10's (Debian 12), 1.47
-// Docker 27's; a Docker 28 CLI negotiates down to 1.47.
+// The API versions served, as dockerd 28.5 serves them: 1.41 is
+// docker.io 20.10's (Debian 12), 1.50 the Docker 28.2 CLI's, 1.51 the Go
+// SDK's of go.mod (docker/docker 28.5). What 1.48 to 1.51 add is
+// optional: platform and manifest parameters for multi-platform images,
+// which berth's store (one platform per name) answers as before.
 const (
 	apiMinVersion = "1.24"
-	apiMaxVersion = "1.47"
+	apiMaxVersion = "1.51"
 	// apiMaxBody bounds a request body (create, network/volume create).
 	apiMaxBody = 1 << 20
 )

@@ -841,6 +841,7 @@ func (s *apiServer) containerCommit(w http.ResponseWriter, r *http.Request) {
 			if tag := q.Get("tag"); tag != "" {
 				o.Ref += ":" + tag
 			}
+			o.Ref = familiarName(o.Ref)
 		}
 		pause := q.Get("pause") == "" || boolParam(r, "pause")
 		img, err := h.commit(r.Context(), st, rec, o, pause)

@@ -146,6 +146,7 @@ func (s *apiServer) imagePost(w http.ResponseWriter, r *http.Request) {
 	if t := r.URL.Query().Get("tag"); t != "" {
 		target += ":" + t
 	}
+	target = familiarName(target)
 	st, err := s.store(r)
 	if err != nil {
 		apiError(w, err)
@@ -157,6 +158,20 @@ func (s *apiServer) imagePost(w http.ResponseWriter, r *http.Request) {
 	}
 	emit("tag", journal.Field{Name: "BERTH_IMAGE_REF", Value: target})
 	w.WriteHeader(http.StatusCreated)
+}
+
+// familiarName is an image name as the store keeps it: Docker Hub's in
+// Docker's short form (docker.io/library/busybox is busybox), as
+// berth pull stores them. The Docker 28 CLI sends docker tag's and
+// docker commit's new names fully qualified; berth's names, and what the
+// user then types, are the short ones. A name that does not parse is
+// left for the store to refuse.
+func familiarName(s string) string {
+	rr, err := imagestore.ParseRemoteReference(s)
+	if err != nil {
+		return s
+	}
+	return rr.Local.String()
 }
 
 // progressMessage is one line of Docker's JSON progress stream, which

@@ -51,10 +51,11 @@ func TestAPIPingAndVersions(t *testing.T) {
 		{"GET", "/_ping", 200, "OK"},
 		{"HEAD", "/_ping", 200, ""},
 		{"GET", "/v1.41/_ping", 200, "OK"},
-		{"GET", "/v1.47/version", 200, `"ApiVersion":"1.47"`},
+		{"GET", "/v1.47/version", 200, `"ApiVersion":"1.51"`},
+		{"GET", "/v1.50/version", 200, `"MinAPIVersion":"1.24"`},
 		{"GET", "/version", 200, `"MinAPIVersion":"1.24"`},
 		{"GET", "/v1.12/version", 400, `{"message":"client version 1.12 is too old. Minimum supported API version is 1.24`},
-		{"GET", "/v1.48/version", 400, `{"message":"client version 1.48 is too new. Maximum supported API version is 1.47"}`},
+		{"GET", "/v1.52/version", 400, `{"message":"client version 1.52 is too new. Maximum supported API version is 1.51"}`},
 		{"GET", "/v1.41/swarm", 404, `"message":"page not found`},
 		{"GET", "/info", 200, `"CgroupDriver":"systemd"`},
 	}

@@ -88,6 +88,19 @@ func dockerCmd(t *testing.T, args ...string) *exec.Cmd {
 	return c
 }
 
+// dockerCLIAPI is the newest API version the docker CLI under test
+// speaks, and so the one it speaks with berth, which serves up to 1.51
+// (dockerd 28.5's). DOCKER_CLI is the Docker 28.2 CLI (API 1.50) or
+// Debian's 20.10 (1.41).
+func dockerCLIAPI(t *testing.T) string {
+	t.Helper()
+	v := strings.TrimSpace(dockerOK(t, "version", "--format", "{{.Client.DefaultAPIVersion}}"))
+	if !regexp.MustCompile(`^1\.[0-9]+$`).MatchString(v) {
+		t.Fatalf("docker version --format {{.Client.DefaultAPIVersion}}: %q", v)
+	}
+	return v
+}
+
 func dockerOK(t *testing.T, args ...string) string {
 	t.Helper()
 	r := docker(t, args...)
@@ -104,8 +117,12 @@ func TestDockerCLI(t *testing.T) {
 	installAPISocket(t)
 	defer run(t, "rm", "-f", "it_apiweb", "it_apilogs", "it_apitwice")
 
-	if out := dockerOK(t, "version"); !strings.Contains(out, "Server: berth") || !strings.Contains(out, "API version:       1.41") {
-		t.Errorf("docker version:\n%s", out)
+	// berth serves API 1.24 to 1.51, so the CLI speaks its own newest
+	// (not "1.47 (downgraded from 1.50)").
+	out := dockerOK(t, "version")
+	if want := dockerCLIAPI(t); !strings.Contains(out, "Server: berth") || !strings.Contains(out, "API version:      1.51 (minimum version 1.24)") ||
+		!regexp.MustCompile(`(?m)^ API version:\s+`+regexp.QuoteMeta(want)+`$`).MatchString(out) {
+		t.Errorf("docker version (a CLI of API %s):\n%s", want, out)
 	}
 	if s := unitProp(t, "berth.service", "ActiveState"); s != "active" {
 		t.Errorf("berth.service is %s after a request on its socket, want active", s)
@@ -214,10 +231,18 @@ func TestDockerCLI(t *testing.T) {
 		t.Errorf("docker volume ls:\n%s", out)
 	}
 	dockerOK(t, "volume", "rm", "it_apivol")
-	// This CLI speaks API 1.41, whose prune takes unused named volumes too.
+	// API 1.41's prune takes unused named volumes too; from 1.42 on it
+	// takes anonymous ones, and named ones with -a.
 	dockerOK(t, "volume", "create", "it_apivol2")
-	if out := dockerOK(t, "volume", "prune", "-f"); !strings.Contains(out, "Deleted Volumes:\nit_apivol2\n") {
-		t.Errorf("docker volume prune: %q", out)
+	prune := []string{"volume", "prune", "-f"}
+	if dockerCLIAPI(t) != "1.41" {
+		if out := dockerOK(t, prune...); strings.Contains(out, "it_apivol2") {
+			t.Errorf("docker volume prune without -a took the named volume: %q", out)
+		}
+		prune = append(prune, "-a")
+	}
+	if out := dockerOK(t, prune...); !strings.Contains(out, "Deleted Volumes:\nit_apivol2\n") {
+		t.Errorf("docker %s: %q", strings.Join(prune, " "), out)
 	}
 
 	// Idle, the service exits; the next command starts it again through
@@ -639,7 +664,10 @@ func TestDockerCp(t *testing.T) {
 	if target, err := os.Readlink(filepath.Join(local, "link")); err != nil || target != "d/f" {
 		t.Errorf("docker cp of a symlink without -L: %q, %v; want the link d/f", target, err)
 	}
-	if r := docker(t, "cp", "it_apicp:/nosuch", local); r.code != 1 || !strings.Contains(r.stderr, "No such container:path: it_apicp:/nosuch") {
+	// (The 20.10 CLI words the HEAD's 404 itself; the 28 CLI prints the
+	// GET's message, dockerd's words.)
+	if r := docker(t, "cp", "it_apicp:/nosuch", local); r.code != 1 || !strings.Contains(r.stderr, "No such container:path: it_apicp:/nosuch") &&
+		!strings.Contains(r.stderr, "Could not find the file /nosuch in container it_apicp") {
 		t.Errorf("docker cp of a missing path: exit %d, %q", r.code, r.stderr)
 	}
 
