@@ -88,8 +88,9 @@ func (s *apiServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		r.URL.Path, r.URL.RawPath = p, m[2]
 		r = r.WithContext(context.WithValue(r.Context(), apiVersionKey{}, v))
 	}
-	// docker load's and docker cp's archives are the large bodies.
-	if r.Body != nil && !(r.Method == http.MethodPost && r.URL.Path == "/images/load") &&
+	// docker load's and docker cp's archives, and docker build's
+	// context, are the large bodies.
+	if r.Body != nil && !(r.Method == http.MethodPost && (r.URL.Path == "/images/load" || r.URL.Path == "/build")) &&
 		!(r.Method == http.MethodPut && strings.HasPrefix(r.URL.Path, "/containers/") && strings.HasSuffix(r.URL.Path, "/archive")) {
 		r.Body = http.MaxBytesReader(w, r.Body, apiMaxBody)
 	}
@@ -155,6 +156,7 @@ func (s *apiServer) routes() {
 	m.HandleFunc("GET /images/json", s.imageList)
 	m.HandleFunc("POST /images/create", s.imageCreate)
 	m.HandleFunc("POST /images/prune", s.imagePrune)
+	m.HandleFunc("POST /build", s.imageBuild)
 	m.HandleFunc("POST /build/prune", s.buildPrune)
 	m.HandleFunc("GET /images/{name...}", s.imageGet) // NAME/json: names have slashes
 	m.HandleFunc("DELETE /images/{name...}", s.imageDelete)

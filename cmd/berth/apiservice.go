@@ -149,6 +149,9 @@ func serveAPI(ctx context.Context, h http.Handler, ls []net.Listener, idle time.
 func (s *apiServer) ping(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-cache, no-store, must-revalidate")
 	w.Header().Set("Docker-Experimental", "false")
+	// The classic builder (POST /build), not BuildKit: the docker CLI
+	// builds with it without asking for buildx.
+	w.Header().Set("Builder-Version", "1")
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	if r.Method == http.MethodHead {
 		w.Header().Set("Content-Length", "0")
