@@ -146,6 +146,8 @@ func (s *apiServer) routes() {
 	m.HandleFunc("HEAD /containers/{id}/archive", s.archiveStat)
 	m.HandleFunc("GET /containers/{id}/archive", s.archiveGet)
 	m.HandleFunc("PUT /containers/{id}/archive", s.archivePut)
+	m.HandleFunc("POST /containers/{id}/update", s.containerUpdate)
+	m.HandleFunc("POST /containers/{id}/rename", s.containerRename)
 	m.HandleFunc("POST /containers/{id}/pause", s.containerPause)
 	m.HandleFunc("POST /containers/{id}/unpause", s.containerPause)
 	m.HandleFunc("POST /containers/{id}/exec", s.execCreate)

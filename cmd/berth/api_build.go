@@ -102,7 +102,7 @@ func parseBuildQuery(r *http.Request) (buildQuery, error) {
 	for _, t := range q["t"] {
 		ref, err := imagestore.ParseReference(familiarName(t))
 		if err != nil {
-			return bad("invalid tag %q: %v", t, err)
+			return buildQuery{}, classed{fmt.Errorf("invalid tag %q: %s", t, apiMessage(err)), errdefs.ErrInvalid}
 		}
 		bq.tags = append(bq.tags, ref.String())
 	}
