@@ -87,17 +87,17 @@ $(BIN)/docker:
 
 # Benchmarks, inside the testbed (see docs/BENCHMARKS.md): the image
 # import, then builds against buildah and `berth run` against systemd-run,
-# podman and crun
+# podman, crun and docker run through berth's API (DOCKER_CLI)
 # (contrib/bench), which rewrites its block of BENCH_DOC (empty: don't).
 BENCH_RUNS ?= 100
 BENCH_DOC  ?= $(CURDIR)/docs/BENCHMARKS.md
-bench: deps bench-deps build images
+bench: deps bench-deps build images $(DOCKER_CLI)
 	$(GO) test -run '^$$' -bench 'ParseRender100|Generator100' -benchtime 20x -count 3 ./unitgen ./cmd/berth
 	$(GO) test -c -o $(BIN)/imagestore.bench ./imagestore
 	$(GO) build -o $(BIN)/runbench ./contrib/bench
 	BERTH_IMAGES=$(BIN)/images $(TESTBED) run berth-bench -- \
 	  $(BIN)/imagestore.bench -test.run '^$$' -test.bench . -test.benchmem -test.count 5
-	$(TESTBED) run berth-bench -- $(BIN)/runbench -berth $(BIN)/berth -image $(BIN)/images/busybox.tar \
+	$(TESTBED) run berth-bench -- $(BIN)/runbench -berth $(BIN)/berth -image $(BIN)/images/busybox.tar -docker $(DOCKER_CLI) \
 	  -n $(BENCH_RUNS) -rev $(VERSION) $(if $(BENCH_DOC),-doc $(BENCH_DOC))
 
 # The peers `make bench` measures berth against (podman, crun, buildah); not
