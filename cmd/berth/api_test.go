@@ -58,6 +58,8 @@ func TestAPIPingAndVersions(t *testing.T) {
 		{"GET", "/v1.52/version", 400, `{"message":"client version 1.52 is too new. Maximum supported API version is 1.51"}`},
 		{"GET", "/v1.41/swarm", 404, `"message":"page not found`},
 		{"GET", "/info", 200, `"CgroupDriver":"systemd"`},
+		{"GET", "/info", 200, `"LocalNodeState":"inactive"`},
+		{"GET", "/info", 200, `"Plugins":{"Volume":["local"],"Network":["bridge","host","none"]`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.method+tt.path, func(t *testing.T) {

@@ -18,6 +18,7 @@ import (
 	"github.com/berth/berth/machine/nsinit"
 	"github.com/coreos/go-systemd/v22/activation"
 	"github.com/docker/docker/api/types"
+	"github.com/docker/docker/api/types/swarm"
 	"github.com/docker/docker/api/types/system"
 	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
@@ -206,6 +207,10 @@ func (s *apiServer) info(w http.ResponseWriter, r *http.Request) {
 		Containers: len(recs),
 		// What berth's units can limit (MemoryMax, CPUQuota, TasksMax).
 		MemoryLimit: true, CPUCfsPeriod: true, CPUCfsQuota: true, PidsLimit: true,
+		// What docker info lists: berth's drivers, and no swarm (the 28
+		// CLI prints the state as it comes: empty, without it).
+		Plugins: system.PluginsInfo{Volume: []string{"local"}, Network: []string{"bridge", "host", "none"}, Log: []string{"journald"}},
+		Swarm:   swarm.Info{LocalNodeState: swarm.LocalNodeStateInactive},
 	}
 	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_forward"); err == nil {
 		in.IPv4Forwarding = strings.TrimSpace(string(b)) == "1"
