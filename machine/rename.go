@@ -41,6 +41,10 @@ func (c *Containers) Rename(id, newName string) error {
 	if rec.IsRunning() || rec.State.Status == StatusRestarting {
 		return fmt.Errorf("cannot rename container %s while it runs: its unit %s is named after it; stop it first: %w", old, rec.Unit, errdefs.ErrConflict)
 	}
+	if rec.Unit != UnitName(old) {
+		// An app's container: the app finds it by its name.
+		return fmt.Errorf("cannot rename container %s: it is the app's of unit %s, which knows it by its name: %w", old, rec.Unit, errdefs.ErrConflict)
+	}
 	if err := c.takeName(newName, id); err != nil {
 		var ce *ConflictError
 		if errors.As(err, &ce) {
@@ -49,10 +53,7 @@ func (c *Containers) Rename(id, newName string) error {
 		return err
 	}
 	rec.Name, rec.Options.Name = newName, newName
-	if rec.Unit == UnitName(old) {
-		rec.Unit = UnitName(newName) // an app's unit is the app's, not the name's
-	}
-	rec.Machine = MachineName(newName)
+	rec.Unit, rec.Machine = UnitName(newName), MachineName(newName)
 	if err := writeRecord(filepath.Join(c.Dir(id), "container.json"), rec, true); err != nil {
 		os.Remove(c.namePath(newName))
 		return fmt.Errorf("rename container %s: %w", old, err)

@@ -15,6 +15,11 @@ func TestContainersRename(t *testing.T) {
 	now := time.Now().UTC()
 	mustCreate(t, cs, idWeb, "web", now)
 	mustCreate(t, cs, idDB, "db", now.Add(time.Second))
+	app := testRecord(idOutside, "shop_web_1", now)
+	app.Unit = "shop-web.service"
+	if err := cs.Create(app, testSpec(idOutside)); err != nil {
+		t.Fatal(err)
+	}
 	// A running container: this process stands in for its PID 1.
 	if _, err := cs.Update(idDB, func(r *Container) error {
 		st, err := ProcStartTime(os.Getpid())
@@ -34,6 +39,7 @@ func TestContainersRename(t *testing.T) {
 		{"taken", idWeb, "db", errdefs.ErrConflict, `Error when allocating new name: Conflict. The container name "/db" is already in use`},
 		{"running", idDB, "db2", errdefs.ErrConflict, "cannot rename container db while it runs: its unit berth-db.service"},
 		{"missing", strings.Repeat("e", 64), "xy", errdefs.ErrNotFound, "No such container"},
+		{"an app's", idOutside, "other", errdefs.ErrConflict, "cannot rename container shop_web_1: it is the app's of unit shop-web.service"},
 		{"renamed", idWeb, "web_2", nil, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -57,5 +63,5 @@ func TestContainersRename(t *testing.T) {
 		t.Errorf("names after the failed renames: db %v, db2 %v, web %v", cs.NameTaken("db"), cs.NameTaken("db2"), cs.NameTaken("web"))
 	}
 	// The freed name can be taken again.
-	mustCreate(t, cs, idOutside, "web", now)
+	mustCreate(t, cs, strings.Repeat("d", 64), "web", now)
 }

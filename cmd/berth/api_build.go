@@ -231,7 +231,8 @@ func extractBuildContext(body io.Reader, dir string) error {
 		return err
 	}
 	defer root.Close()
-	if err := root.ExtractTar(tar.NewReader(rd), "/", fscopy.KeepOwner); err != nil {
+	// root's files: COPY and ADD give them their owners (root, or --chown).
+	if err := root.ExtractTar(tar.NewReader(rd), "/", fscopy.FixedOwner(0, 0)); err != nil {
 		return fmt.Errorf("build context: %v: %w", err, errdefs.ErrInvalid)
 	}
 	return nil
