@@ -125,6 +125,7 @@ func (s *apiServer) routes() {
 	m.HandleFunc("GET /version", s.version)
 	m.HandleFunc("GET /info", s.info)
 	m.HandleFunc("POST /auth", s.auth)
+	m.HandleFunc("GET /system/df", s.systemDf)
 
 	m.HandleFunc("GET /containers/json", s.containerList)
 	m.HandleFunc("POST /containers/create", s.containerCreate)

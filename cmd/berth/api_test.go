@@ -59,6 +59,7 @@ func TestAPIPingAndVersions(t *testing.T) {
 		{"GET", "/v1.41/swarm", 404, `"message":"page not found`},
 		{"GET", "/info", 200, `"CgroupDriver":"systemd"`},
 		{"GET", "/info", 200, `"LocalNodeState":"inactive"`},
+		{"GET", "/v1.50/system/df", 200, `{"LayersSize":0,"Images":[],"Containers":[],"Volumes":[],"BuildCache":[]}`},
 		{"GET", "/info", 200, `"Plugins":{"Volume":["local"],"Network":["bridge","host","none"]`},
 	}
 	for _, tt := range tests {

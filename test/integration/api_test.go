@@ -230,6 +230,14 @@ func TestDockerCLI(t *testing.T) {
 	if out := dockerOK(t, "volume", "ls"); !regexp.MustCompile(`(?m)^local\s+it_apivol$`).MatchString(out) {
 		t.Errorf("docker volume ls:\n%s", out)
 	}
+	// docker system df: berth system df's measurements, counted alike.
+	const dfFormat = "{{.Type}} {{.TotalCount}} {{.Active}}"
+	if d, b := dockerOK(t, "system", "df", "--format", dfFormat), ok(t, "system", "df", "--format", dfFormat); d != b || !strings.Contains(d, "Local Volumes ") {
+		t.Errorf("docker system df:\n%s\nberth system df:\n%s", d, b)
+	}
+	if out := dockerOK(t, "system", "df", "-v"); !regexp.MustCompile(`(?m)^it_apivol\s+0\s+0B$`).MatchString(out) {
+		t.Errorf("docker system df -v, the empty unused volume it_apivol:\n%s", out)
+	}
 	dockerOK(t, "volume", "rm", "it_apivol")
 	// API 1.41's prune takes unused named volumes too; from 1.42 on it
 	// takes anonymous ones, and named ones with -a.
