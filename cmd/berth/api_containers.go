@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/berth/berth/imagebuild"
+	"github.com/berth/berth/imagestore"
 	"github.com/berth/berth/internal/errdefs"
 	"github.com/berth/berth/machine"
 	"github.com/berth/berth/machine/console"
@@ -83,7 +84,11 @@ func (s *apiServer) containerList(w http.ResponseWriter, r *http.Request) {
 		if !all && !active(rec) || !match(rec) {
 			continue
 		}
-		out = append(out, containerSummary(h, rec, now))
+		sum := containerSummary(h, rec, now)
+		if boolParam(r, "size") { // docker ps -s: the writable layer, as berth system df measures it
+			sum.SizeRw = imagestore.DirSize(h.cs.Dir(rec.ID) + "/upper")
+		}
+		out = append(out, sum)
 	}
 	writeJSON(w, http.StatusOK, out)
 }

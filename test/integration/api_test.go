@@ -506,6 +506,10 @@ func TestDockerMountsCommit(t *testing.T) {
 	waitFor(t, 5*time.Second, "the container's files", func() bool {
 		return docker(t, "exec", "it_apimnt", "cat", "/data/f", "/anon/g", "/etc/committed").stdout == "kept\nmine\nchanged\n"
 	})
+	// docker ps -s: the writable layer has /etc/committed at least.
+	if out := dockerOK(t, "ps", "-s", "--filter", "name=it_apimnt", "--format", "{{.Size}}"); out == "0B\n" || !regexp.MustCompile(`^[0-9.]+[kMG]?B\n$`).MatchString(out) {
+		t.Errorf("docker ps -s of a container that wrote a file: %q", out)
+	}
 	// (stat -f: in a berth exec /proc/self/mounts reads empty.)
 	if out := dockerOK(t, "exec", "it_apimnt", "stat", "-f", "-c", "%T %b %S", "/scratch"); out != "tmpfs 256 4096\n" {
 		t.Errorf("--mount type=tmpfs,tmpfs-size=1m: %q", out)
