@@ -747,6 +747,24 @@ func TestDockerStats(t *testing.T) {
 		t.Errorf("docker stats --no-stream without names:\n%s", out)
 	}
 
+	// docker stats without names streams: it follows the events, so a
+	// container started while it runs shows up, one removed goes.
+	defer run(t, "rm", "-f", "it_apistats2")
+	sc := dockerCmd(t, "stats", "--format", "{{.Name}} {{.PIDs}}")
+	var streamed syncBuffer
+	sc.Stdout = &streamed
+	if err := sc.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { sc.Process.Kill(); sc.Wait() }()
+	waitFor(t, 10*time.Second, "docker stats to show it_apistats", func() bool { return strings.Contains(streamed.String(), "it_apistats 2") })
+	dockerOK(t, "run", "-d", "--name", "it_apistats2", "busybox", "sleep", "300")
+	waitFor(t, 10*time.Second, "docker stats to show the container started after it", func() bool {
+		return strings.Contains(streamed.String(), "it_apistats2 1")
+	})
+	sc.Process.Kill()
+	sc.Wait()
+
 	// The stream: two readings, a second apart, before we hang up.
 	conn, err := net.Dial("unix", apiSocket)
 	if err != nil {
