@@ -130,6 +130,7 @@ func TestAPIErrors(t *testing.T) {
 		{"image name with dots", "GET", "/v1.41/images/..%2F..%2Fetc/json", "", 404, "No such image"},
 		{"unversioned name with dots", "GET", "/containers/..%2F..%2Fetc/json", "", 404, "No such container"},
 		{"image missing", "GET", "/v1.41/images/nosuch/json", "", 404, "No such image: nosuch"},
+		{"images bad filter", "GET", `/v1.41/images/json?filters={"before":{"busybox":true}}`, "", 400, "invalid filter 'before'"},
 		{"rmi missing", "DELETE", "/v1.41/images/nosuch", "", 404, "No such image: nosuch"},
 		{"history missing", "GET", "/v1.41/images/nosuch/history", "", 404, "No such image: nosuch"},
 		{"image prune by label", "POST", `/v1.41/images/prune?filters={"label":{"a":true}}`, "", 400, `invalid filter "label"`},

@@ -72,6 +72,19 @@ func TestDockerBuild(t *testing.T) {
 		t.Errorf("docker build --label: %q", out)
 	}
 
+	// docker images: the build's step images (its cache) only with -a;
+	// --filter reference lists the names that match.
+	if out := dockerOK(t, "images", "--filter", "reference=it/apibuild", "--format", "{{.Repository}}:{{.Tag}}"); out != "it/apibuild:1\nit/apibuild:2\n" && out != "it/apibuild:2\nit/apibuild:1\n" {
+		t.Errorf("docker images --filter reference=it/apibuild: %q", out)
+	}
+	if out := dockerOK(t, "images", "--filter", "reference=it/apibuild:2", "-q"); strings.Count(out, "\n") != 1 {
+		t.Errorf("docker images --filter reference=it/apibuild:2 -q: %q", out)
+	}
+	plain, all := dockerOK(t, "images", "-q"), dockerOK(t, "images", "-a", "-q")
+	if strings.Count(all, "\n") <= strings.Count(plain, "\n") {
+		t.Errorf("docker images -a lists no more than docker images (the build's step images):\n%s\n--\n%s", all, plain)
+	}
+
 	// A failing RUN: its exit code, dockerd's message, no tag.
 	write("Dockerfile", "FROM busybox\nRUN echo failing; exit 3\n")
 	r := docker(t, "build", "-t", "it/apibuild:failed", dir)
