@@ -62,15 +62,21 @@ reboot-test: deps build images
 # Integration tests: root; boots the testbed (real systemd in
 # systemd-nspawn), runs the tests inside, tears it down, then checks the
 # host is clean.
-test-integration: deps build images $(BIN)/docker
+test-integration: deps build images $(DOCKER_CLI)
 	$(GO) test -c -o $(BIN)/integration.test ./test/integration
-	BERTH_BIN=$(BIN)/berth BERTH_IMAGES=$(BIN)/images DOCKER_CLI=$(BIN)/docker \
+	BERTH_BIN=$(BIN)/berth BERTH_IMAGES=$(BIN)/images DOCKER_CLI=$(DOCKER_CLI) \
 	  $(TESTBED) run $(TESTBED_NAME) -- $(BIN)/integration.test -test.v -test.count=1 -test.timeout=15m
 	$(TESTBED) leftovers $(TESTBED_NAME)
 
-# Docker's CLI for the Engine API test (docs/api.md): the client binary
-# out of Debian's docker.io package, which is not installed (no dockerd,
-# containerd or runc on the machine).
+# Docker's CLI for the Engine API tests (docs/api.md): the Docker 28 CLI
+# these machines come with (/usr/local/bin/docker, client only) when it is
+# there and runs, else the client binary out of Debian's docker.io
+# package (20.10), which is not installed (no dockerd, containerd or runc
+# on the machine). DOCKER_CLI=$(BIN)/docker tests with the latter.
+DOCKER28 := /usr/local/bin/docker
+ifeq ($(origin DOCKER_CLI),undefined)
+DOCKER_CLI := $(shell $(DOCKER28) --version >/dev/null 2>&1 && echo $(DOCKER28) || echo $(BIN)/docker)
+endif
 .PHONY: docker-cli
 docker-cli: $(BIN)/docker
 $(BIN)/docker:
@@ -81,17 +87,17 @@ $(BIN)/docker:
 
 # Benchmarks, inside the testbed (see docs/BENCHMARKS.md): the image
 # import, then builds against buildah and `berth run` against systemd-run,
-# podman and crun
+# podman, crun and docker run through berth's API (DOCKER_CLI)
 # (contrib/bench), which rewrites its block of BENCH_DOC (empty: don't).
 BENCH_RUNS ?= 100
 BENCH_DOC  ?= $(CURDIR)/docs/BENCHMARKS.md
-bench: deps bench-deps build images
+bench: deps bench-deps build images $(DOCKER_CLI)
 	$(GO) test -run '^$$' -bench 'ParseRender100|Generator100' -benchtime 20x -count 3 ./unitgen ./cmd/berth
 	$(GO) test -c -o $(BIN)/imagestore.bench ./imagestore
 	$(GO) build -o $(BIN)/runbench ./contrib/bench
 	BERTH_IMAGES=$(BIN)/images $(TESTBED) run berth-bench -- \
 	  $(BIN)/imagestore.bench -test.run '^$$' -test.bench . -test.benchmem -test.count 5
-	$(TESTBED) run berth-bench -- $(BIN)/runbench -berth $(BIN)/berth -image $(BIN)/images/busybox.tar \
+	$(TESTBED) run berth-bench -- $(BIN)/runbench -berth $(BIN)/berth -image $(BIN)/images/busybox.tar -docker $(DOCKER_CLI) \
 	  -n $(BENCH_RUNS) -rev $(VERSION) $(if $(BENCH_DOC),-doc $(BENCH_DOC))
 
 # The peers `make bench` measures berth against (podman, crun, buildah); not
@@ -191,6 +197,9 @@ packaging-test: build images sysext deb
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	@# The Docker SDK (and its OpenTelemetry) is for TestDockerSDK only.
+	@if $(GO) list -deps ./cmd/berth | grep -E '^(github.com/docker/docker/client|go.opentelemetry.io/)'; then \
+	  echo "lint: berth links the Docker SDK client; only test/integration may" >&2; exit 1; fi
 
 clean:
 	rm -rf $(BIN)

@@ -35,11 +35,14 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// The API versions served: 1.41 is docker.io 20.10's (Debian 12), 1.47
-// Docker 27's; a Docker 28 CLI negotiates down to 1.47.
+// The API versions served, as dockerd 28.5 serves them: 1.41 is
+// docker.io 20.10's (Debian 12), 1.50 the Docker 28.2 CLI's, 1.51 the Go
+// SDK's of go.mod (docker/docker 28.5). What 1.48 to 1.51 add is
+// optional: platform and manifest parameters for multi-platform images,
+// which berth's store (one platform per name) answers as before.
 const (
 	apiMinVersion = "1.24"
-	apiMaxVersion = "1.47"
+	apiMaxVersion = "1.51"
 	// apiMaxBody bounds a request body (create, network/volume create).
 	apiMaxBody = 1 << 20
 )
@@ -85,8 +88,9 @@ func (s *apiServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		r.URL.Path, r.URL.RawPath = p, m[2]
 		r = r.WithContext(context.WithValue(r.Context(), apiVersionKey{}, v))
 	}
-	// docker load's and docker cp's archives are the large bodies.
-	if r.Body != nil && !(r.Method == http.MethodPost && r.URL.Path == "/images/load") &&
+	// docker load's and docker cp's archives, and docker build's
+	// context, are the large bodies.
+	if r.Body != nil && !(r.Method == http.MethodPost && (r.URL.Path == "/images/load" || r.URL.Path == "/build")) &&
 		!(r.Method == http.MethodPut && strings.HasPrefix(r.URL.Path, "/containers/") && strings.HasSuffix(r.URL.Path, "/archive")) {
 		r.Body = http.MaxBytesReader(w, r.Body, apiMaxBody)
 	}
@@ -121,6 +125,7 @@ func (s *apiServer) routes() {
 	m.HandleFunc("GET /version", s.version)
 	m.HandleFunc("GET /info", s.info)
 	m.HandleFunc("POST /auth", s.auth)
+	m.HandleFunc("GET /system/df", s.systemDf)
 
 	m.HandleFunc("GET /containers/json", s.containerList)
 	m.HandleFunc("POST /containers/create", s.containerCreate)
@@ -142,6 +147,8 @@ func (s *apiServer) routes() {
 	m.HandleFunc("HEAD /containers/{id}/archive", s.archiveStat)
 	m.HandleFunc("GET /containers/{id}/archive", s.archiveGet)
 	m.HandleFunc("PUT /containers/{id}/archive", s.archivePut)
+	m.HandleFunc("POST /containers/{id}/update", s.containerUpdate)
+	m.HandleFunc("POST /containers/{id}/rename", s.containerRename)
 	m.HandleFunc("POST /containers/{id}/pause", s.containerPause)
 	m.HandleFunc("POST /containers/{id}/unpause", s.containerPause)
 	m.HandleFunc("POST /containers/{id}/exec", s.execCreate)
@@ -152,6 +159,7 @@ func (s *apiServer) routes() {
 	m.HandleFunc("GET /images/json", s.imageList)
 	m.HandleFunc("POST /images/create", s.imageCreate)
 	m.HandleFunc("POST /images/prune", s.imagePrune)
+	m.HandleFunc("POST /build", s.imageBuild)
 	m.HandleFunc("POST /build/prune", s.buildPrune)
 	m.HandleFunc("GET /images/{name...}", s.imageGet) // NAME/json: names have slashes
 	m.HandleFunc("DELETE /images/{name...}", s.imageDelete)

@@ -19,10 +19,10 @@ import (
 	"time"
 
 	"github.com/berth/berth/imagebuild"
+	"github.com/berth/berth/imagestore"
 	"github.com/berth/berth/internal/errdefs"
 	"github.com/berth/berth/machine"
 	"github.com/berth/berth/machine/console"
-	"github.com/berth/berth/machine/journal"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/go-units"
@@ -84,7 +84,11 @@ func (s *apiServer) containerList(w http.ResponseWriter, r *http.Request) {
 		if !all && !active(rec) || !match(rec) {
 			continue
 		}
-		out = append(out, containerSummary(h, rec, now))
+		sum := containerSummary(h, rec, now)
+		if boolParam(r, "size") { // docker ps -s: the writable layer, as berth system df measures it
+			sum.SizeRw = imagestore.DirSize(h.cs.Dir(rec.ID) + "/upper")
+		}
+		out = append(out, sum)
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -564,10 +568,6 @@ func (s *apiServer) containerLogs(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// attachGrace is how long an attach waits for the die record of a
-// container whose record says it has ended, or that is gone.
-const attachGrace = 5 * time.Second
-
 var discard = writerFunc(func(p []byte) (int, error) { return len(p), nil })
 
 // containerAttach is POST /containers/{id}/attach, which docker run
@@ -637,40 +637,7 @@ func (s *apiServer) containerAttach(w http.ResponseWriter, r *http.Request) {
 				}
 			}()
 		}
-		// The die record ends the stream. Should it never come (the
-		// container was removed before it ran), the record says so.
-		go func() {
-			var over time.Time
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case <-time.After(time.Second):
-				}
-				cur, err := h.cs.Load(rec.ID)
-				ended := errdefs.IsNotFound(err) || err == nil && !active(cur) && cur.State.FinishedAt.After(since)
-				switch {
-				case !ended:
-					over = time.Time{}
-				case over.IsZero():
-					over = time.Now()
-				case time.Since(over) > attachGrace:
-					cancel()
-					return
-				}
-			}
-		}()
-		match := []string{"CONTAINER_ID_FULL=" + rec.ID}
-		err = journal.Read(ctx, journal.Query{Matches: match, Since: since, Follow: true}, func(e journal.Entry) error {
-			if e.Fields["BERTH_EVENT"] == "die" {
-				return journal.ErrStop
-			}
-			writeEntry(e, out, errw)
-			return nil
-		})
-		if err != nil && !errors.Is(err, journal.ErrStop) && !errors.Is(err, context.Canceled) {
-			fmt.Fprintf(errw, "berth: %v\n", err)
-		}
+		h.followUntilExit(ctx, rec, since, out, errw)
 		return nil
 	})
 }
@@ -841,6 +808,7 @@ func (s *apiServer) containerCommit(w http.ResponseWriter, r *http.Request) {
 			if tag := q.Get("tag"); tag != "" {
 				o.Ref += ":" + tag
 			}
+			o.Ref = familiarName(o.Ref)
 		}
 		pause := q.Get("pause") == "" || boolParam(r, "pause")
 		img, err := h.commit(r.Context(), st, rec, o, pause)

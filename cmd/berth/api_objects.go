@@ -30,8 +30,27 @@ func (s *apiServer) store(r *http.Request) (*imagestore.Store, error) {
 	return s.g.openStore(h.cmd)
 }
 
-// imageList is GET /images/json (docker images).
+// imageList is GET /images/json (docker images [-a] [--filter]): berth
+// images' list, filters (dangling, reference, label) and hiding of the
+// build steps' images without all=1. With a reference filter an image
+// lists only the names that match, as Docker's.
 func (s *apiServer) imageList(w http.ResponseWriter, r *http.Request) {
+	want, err := parseFilters(r.URL.Query().Get("filters"))
+	if err != nil {
+		apiError(w, err)
+		return
+	}
+	var filters []string
+	for k, vs := range want {
+		for _, v := range vs {
+			filters = append(filters, k+"="+v)
+		}
+	}
+	match, err := imageFilter(filters)
+	if err != nil {
+		apiError(w, classed{err, errdefs.ErrInvalid})
+		return
+	}
 	st, err := s.store(r)
 	if err != nil {
 		apiError(w, err)
@@ -44,7 +63,23 @@ func (s *apiServer) imageList(w http.ResponseWriter, r *http.Request) {
 	}
 	out := []image.Summary{}
 	for _, img := range imgs {
-		sum := image.Summary{ID: img.ID.String(), RepoTags: img.Names, RepoDigests: []string{}, Size: img.Size,
+		if img.Intermediate && len(img.Names) == 0 && !boolParam(r, "all") {
+			continue // a build step's image (the layer cache), as docker images hides them
+		}
+		var names []string
+		hit := false
+		for i, row := range imageRows([]imagestore.Image{img}, false) {
+			if match(img, row) {
+				hit = true
+				if len(img.Names) > 0 {
+					names = append(names, img.Names[i])
+				}
+			}
+		}
+		if !hit {
+			continue
+		}
+		sum := image.Summary{ID: img.ID.String(), RepoTags: names, RepoDigests: []string{}, Size: img.Size,
 			SharedSize: -1, Containers: -1, Labels: img.Config.Config.Labels}
 		if sum.RepoTags == nil {
 			sum.RepoTags = []string{}
@@ -146,6 +181,7 @@ func (s *apiServer) imagePost(w http.ResponseWriter, r *http.Request) {
 	if t := r.URL.Query().Get("tag"); t != "" {
 		target += ":" + t
 	}
+	target = familiarName(target)
 	st, err := s.store(r)
 	if err != nil {
 		apiError(w, err)
@@ -157,6 +193,20 @@ func (s *apiServer) imagePost(w http.ResponseWriter, r *http.Request) {
 	}
 	emit("tag", journal.Field{Name: "BERTH_IMAGE_REF", Value: target})
 	w.WriteHeader(http.StatusCreated)
+}
+
+// familiarName is an image name as the store keeps it: Docker Hub's in
+// Docker's short form (docker.io/library/busybox is busybox), as
+// berth pull stores them. The Docker 28 CLI sends docker tag's and
+// docker commit's new names fully qualified; berth's names, and what the
+// user then types, are the short ones. A name that does not parse is
+// left for the store to refuse.
+func familiarName(s string) string {
+	rr, err := imagestore.ParseRemoteReference(s)
+	if err != nil {
+		return s
+	}
+	return rr.Local.String()
 }
 
 // progressMessage is one line of Docker's JSON progress stream, which

@@ -18,6 +18,7 @@ import (
 	"github.com/berth/berth/machine/nsinit"
 	"github.com/coreos/go-systemd/v22/activation"
 	"github.com/docker/docker/api/types"
+	"github.com/docker/docker/api/types/swarm"
 	"github.com/docker/docker/api/types/system"
 	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
@@ -149,6 +150,9 @@ func serveAPI(ctx context.Context, h http.Handler, ls []net.Listener, idle time.
 func (s *apiServer) ping(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-cache, no-store, must-revalidate")
 	w.Header().Set("Docker-Experimental", "false")
+	// The classic builder (POST /build), not BuildKit: the docker CLI
+	// builds with it without asking for buildx.
+	w.Header().Set("Builder-Version", "1")
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	if r.Method == http.MethodHead {
 		w.Header().Set("Content-Length", "0")
@@ -203,6 +207,10 @@ func (s *apiServer) info(w http.ResponseWriter, r *http.Request) {
 		Containers: len(recs),
 		// What berth's units can limit (MemoryMax, CPUQuota, TasksMax).
 		MemoryLimit: true, CPUCfsPeriod: true, CPUCfsQuota: true, PidsLimit: true,
+		// What docker info lists: berth's drivers, and no swarm (the 28
+		// CLI prints the state as it comes: empty, without it).
+		Plugins: system.PluginsInfo{Volume: []string{"local"}, Network: []string{"bridge", "host", "none"}, Log: []string{"journald"}},
+		Swarm:   swarm.Info{LocalNodeState: swarm.LocalNodeStateInactive},
 	}
 	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_forward"); err == nil {
 		in.IPv4Forwarding = strings.TrimSpace(string(b)) == "1"

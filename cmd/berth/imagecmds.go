@@ -195,30 +195,12 @@ func newSystemDfCommand(g *globalOptions) *cobra.Command {
 		Short: "Show disk usage: images, containers, local volumes, build cache",
 		Args:  exactArgs(0),
 		RunE: func(c *cobra.Command, args []string) error {
-			s, err := g.openStore(c)
+			u, err := measureDiskUsage(c, g)
 			if err != nil {
 				return err
 			}
-			du, err := s.DiskUsage(c.Context())
-			if err != nil {
-				return err
-			}
-			cs, err := machine.OpenContainers(g.root)
-			if err != nil {
-				return err
-			}
-			recs, err := cs.List()
-			if err != nil {
-				return err
-			}
-			vols, err := machine.OpenVolumes(g.root)
-			if err != nil {
-				return err
-			}
-			volList, err := vols.List()
-			if err != nil {
-				return err
-			}
+			s, du, recs, volList := u.store, u.du, u.recs, u.vols
+			ctrSizes, volSizes, volLinks, usedBy := u.ctrSizes, u.volSizes, u.volLinks, u.usedBy
 			human := func(n int64) string { return units.HumanSizeWithPrecision(float64(n), 3) }
 			pct := func(part, whole int64) string {
 				if whole == 0 {
@@ -228,10 +210,6 @@ func newSystemDfCommand(g *globalOptions) *cobra.Command {
 			}
 
 			// Images: active ones are those a container uses.
-			usedBy := map[string]int{}
-			for _, r := range recs {
-				usedBy[r.ImageID]++
-			}
 			var active []imagestore.Image
 			for _, u := range du.Images {
 				if usedBy[u.ID.String()] > 0 {
@@ -243,35 +221,23 @@ func newSystemDfCommand(g *globalOptions) *cobra.Command {
 			// Containers: their writable layers.
 			var ctrSize, ctrReclaim int64
 			ctrActive := 0
-			ctrSizes := map[string]int64{}
-			volLinks := map[string]int{}
 			for _, r := range recs {
-				n := imagestore.DirSize(cs.Dir(r.ID) + "/upper")
-				ctrSizes[r.ID] = n
-				ctrSize += n
+				ctrSize += ctrSizes[r.ID]
 				if r.IsRunning() {
 					ctrActive++
 				} else {
-					ctrReclaim += n
-				}
-				for _, m := range r.Options.Mounts {
-					if m.Type == machine.MountVolume {
-						volLinks[m.Source]++
-					}
+					ctrReclaim += ctrSizes[r.ID]
 				}
 			}
 			// Volumes.
 			var volSize, volReclaim int64
 			volActive := 0
-			volSizes := map[string]int64{}
 			for _, v := range volList {
-				n := imagestore.DirSize(vols.Path(v.Name))
-				volSizes[v.Name] = n
-				volSize += n
+				volSize += volSizes[v.Name]
 				if volLinks[v.Name] > 0 {
 					volActive++
 				} else {
-					volReclaim += n
+					volReclaim += volSizes[v.Name]
 				}
 			}
 
@@ -301,6 +267,65 @@ func newSystemDfCommand(g *globalOptions) *cobra.Command {
 	c.Flags().BoolVarP(&verbose, "verbose", "v", false, "show detailed information on space usage")
 	c.Flags().StringVar(&format, "format", "", "output format: table, json, 'table TEMPLATE' or a Go template")
 	return c
+}
+
+// diskUsage is what berth system df (and the API's GET /system/df)
+// measures: the images' content, each container's writable layer, each
+// volume's tree, and who uses which.
+type diskUsage struct {
+	store    *imagestore.Store
+	du       imagestore.DiskUsage
+	recs     []*machine.Container
+	ctrSizes map[string]int64 // container ID → its upper directory's size
+	vols     []machine.Volume
+	volSizes map[string]int64 // volume name → its tree's size
+	volLinks map[string]int   // volume name → containers that mount it
+	usedBy   map[string]int   // image ID → containers made from it
+}
+
+// measureDiskUsage measures the store, the containers and the volumes
+// under g's root; directories are walked, so it takes a moment on a big
+// store.
+func measureDiskUsage(c *cobra.Command, g *globalOptions) (*diskUsage, error) {
+	s, err := g.openStore(c)
+	if err != nil {
+		return nil, err
+	}
+	du, err := s.DiskUsage(c.Context())
+	if err != nil {
+		return nil, err
+	}
+	cs, err := machine.OpenContainers(g.root)
+	if err != nil {
+		return nil, err
+	}
+	recs, err := cs.List()
+	if err != nil {
+		return nil, err
+	}
+	vols, err := machine.OpenVolumes(g.root)
+	if err != nil {
+		return nil, err
+	}
+	volList, err := vols.List()
+	if err != nil {
+		return nil, err
+	}
+	u := &diskUsage{store: s, du: du, recs: recs, vols: volList, ctrSizes: map[string]int64{},
+		volSizes: map[string]int64{}, volLinks: map[string]int{}, usedBy: map[string]int{}}
+	for _, r := range recs {
+		u.usedBy[r.ImageID]++
+		u.ctrSizes[r.ID] = imagestore.DirSize(cs.Dir(r.ID) + "/upper")
+		for _, m := range r.Options.Mounts {
+			if m.Type == machine.MountVolume {
+				u.volLinks[m.Source]++
+			}
+		}
+	}
+	for _, v := range volList {
+		u.volSizes[v.Name] = imagestore.DirSize(vols.Path(v.Name))
+	}
+	return u, nil
 }
 
 // dfVerbose prints system df -v: a table per kind, or with --format json

@@ -63,7 +63,7 @@ func newRootCommand() *cobra.Command {
 		newKillCommand(g), newRmCommand(g), newPsCommand(g), newLogsCommand(g), newInspectCommand(g),
 		newWaitCommand(g), newGenerateCommand(g), newContainerCommand(g), newEventsCommand(g), newPortCommand(g), newExecCommand(g), newCpCommand(g), newTopCommand(g), newStatsCommand(g), newPauseCommand(g), newUnpauseCommand(g), newAttachCommand(g), newVolumeCommand(g), newUpCommand(g), newDownCommand(g), newPrepareCommand(g), newPullCommand(g), newPushCommand(g), newTagCommand(g), newSaveCommand(g), newLoadCommand(g), newNetworkCommand(g), newInitCommand(g), newCleanupCommand(g), newDNSCommand(g), newHealthCommand(g), newWaitHealthyCommand(g), newPullMissingCommand(g), newWaitCompletedCommand(g),
 		newSystemCommand(g), newHistoryCommand(g), newLoginCommand(g), newLogoutCommand(g),
-		newBuildCommand(g), newCommitCommand(g))
+		newBuildCommand(g), newCommitCommand(g), newUpdateCommand(g), newRenameCommand(g))
 	return root
 }
 

@@ -5,7 +5,7 @@
 // container adds.
 // `make bench` builds it to bin/runbench and runs it in a fresh testbed.
 //
-//	runbench -berth bin/berth -image bin/images/busybox.tar [-n 100] [-warmup 5] [-phases 20]
+//	runbench -berth bin/berth -image bin/images/busybox.tar [-docker /usr/local/bin/docker] [-n 100] [-warmup 5] [-phases 20]
 //	         [-cold-builds 5] [-cached-builds 10] [-pulls 5] [-apps 10] [-only builds|pulls|apps|runs]
 //	         [-doc docs/BENCHMARKS.md] [-rev REV]
 //
@@ -33,6 +33,9 @@
 //	berth run --rm --network none busybox true  attached: waits for exit, output through the journal
 //	berth run -d --rm --network none busybox true  detached: returns once the unit is started
 //	podman run --rm --runtime crun --network none localhost/busybox true
+//	docker run --rm --network none busybox true  with -docker: the docker CLI through berth's
+//	                                            Engine API (berth system service, a unit, on a
+//	                                            socket of the bench's), the same container as berth run's
 //	crun run --bundle DIR ID                    an unpacked bundle, no image store, no unit
 //	berth run --rm -p 18080:80 busybox true     the default bridge and a published port
 //	podman run --rm --runtime crun -p 18081:80 localhost/busybox true
@@ -43,8 +46,9 @@
 // for the previous one's asynchronous cleanup (berth's --rm removal, podman's
 // `container cleanup`) to finish, so that it does not bill the next command.
 //
-// It prints p50 and p90 of each, their ratios to the floor and berth's
-// speed-up over podman. Then it runs the floor and the attached berth run
+// It prints p50 and p90 of each, their ratios to the floor, berth's
+// speed-up over podman and what docker run through berth's API costs
+// over berth run. Then it runs the floor and the attached berth run
 // -phases times more each and splits every run at its unit's job messages
 // in the journal (Starting, Started, Deactivated), to show where berth's
 // time goes. Last comes the memory an idle `sleep 1000` container adds

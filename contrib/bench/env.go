@@ -23,6 +23,7 @@ type environment struct {
 	Buildah, Compose      string
 	PodmanSetup           string // storage driver, cgroup manager, cgroup version
 	Berth, Rev            string
+	Docker                string // the docker CLI's version, for docker run through berth's API
 	Runs, Warmup          int
 }
 

@@ -32,6 +32,7 @@ type command struct {
 	label   string
 	argv    []string
 	settle  func(context.Context) error // untimed, after each run: wait for async cleanup
+	env     []string                    // added to the environment
 	out     *os.File                    // its stdout and stderr, truncated before each run
 	samples []time.Duration
 }
@@ -47,6 +48,8 @@ type bench struct {
 	podmanRun *command
 	berthNet  *command // on the default bridge with a published port
 	podmanNet *command
+	dockerRun *command // docker run through berth's API; nil without -docker
+	apiUp     bool     // the bench started berth's API service (api.go)
 }
 
 func main() {
@@ -66,6 +69,7 @@ func run() int {
 	pulls := flag.Int("pulls", 5, "measured rounds of the pull benchmark (0: none)")
 	appRuns := flag.Int("apps", 10, "measured runs of berth up of a three-service app (0: none)")
 	only := flag.String("only", "", "run only this benchmark: builds, pulls, apps or runs")
+	docker := flag.String("docker", "", "the docker CLI for docker run through berth's API (empty: no such row)")
 	flag.Parse()
 	if flag.NArg() != 0 || *n < 1 || *warmup < 0 || !slices.Contains([]string{"", "builds", "pulls", "apps", "runs"}, *only) {
 		flag.Usage()
@@ -87,7 +91,7 @@ func run() int {
 	if b.image, err = filepath.Abs(b.image); err != nil {
 		return fail(err)
 	}
-	env, err := b.setup(ctx, *berthBin)
+	env, err := b.setup(ctx, *berthBin, *docker)
 	if err != nil {
 		return fail(err)
 	}
@@ -136,6 +140,7 @@ func run() int {
 	if err := b.measure(ctx, *warmup, *n); err != nil {
 		return fail(err)
 	}
+	b.stopAPI() // its process is no part of an idle container's cost
 	var bds []*breakdown
 	if *phases > 0 {
 		if bds, err = b.breakdowns(ctx, *phases); err != nil {
@@ -216,7 +221,7 @@ func bestEffort(argv ...string) {
 
 // setup makes the image, the store and the bundle every command needs,
 // and registers their removal.
-func (b *bench) setup(ctx context.Context, berthBin string) (*environment, error) {
+func (b *bench) setup(ctx context.Context, berthBin, docker string) (*environment, error) {
 	if err := os.MkdirAll(work, 0o700); err != nil {
 		return nil, err
 	}
@@ -304,6 +309,12 @@ func (b *bench) setup(ctx context.Context, berthBin string) (*environment, error
 	b.berthNet = &command{label: "berth run, bridge + port", argv: []string{b.berth, "run", "--rm", "-p", "18080:80", "busybox", "true"}, settle: berthSettle}
 	b.podmanNet = &command{label: "podman run, bridge + port", argv: []string{"podman", "run", "--rm", "--runtime", "crun", "-p", "18081:80", "localhost/busybox", "true"}, settle: podmanSettle}
 	b.commands = []*command{b.floor, b.berthRun, berthDetach, b.podmanRun, crunRun, b.berthNet, b.podmanNet}
+	if docker != "" {
+		if b.dockerRun, err = b.dockerRunCommand(ctx, docker, berthSettle); err != nil {
+			return nil, err
+		}
+		b.commands = slices.Insert(b.commands, 4, b.dockerRun)
+	}
 	for i, c := range b.commands {
 		f, err := os.Create(filepath.Join(work, fmt.Sprintf("out.%d", i)))
 		if err != nil {
@@ -377,6 +388,9 @@ func (c *command) once(ctx context.Context) (time.Duration, error) {
 	}
 	x := exec.CommandContext(ctx, c.argv[0], c.argv[1:]...)
 	x.Stdout, x.Stderr = c.out, c.out
+	if c.env != nil {
+		x.Env = append(os.Environ(), c.env...)
+	}
 	start := time.Now()
 	err := x.Run()
 	d := time.Since(start)

@@ -36,6 +36,7 @@ type report struct {
 	rows                 []row
 	floor, berth, podman row
 	berthNet, podmanNet  row
+	docker               row // docker run through berth's API; zero without it
 	mem                  []idle
 	phases               []*breakdown
 }
@@ -56,6 +57,9 @@ func (b *bench) report(env *environment, mem []idle) *report {
 			r.berthNet = x
 		case b.podmanNet:
 			r.podmanNet = x
+		}
+		if c == b.dockerRun {
+			r.docker = x
 		}
 	}
 	return r
@@ -95,6 +99,9 @@ func (r *report) text() string {
 	fmt.Fprintf(&s, "\nberth run / floor (p50):  %.2f×  goal ≤ %.1f×: %s\n", r.floorRatio(), goalFloor, verdict(r.floorRatio() <= goalFloor))
 	fmt.Fprintf(&s, "podman run / berth run (p50): %.2f×  goal ≥ %.1f×: %s\n", r.podmanRatio(), goalPodman, verdict(r.podmanRatio() >= goalPodman))
 	fmt.Fprintln(&s, strings.ReplaceAll(r.netVerdict(), "**", ""))
+	if r.docker.p50 > 0 {
+		fmt.Fprintln(&s, strings.ReplaceAll(strings.ReplaceAll(r.apiVerdict(), "**", ""), "`", ""))
+	}
 	if len(r.phases) > 0 {
 		fmt.Fprintf(&s, "\nwhere the time goes: p50 of %d more runs each (the floor's first), split at the unit's job messages in the journal\n\n", len(r.phases[0].total))
 		tabulate(&s, r.phaseRows())
@@ -193,7 +200,11 @@ func (r *report) markdown() string {
 	}
 	fmt.Fprintf(&s, "\n- `berth run` against the floor (p50): **%.2f×**; goal ≤ %.1f×: **%s**\n", r.floorRatio(), goalFloor, verdict(r.floorRatio() <= goalFloor))
 	fmt.Fprintf(&s, "- `podman run` against `berth run` (p50): **%.2f×**; goal ≥ %.1f×: **%s**\n", r.podmanRatio(), goalPodman, verdict(r.podmanRatio() >= goalPodman))
-	fmt.Fprintf(&s, "- %s\n\n", r.netVerdict())
+	fmt.Fprintf(&s, "- %s\n", r.netVerdict())
+	if r.docker.p50 > 0 {
+		fmt.Fprintf(&s, "- %s (Docker %s CLI; the service was up, so no socket activation is counted)\n", r.apiVerdict(), e.Docker)
+	}
+	fmt.Fprintln(&s)
 	if len(r.phases) > 0 {
 		fmt.Fprintf(&s, "Where the time goes: p50 of %d more runs of each (all the floor's, then all berth's), split at the unit's job messages in the journal: systemd's \"Starting\", \"Started\" and \"Deactivated successfully\", with their sender's timestamps. A Type=simple unit such as the floor's is started as soon as it is forked, so its second phase is 0. Each phase's p50 is taken alone, so they need not add up to the total:\n\n", len(r.phases[0].total))
 		rows := r.phaseRows()

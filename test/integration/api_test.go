@@ -88,6 +88,19 @@ func dockerCmd(t *testing.T, args ...string) *exec.Cmd {
 	return c
 }
 
+// dockerCLIAPI is the newest API version the docker CLI under test
+// speaks, and so the one it speaks with berth, which serves up to 1.51
+// (dockerd 28.5's). DOCKER_CLI is the Docker 28.2 CLI (API 1.50) or
+// Debian's 20.10 (1.41).
+func dockerCLIAPI(t *testing.T) string {
+	t.Helper()
+	v := strings.TrimSpace(dockerOK(t, "version", "--format", "{{.Client.DefaultAPIVersion}}"))
+	if !regexp.MustCompile(`^1\.[0-9]+$`).MatchString(v) {
+		t.Fatalf("docker version --format {{.Client.DefaultAPIVersion}}: %q", v)
+	}
+	return v
+}
+
 func dockerOK(t *testing.T, args ...string) string {
 	t.Helper()
 	r := docker(t, args...)
@@ -104,8 +117,12 @@ func TestDockerCLI(t *testing.T) {
 	installAPISocket(t)
 	defer run(t, "rm", "-f", "it_apiweb", "it_apilogs", "it_apitwice")
 
-	if out := dockerOK(t, "version"); !strings.Contains(out, "Server: berth") || !strings.Contains(out, "API version:       1.41") {
-		t.Errorf("docker version:\n%s", out)
+	// berth serves API 1.24 to 1.51, so the CLI speaks its own newest
+	// (not "1.47 (downgraded from 1.50)").
+	out := dockerOK(t, "version")
+	if want := dockerCLIAPI(t); !strings.Contains(out, "Server: berth") || !strings.Contains(out, "API version:      1.51 (minimum version 1.24)") ||
+		!regexp.MustCompile(`(?m)^ API version:\s+`+regexp.QuoteMeta(want)+`$`).MatchString(out) {
+		t.Errorf("docker version (a CLI of API %s):\n%s", want, out)
 	}
 	if s := unitProp(t, "berth.service", "ActiveState"); s != "active" {
 		t.Errorf("berth.service is %s after a request on its socket, want active", s)
@@ -213,11 +230,27 @@ func TestDockerCLI(t *testing.T) {
 	if out := dockerOK(t, "volume", "ls"); !regexp.MustCompile(`(?m)^local\s+it_apivol$`).MatchString(out) {
 		t.Errorf("docker volume ls:\n%s", out)
 	}
+	// docker system df: berth system df's measurements, counted alike.
+	const dfFormat = "{{.Type}} {{.TotalCount}} {{.Active}}"
+	if d, b := dockerOK(t, "system", "df", "--format", dfFormat), ok(t, "system", "df", "--format", dfFormat); d != b || !strings.Contains(d, "Local Volumes ") {
+		t.Errorf("docker system df:\n%s\nberth system df:\n%s", d, b)
+	}
+	if out := dockerOK(t, "system", "df", "-v"); !regexp.MustCompile(`(?m)^it_apivol\s+0\s+0B$`).MatchString(out) {
+		t.Errorf("docker system df -v, the empty unused volume it_apivol:\n%s", out)
+	}
 	dockerOK(t, "volume", "rm", "it_apivol")
-	// This CLI speaks API 1.41, whose prune takes unused named volumes too.
+	// API 1.41's prune takes unused named volumes too; from 1.42 on it
+	// takes anonymous ones, and named ones with -a.
 	dockerOK(t, "volume", "create", "it_apivol2")
-	if out := dockerOK(t, "volume", "prune", "-f"); !strings.Contains(out, "Deleted Volumes:\nit_apivol2\n") {
-		t.Errorf("docker volume prune: %q", out)
+	prune := []string{"volume", "prune", "-f"}
+	if dockerCLIAPI(t) != "1.41" {
+		if out := dockerOK(t, prune...); strings.Contains(out, "it_apivol2") {
+			t.Errorf("docker volume prune without -a took the named volume: %q", out)
+		}
+		prune = append(prune, "-a")
+	}
+	if out := dockerOK(t, prune...); !strings.Contains(out, "Deleted Volumes:\nit_apivol2\n") {
+		t.Errorf("docker %s: %q", strings.Join(prune, " "), out)
 	}
 
 	// Idle, the service exits; the next command starts it again through
@@ -473,6 +506,10 @@ func TestDockerMountsCommit(t *testing.T) {
 	waitFor(t, 5*time.Second, "the container's files", func() bool {
 		return docker(t, "exec", "it_apimnt", "cat", "/data/f", "/anon/g", "/etc/committed").stdout == "kept\nmine\nchanged\n"
 	})
+	// docker ps -s: the writable layer has /etc/committed at least.
+	if out := dockerOK(t, "ps", "-s", "--filter", "name=it_apimnt", "--format", "{{.Size}}"); out == "0B\n" || !regexp.MustCompile(`^[0-9.]+[kMG]?B\n$`).MatchString(out) {
+		t.Errorf("docker ps -s of a container that wrote a file: %q", out)
+	}
 	// (stat -f: in a berth exec /proc/self/mounts reads empty.)
 	if out := dockerOK(t, "exec", "it_apimnt", "stat", "-f", "-c", "%T %b %S", "/scratch"); out != "tmpfs 256 4096\n" {
 		t.Errorf("--mount type=tmpfs,tmpfs-size=1m: %q", out)
@@ -639,7 +676,10 @@ func TestDockerCp(t *testing.T) {
 	if target, err := os.Readlink(filepath.Join(local, "link")); err != nil || target != "d/f" {
 		t.Errorf("docker cp of a symlink without -L: %q, %v; want the link d/f", target, err)
 	}
-	if r := docker(t, "cp", "it_apicp:/nosuch", local); r.code != 1 || !strings.Contains(r.stderr, "No such container:path: it_apicp:/nosuch") {
+	// (The 20.10 CLI words the HEAD's 404 itself; the 28 CLI prints the
+	// GET's message, dockerd's words.)
+	if r := docker(t, "cp", "it_apicp:/nosuch", local); r.code != 1 || !strings.Contains(r.stderr, "No such container:path: it_apicp:/nosuch") &&
+		!strings.Contains(r.stderr, "Could not find the file /nosuch in container it_apicp") {
 		t.Errorf("docker cp of a missing path: exit %d, %q", r.code, r.stderr)
 	}
 
@@ -706,6 +746,24 @@ func TestDockerStats(t *testing.T) {
 	if out := dockerOK(t, "stats", "--no-stream", "--format", "{{.Name}} {{.PIDs}}"); !strings.Contains(out, "it_apistats 2\n") {
 		t.Errorf("docker stats --no-stream without names:\n%s", out)
 	}
+
+	// docker stats without names streams: it follows the events, so a
+	// container started while it runs shows up, one removed goes.
+	defer run(t, "rm", "-f", "it_apistats2")
+	sc := dockerCmd(t, "stats", "--format", "{{.Name}} {{.PIDs}}")
+	var streamed syncBuffer
+	sc.Stdout = &streamed
+	if err := sc.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { sc.Process.Kill(); sc.Wait() }()
+	waitFor(t, 10*time.Second, "docker stats to show it_apistats", func() bool { return strings.Contains(streamed.String(), "it_apistats 2") })
+	dockerOK(t, "run", "-d", "--name", "it_apistats2", "busybox", "sleep", "300")
+	waitFor(t, 10*time.Second, "docker stats to show the container started after it", func() bool {
+		return strings.Contains(streamed.String(), "it_apistats2 1")
+	})
+	sc.Process.Kill()
+	sc.Wait()
 
 	// The stream: two readings, a second apart, before we hang up.
 	conn, err := net.Dial("unix", apiSocket)
