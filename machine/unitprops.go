@@ -77,16 +77,33 @@ const crashLoopDelay = 500 * time.Millisecond
 // soon as it is inactive or failed, because container.json, not the
 // unit, keeps what happened.
 func UnitProperties(rec *Container, exe, root string) []Property {
+	return UnitPropertiesFor(rec, Programs{CLI: exe, Unit: exe}, root)
+}
+
+// Programs are the programs a container's unit runs: Unit as its
+// __init and __cleanup (berth-unit, or the CLI itself), which runs CLI,
+// the berth CLI, for the units and relays it starts (a health check's
+// timer, a network's DNS socket, a terminal's relay).
+type Programs struct{ CLI, Unit string }
+
+// UnitPropertiesFor is UnitProperties with __init and __cleanup run by
+// p.Unit: `UNIT --root ROOT --cli CLI __init ID` (no --cli when it is the
+// CLI) and `UNIT --root ROOT __cleanup ID`.
+func UnitPropertiesFor(rec *Container, p Programs, root string) []Property {
 	o := rec.Options
 	short := ShortID(rec.ID)
+	initArgv := []string{p.Unit, "--root", root, "__init", rec.ID}
+	if p.Unit != p.CLI {
+		initArgv = []string{p.Unit, "--root", root, "--cli", p.CLI, "__init", rec.ID}
+	}
 	props := []Property{
 		{"Description", fmt.Sprintf("berth container %s (%s)", rec.Name, rec.Image)},
 		{"Type", "notify"},
 		{"NotifyAccess", "all"},
-		{"ExecStart", ExecCommand{Path: exe, Argv: []string{exe, "--root", root, "__init", rec.ID}}},
+		{"ExecStart", ExecCommand{Path: p.Unit, Argv: initArgv}},
 		{"ExecStop", ExecCommand{Path: "/bin/sh", Argv: []string{"/bin/sh", "-c",
 			stopScript(mustSignal(rec.StopSignal), rec.StopTimeout, StopMarker(root, rec.ID))}}},
-		{"ExecStopPost", ExecCommand{Path: exe, Argv: []string{exe, "--root", root, "__cleanup", rec.ID}}},
+		{"ExecStopPost", ExecCommand{Path: p.Unit, Argv: []string{p.Unit, "--root", root, "__cleanup", rec.ID}}},
 		{"Slice", Slice},
 		{"Delegate", true},
 		{"CollectMode", "inactive-or-failed"},

@@ -339,3 +339,22 @@ func TestStopScript(t *testing.T) {
 		t.Error("a container that ended on its own got a stop marker")
 	}
 }
+
+// TestUnitPropertiesFor: with berth-unit, the unit runs it for __init
+// (told where the CLI is) and __cleanup; the rest is the same.
+func TestUnitPropertiesFor(t *testing.T) {
+	const unit = "/usr/libexec/berth/berth-unit"
+	rec := unitRecord(RunOptions{})
+	got := propMap(t, UnitPropertiesFor(rec, Programs{CLI: testExe, Unit: unit}, testStateRoot))
+	want := map[string]any{
+		"ExecStart":    ExecCommand{Path: unit, Argv: []string{unit, "--root", testStateRoot, "--cli", testExe, "__init", testID}},
+		"ExecStopPost": ExecCommand{Path: unit, Argv: []string{unit, "--root", testStateRoot, "__cleanup", testID}},
+	}
+	checkProps(t, "berth-unit", got, want)
+	same := propMap(t, UnitProperties(rec, testExe, testStateRoot))
+	for name, v := range same {
+		if name != "ExecStart" && name != "ExecStopPost" && !reflect.DeepEqual(got[name], v) {
+			t.Errorf("%s: %v with berth-unit, %v without", name, got[name], v)
+		}
+	}
+}

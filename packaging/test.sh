@@ -126,8 +126,8 @@ check "tmpfiles: /run/berth is 0700 again" mode_is /run/berth 700
 for c in "${comps[@]}"; do check "completion $c" test -s "$c"; done
 check "bash completion is berth's" grep -q '__start_berth' "${comps[0]}"
 check "berth(1)" sh -c 'man -l /usr/share/man/man1/berth.1.gz 2>/dev/null | grep -q "Containers built into systemd" || zcat /usr/share/man/man1/berth.1.gz | grep -q "^\.TH BERTH"'
-# A container from the installed berth: its PID 1 starts as the
-# installed berth-nsinit (a command of /proc/self/exe runs that binary,
+# A container from the installed berth: its unit runs the installed
+# berth-unit, and its PID 1 starts as the installed berth-nsinit (a command of /proc/self/exe runs that binary,
 # which says so and exits 2). The store is on a tmpfs: an overlayfs
 # upper cannot live on the testbed's overlay root.
 check "a tmpfs for /var/lib/berth" mount -t tmpfs -o mode=0700 berth-pkgtest /var/lib/berth
@@ -139,6 +139,12 @@ refuses() { # refuses CMD…: CMD exits 2 with berth-nsinit's refusal
 check "a container's init is /usr/libexec/berth/berth-nsinit" \
   refuses berth run --rm --network none --entrypoint /proc/self/exe busybox
 check "berth-nsinit refuses to be run by hand" refuses /usr/libexec/berth/berth-nsinit
+# Its unit runs the installed berth-unit, told where the CLI is.
+check "berth run -d (the installed berth)" berth run -d --name pkgunit --network none busybox sleep 60
+check "a container's unit runs /usr/libexec/berth/berth-unit" sh -c \
+  "systemctl show -p ExecStart berth-pkgunit.service | grep -q 'path=/usr/libexec/berth/berth-unit .*--cli /usr/bin/berth __init' && systemctl show -p ExecStopPost berth-pkgunit.service | grep -q 'path=/usr/libexec/berth/berth-unit .*__cleanup'"
+check "berth rm -f pkgunit" berth rm -f pkgunit
+check "berth-unit refuses to be run by hand" sh -c '/usr/libexec/berth/berth-unit; [ $? = 2 ]'
 check "berth rmi busybox" berth rmi busybox
 umount /var/lib/berth
 mapfile -t listed < <(dpkg -L berth)

@@ -4,12 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"sort"
 	"strings"
 	"time"
 
-	"github.com/berth/berth/machine"
 	"github.com/berth/berth/machine/journal"
 	"github.com/spf13/cobra"
 )
@@ -23,39 +21,6 @@ import (
 var containerActions = []string{"create", "start", "die", "kill", "stop", "destroy", "pause", "unpause",
 	"health_status: starting", "health_status: healthy", "health_status: unhealthy"}
 var imageActions = []string{"import", "load", "pull", "push", "tag", "untag", "delete"}
-
-// emit writes one event. A journal that cannot take it costs the user
-// nothing but the event: a warning, never a failed command.
-func emit(action string, fields ...journal.Field) {
-	fs := append([]journal.Field{
-		{Name: "BERTH_EVENT", Value: action},
-		// notice, as berth's other records: logs and run show only the
-		// container's own output (info and err).
-		{Name: "PRIORITY", Value: "5"},
-		{Name: "SYSLOG_IDENTIFIER", Value: "berth"},
-	}, fields...)
-	msg := action
-	for _, f := range fields {
-		if f.Name == "CONTAINER_NAME" || f.Name == "BERTH_IMAGE_REF" {
-			msg += " " + f.Value
-		}
-	}
-	fs = append(fs, journal.Field{Name: "MESSAGE", Value: msg})
-	if err := journal.Send(fs...); err != nil && !errors.Is(err, os.ErrNotExist) {
-		fmt.Fprintf(os.Stderr, "berth: warning: event %s: %v\n", action, err)
-	}
-}
-
-// containerFields name a container in an event as its log lines do.
-func containerFields(rec *machine.Container) []journal.Field {
-	return []journal.Field{
-		{Name: "CONTAINER_ID", Value: machine.ShortID(rec.ID)},
-		{Name: "CONTAINER_ID_FULL", Value: rec.ID},
-		{Name: "CONTAINER_NAME", Value: rec.Name},
-		{Name: "IMAGE_NAME", Value: rec.Image},
-		{Name: "OBJECT_SYSTEMD_UNIT", Value: rec.Unit},
-	}
-}
 
 // eventJSON is Docker's event message (events --format json).
 type eventJSON struct {

@@ -19,10 +19,6 @@ import (
 // (volume, network) and the object's name, so toEvent can tell them from
 // container events, which share the actions create and destroy.
 
-func emitVolume(action, name string) {
-	emit(action, journal.Field{Name: "BERTH_EVENT_TYPE", Value: "volume"}, journal.Field{Name: "BERTH_VOLUME", Value: name})
-}
-
 func emitNetwork(action string, n network.Network) {
 	emit(action, journal.Field{Name: "BERTH_EVENT_TYPE", Value: "network"}, journal.Field{Name: "BERTH_NETWORK", Value: n.Name},
 		journal.Field{Name: "BERTH_NETWORK_ID", Value: n.ID})

@@ -27,12 +27,6 @@ import (
 // SIGKILL). The unit's TimeoutStartSec (unitgen's healthStartTimeout)
 // is the backstop, for a check that never runs.
 
-// readyWhenHealthy says whether rec's unit waits for its health check
-// before it is ready.
-func readyWhenHealthy(rec *machine.Container) bool {
-	return rec.Options.ReadyWhenHealthy && rec.Options.Healthcheck != nil
-}
-
 // healthReadiness acts on one check of a container whose unit is ready
 // when healthy: READY=1 while it is healthy (systemd ignores it once the
 // unit is active), and a failed start when it turned unhealthy while its

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/berth/berth/cmd/internal/unitproc"
 	"github.com/berth/berth/imagestore"
 	"github.com/berth/berth/internal/errdefs"
 	"github.com/berth/berth/machine/nsinit"
@@ -87,9 +88,9 @@ func main() {
 		g := &globalOptions{root: os.Args[2]}
 		switch os.Args[3] {
 		case "__init":
-			os.Exit(exitStatus(containerInit(g, os.Args[4]), os.Stderr))
+			os.Exit(exitStatus(unitproc.Init(g.root, os.Args[4]), os.Stderr))
 		case "__cleanup":
-			os.Exit(exitStatus(containerCleanup(g, os.Args[4]), os.Stderr))
+			os.Exit(exitStatus(unitproc.Cleanup(g.root, os.Args[4]), os.Stderr))
 		}
 	}
 	// Installed as /usr/lib/systemd/system-generators/berth-generator.
@@ -114,6 +115,10 @@ func execute(args []string, stdout, stderr io.Writer) int {
 func exitStatus(err error, stderr io.Writer) int {
 	if err == nil {
 		return 0
+	}
+	var xe unitproc.ExitError
+	if errors.As(err, &xe) {
+		return xe.Code // __init's or __cleanup's; its message is printed
 	}
 	var ec exitCodeError
 	if errors.As(err, &ec) {

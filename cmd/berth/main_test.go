@@ -5,14 +5,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"github.com/berth/berth/imagestore"
-	"github.com/berth/berth/internal/errdefs"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/berth/berth/imagestore"
+	"github.com/berth/berth/internal/errdefs"
 )
 
 // run executes the CLI in-process against a private root.
@@ -114,39 +114,6 @@ func TestImportImagesRmi(t *testing.T) {
 	if out != "" {
 		t.Errorf("images after rmi: %q", out)
 	}
-}
-
-func TestBerthConfig(t *testing.T) {
-	dir := t.TempDir()
-	for _, tc := range []struct {
-		name, text, want, wantErr string
-	}{
-		{"missing", "", "10.89.0.0/24", ""},
-		{"set", "[network]\ndefault_subnet = \"172.31.0.0/24\"\n", "172.31.0.0/24", ""},
-		{"host bits", "[network]\ndefault_subnet = \"172.31.0.1/24\"\n", "", "without host bits"},
-		{"unknown key", "[network]\ndefault_subnet = \"172.31.0.0/24\"\nsubnetz = 1\n", "", "unknown key network.subnetz"},
-		{"not toml", "[network\n", "", "berth.toml"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			path := filepath.Join(dir, tc.name+"-berth.toml")
-			if tc.text != "" {
-				os.WriteFile(path, []byte(tc.text), 0o644)
-			}
-			t.Setenv("BERTH_CONFIG", path)
-			configOnce = sync.Once{}
-			got, err := defaultSubnet()
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("defaultSubnet: %v, want an error with %q", err, tc.wantErr)
-				}
-				return
-			}
-			if err != nil || got.String() != tc.want {
-				t.Errorf("defaultSubnet: %v, %v; want %s", got, err, tc.want)
-			}
-		})
-	}
-	configOnce = sync.Once{}
 }
 
 func TestGetImageSearchRegistries(t *testing.T) {

@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/berth/berth/cmd/internal/unitproc"
 	"github.com/berth/berth/imagestore"
 	"github.com/berth/berth/internal/errdefs"
 	"github.com/berth/berth/machine"
@@ -369,15 +370,6 @@ func (h *host) createWithID(ctx context.Context, o machine.RunOptions, id, unit 
 	return rec, nil
 }
 
-// exePath is the berth binary that units run.
-func exePath() (string, error) {
-	exe, err := os.Executable()
-	if err != nil {
-		return "", fmt.Errorf("find the berth binary: %w", err)
-	}
-	return filepath.EvalSymlinks(exe)
-}
-
 // waitUnitGone waits, for at most unitGoneMax, while name is the
 // transient unit of a container that has ended and whose cleanup is
 // still running (the record says it ended before the cleanup has released
@@ -445,7 +437,7 @@ func (h *host) start(ctx context.Context, rec *machine.Container) error {
 	if err != nil {
 		return engineError{err}
 	}
-	props := machine.UnitProperties(rec, exe, root)
+	props := machine.UnitPropertiesFor(rec, unitproc.Programs(exe), root)
 	err = m.StartTransient(ctx, rec.Unit, props)
 	if errors.Is(err, errdefs.ErrAlreadyExists) && waitUnitGone(ctx, m, rec.Unit, true) {
 		err = m.StartTransient(ctx, rec.Unit, props)

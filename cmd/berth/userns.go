@@ -109,21 +109,3 @@ func usernsLayerOwner(rec *machine.Container) func(uid, gid int) (int, int) {
 	out := usernsOwnerOut(rec, fscopy.KeepOwner)
 	return func(uid, gid int) (int, int) { return out(&tar.Header{Uid: uid, Gid: gid}) }
 }
-
-// deviceSources are the host nodes of rec's --device nodes by their
-// path in the container, for a container with a user namespace, which
-// binds them in (nsinit.Config.DeviceSources); nil otherwise.
-func deviceSources(rec *machine.Container) map[string]string {
-	if rec.IDMap == nil || len(rec.Options.Devices) == 0 {
-		return nil
-	}
-	m := map[string]string{}
-	for _, d := range rec.Options.Devices {
-		p := d.ContainerPath
-		if p == "" {
-			p = d.HostPath
-		}
-		m[p] = d.HostPath
-	}
-	return m
-}

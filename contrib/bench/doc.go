@@ -65,6 +65,6 @@
 // printing numbers when any command fails.
 //
 // bin/berth may be rebuilt by someone else while a bench runs, so it runs a
-// private copy, taken at the start with the berth-nsinit beside it, and
+// private copy, taken at the start with berth-nsinit and berth-unit beside it, and
 // reports that copy's version.
 package main

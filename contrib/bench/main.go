@@ -234,11 +234,13 @@ func (b *bench) setup(ctx context.Context, berthBin, docker string) (*environmen
 	if err := copyFile(berthBin, b.berth, 0o755); err != nil {
 		return nil, fmt.Errorf("copy berth: %w", err)
 	}
-	// and the small program its containers' PID 1 starts as, where
-	// berth finds it (next to berth, as make build leaves it).
-	nsinit := filepath.Join(filepath.Dir(berthBin), "berth-nsinit")
-	if err := copyFile(nsinit, filepath.Join(work, "berth-nsinit"), 0o755); err != nil {
-		return nil, fmt.Errorf("copy berth-nsinit (make build makes it next to berth): %w", err)
+	// and the small programs its containers' units run and their PID 1
+	// starts as, where berth finds them (next to berth, as make build
+	// leaves them).
+	for _, name := range []string{"berth-nsinit", "berth-unit"} {
+		if err := copyFile(filepath.Join(filepath.Dir(berthBin), name), filepath.Join(work, name), 0o755); err != nil {
+			return nil, fmt.Errorf("copy %s (make build makes it next to berth): %w", name, err)
+		}
 	}
 	v, err := quiet(ctx, b.berth, "--version")
 	if err != nil {

@@ -35,6 +35,9 @@ func TestImportRules(t *testing.T) {
 		// programs a container's unit runs (cmd/berth-unit) import machine
 		// and start on every container's path.
 		{"machine", []string{module + "/imagestore", "github.com/google/go-containerregistry", "net/http"}},
+		// What systemd runs for every container (berth-unit) stays small.
+		{"cmd/internal/unitproc", []string{module + "/imagestore", module + "/imagebuild", module + "/unitgen", "github.com/google/go-containerregistry", "github.com/moby/buildkit", "github.com/spf13/cobra", "net/http"}},
+		{"cmd/berth-unit", []string{module + "/imagestore", module + "/imagebuild", module + "/unitgen", "github.com/google/go-containerregistry", "github.com/moby/buildkit", "github.com/spf13/cobra", "net/http"}},
 		{"netsetup", []string{module + "/cmd", module + "/machine", module + "/unitgen", module + "/imagestore"}},
 		// The generator runs at early boot: no D-Bus, netlink or image store.
 		{"unitgen", []string{module + "/cmd", module + "/machine", module + "/imagestore", module + "/netsetup", "github.com/godbus", "github.com/coreos/go-systemd/v22/dbus", "github.com/vishvananda"}},

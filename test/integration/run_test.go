@@ -245,6 +245,20 @@ func TestRunDetachedUnitAndMachine(t *testing.T) {
 			t.Errorf("%s %s = %q, want %q", unit, prop, got, want)
 		}
 	}
+	// Its __init and __cleanup are berth-unit's, next to berth (make
+	// build), told where the CLI is.
+	cli := binary(t, "BERTH_BIN")
+	unitProg := filepath.Join(filepath.Dir(cli), "berth-unit")
+	if _, err := os.Stat(unitProg); err == nil {
+		if got := unitProp(t, unit, "ExecStart"); !strings.Contains(got, "argv[]="+unitProg+" --root ") || !strings.Contains(got, " --cli "+cli+" __init "+id) {
+			t.Errorf("ExecStart %s, want %s … --cli %s __init %s", got, unitProg, cli, id)
+		}
+		if got := unitProp(t, unit, "ExecStopPost"); !strings.Contains(got, "argv[]="+unitProg+" --root ") || !strings.Contains(got, " __cleanup "+id) {
+			t.Errorf("ExecStopPost %s, want %s … __cleanup %s", got, unitProg, id)
+		}
+	} else {
+		t.Errorf("no berth-unit next to %s (make build makes it): %v", cli, err)
+	}
 	// The unit's main process is the container's PID 1 (sleep), not berth.
 	pid := unitProp(t, unit, "MainPID")
 	comm := sh(t, "cat /proc/"+pid+"/comm")
