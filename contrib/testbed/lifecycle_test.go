@@ -45,7 +45,7 @@ func TestLifecycle(t *testing.T) {
 	}
 	// A process started by exec is in the testbed's exec cgroup, so down
 	// finds it even if it left the container's PID namespace.
-	bg := exec.Command(bin, "exec", name, "--", "sleep", "1000")
+	bg := exec.Command(bin, "exec", name, "--", "sleep", sleepArg)
 	if err := bg.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +89,7 @@ func TestLifecycle(t *testing.T) {
 		t.Errorf("cgroups left: %v", dirs)
 	}
 	if pids := sleepers(); len(pids) > 0 {
-		t.Errorf("'sleep 1000' processes %v survived down", pids)
+		t.Errorf("'sleep %s' processes %v survived down", sleepArg, pids)
 	}
 }
 
@@ -116,12 +116,19 @@ func cgroupsNamed(name string) []string {
 }
 
 // sleepers lists the host PIDs of "sleep 1000" processes.
+// sleepArg is this test run's own `sleep` argument (1000 seconds and a
+// fraction made of this process's PID), so that sleepers finds its own
+// process and not another testbed's `sleep 1000`.
+var sleepArg = fmt.Sprintf("1000.%d", os.Getpid())
+
+// sleepers are the processes running `sleep sleepArg`, anywhere on the
+// host.
 func sleepers() []int {
 	var pids []int
 	ents, _ := os.ReadDir("/proc")
 	for _, e := range ents {
 		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if pid, perr := strconv.Atoi(e.Name()); perr == nil && err == nil && string(b) == "sleep\x001000\x00" {
+		if pid, perr := strconv.Atoi(e.Name()); perr == nil && err == nil && string(b) == "sleep\x00"+sleepArg+"\x00" {
 			pids = append(pids, pid)
 		}
 	}
