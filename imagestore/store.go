@@ -121,11 +121,17 @@ func (s *Store) indexLock() (*fsutil.Lock, error) {
 }
 
 // cleanTmp removes temporary files and directories that no live writer
-// holds a lock on: the debris of a crash or kill -9.
+// holds a lock on: the debris of a crash or kill -9. It leaves alone
+// what is younger than tmpGrace: tempDir makes its directory before it
+// can lock it, and another process's cleanTmp must not take it in
+// between.
 func (s *Store) cleanTmp() {
 	ents, _ := os.ReadDir(s.tmpDir())
 	for _, e := range ents {
 		p := filepath.Join(s.tmpDir(), e.Name())
+		if fi, err := e.Info(); err != nil || time.Since(fi.ModTime()) < tmpGrace {
+			continue
+		}
 		l, ok, err := fsutil.TryLock(p)
 		if err != nil || !ok {
 			continue
@@ -135,14 +141,22 @@ func (s *Store) cleanTmp() {
 	}
 }
 
+// tmpGrace is how old an unlocked entry of the tmp area must be before
+// cleanTmp takes it for debris.
+const tmpGrace = time.Minute
+
 // tempDir makes a directory in the store's tmp area, locked so that
-// cleanTmp in another process leaves it alone while we live.
+// cleanTmp in another process leaves it alone while we live (and, for
+// the moment before the lock, young: tmpGrace).
 func (s *Store) tempDir(pattern string) (string, *fsutil.Lock, error) {
 	d, err := os.MkdirTemp(s.tmpDir(), pattern)
 	if err != nil {
 		return "", nil, err
 	}
-	l, _, err := fsutil.TryLock(d)
+	l, ok, err := fsutil.TryLock(d)
+	if err == nil && !ok {
+		err = fmt.Errorf("lock %s: held by another process", d)
+	}
 	if err != nil {
 		os.RemoveAll(d)
 		return "", nil, err

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/berth/berth/internal/errdefs"
 	"github.com/opencontainers/go-digest"
@@ -236,6 +237,12 @@ func TestOpenCleansStaleTemp(t *testing.T) {
 	}
 	stale := filepath.Join(s.tmpDir(), "ingest-dead")
 	os.MkdirAll(filepath.Join(stale, "tree"), 0o755)
+	old := time.Now().Add(-2 * tmpGrace)
+	os.Chtimes(stale, old, old)
+	// One made a moment ago and not locked yet (tempDir between its
+	// mkdir and its lock) is left alone.
+	young := filepath.Join(s.tmpDir(), "ingest-young")
+	os.MkdirAll(young, 0o755)
 	live, l, err := s.tempDir("ingest-")
 	if err != nil {
 		t.Fatal(err)
@@ -249,6 +256,9 @@ func TestOpenCleansStaleTemp(t *testing.T) {
 	}
 	if _, err := os.Stat(live); err != nil {
 		t.Errorf("a live writer's temp dir was removed: %v", err)
+	}
+	if _, err := os.Stat(young); err != nil {
+		t.Errorf("a temp dir made a moment ago, not locked yet, was removed: %v", err)
 	}
 }
 
