@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/berth/berth/internal/unitsyntax"
 )
 
 // Unit file sections, in the order they are written.
@@ -241,38 +243,6 @@ func syslogLevel(v any) (string, error) {
 	return syslogLevels[l], nil
 }
 
-// quoteWord quotes one word of a command line or list: C escapes inside
-// double quotes, '%' doubled for specifiers.
-func quoteWord(s string) string {
-	var b strings.Builder
-	b.WriteByte('"')
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch c {
-		case '\\':
-			b.WriteString(`\\`)
-		case '"':
-			b.WriteString(`\"`)
-		case '\n':
-			b.WriteString(`\n`)
-		case '\t':
-			b.WriteString(`\t`)
-		case '\r':
-			b.WriteString(`\r`)
-		case '%':
-			b.WriteString("%%")
-		default:
-			if c < 0x20 || c == 0x7f {
-				fmt.Fprintf(&b, `\x%02x`, c)
-			} else {
-				b.WriteByte(c)
-			}
-		}
-	}
-	b.WriteByte('"')
-	return b.String()
-}
-
 // execLines writes each command of a list as a line of its own: the
 // commands run in order, as systemd's ExecStartPre= lines do.
 func execLines(v any) ([]string, error) {
@@ -312,7 +282,7 @@ func execLine(v any) (string, error) {
 	}
 	words := make([]string, len(c.Argv))
 	for i, a := range c.Argv {
-		words[i] = quoteWord(a)
+		words[i] = unitsyntax.QuoteWord(a)
 	}
 	prefix := ""
 	if c.IgnoreFailure {
@@ -333,7 +303,7 @@ func quotedList(v any) (string, error) {
 	}
 	words := make([]string, len(entries))
 	for i, e := range entries {
-		words[i] = quoteWord(string(e))
+		words[i] = unitsyntax.QuoteWord(string(e))
 	}
 	return strings.Join(words, " "), nil
 }

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/berth/berth/internal/unitsyntax"
 )
 
 // The directives of a service's unit that run its container. They are
@@ -65,7 +67,7 @@ func containerDirectives(w *writer, app *App, s *Service, in instance, o Options
 	fields := []string{"CONTAINER_ID=" + short, "CONTAINER_ID_FULL=" + id, "CONTAINER_NAME=" + name,
 		"CONTAINER_TAG=" + short, "IMAGE_NAME=" + ServiceImage(app.Name, s)}
 	for i, f := range fields {
-		fields[i] = quoteWord(f)
+		fields[i] = unitsyntax.QuoteWord(f)
 	}
 	w.u.Service = append(w.u.Service, Line{"LogExtraFields", strings.Join(fields, " ")})
 	w.service("LogRateLimitIntervalSec", "0us")

@@ -3,6 +3,8 @@ package unitgen
 import (
 	"fmt"
 	"strings"
+
+	"github.com/berth/berth/internal/unitsyntax"
 )
 
 // Unit is one rendered unit file: its name and its directives by
@@ -86,7 +88,7 @@ func (w *writer) exec(key, prefix string, argv ...string) {
 	words := make([]string, len(argv))
 	words[0] = strings.ReplaceAll(argv[0], "%", "%%")
 	for i, a := range argv[1:] {
-		words[i+1] = quoteWord(a)
+		words[i+1] = unitsyntax.QuoteWord(a)
 	}
 	w.u.Service = append(w.u.Service, Line{key, prefix + strings.Join(words, " ")})
 }
@@ -99,37 +101,4 @@ func (w *writer) plain(key, s string) string {
 		w.fail("%s: %q cannot be written on one line", key, s)
 	}
 	return strings.ReplaceAll(s, "%", "%%")
-}
-
-// quoteWord quotes one word of a command line or of a list of fields: C
-// escapes inside double quotes, '%' doubled for specifiers. '$' is kept:
-// command lines spell systemd's "$$" themselves where needed.
-func quoteWord(s string) string {
-	var b strings.Builder
-	b.WriteByte('"')
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch c {
-		case '\\':
-			b.WriteString(`\\`)
-		case '"':
-			b.WriteString(`\"`)
-		case '\n':
-			b.WriteString(`\n`)
-		case '\t':
-			b.WriteString(`\t`)
-		case '\r':
-			b.WriteString(`\r`)
-		case '%':
-			b.WriteString("%%")
-		default:
-			if c < 0x20 || c == 0x7f {
-				fmt.Fprintf(&b, `\x%02x`, c)
-			} else {
-				b.WriteByte(c)
-			}
-		}
-	}
-	b.WriteByte('"')
-	return b.String()
 }

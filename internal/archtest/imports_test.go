@@ -46,6 +46,7 @@ func TestImportRules(t *testing.T) {
 		{"machine/seccomp", []string{module + "/", "github.com/moby", "github.com/godbus", "github.com/coreos"}},
 		// Leaves import nothing of berth's but each other.
 		{"machine/fscopy", []string{module + "/"}},
+		{"internal/unitsyntax", []string{module + "/"}},
 		{"machine/cgroup", []string{module + "/"}},
 		// The reconciler of `berth system check` is pure: no D-Bus, netlink, nftables.
 		{"machine/reconcile", []string{module + "/", "github.com/godbus", "github.com/coreos", "github.com/vishvananda", "github.com/google/nftables"}},
