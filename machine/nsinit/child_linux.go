@@ -20,19 +20,35 @@ import (
 
 // exitOnSignal makes a signal that would end the command end this
 // process the same way while it is still berth's: `berth stop` right
-// after `berth run -d` may send the stop signal before the exec. As the
-// init of a PID namespace this process cannot be killed by its own
-// signal, and Go's runtime would exit with status 2 instead ("exited
-// (2)"); it exits 128+signal, as a shell reports a command that signal
-// killed, and as Docker shows it. execve resets the handlers: the
-// command gets its signals as usual.
+// after `berth run -d` may send the stop signal (any, with --stop-signal)
+// before the exec. As the init of a PID namespace this process cannot be
+// killed by its own signal, and Go's runtime would exit with status 2
+// instead ("exited (2)") or drop the signal; it exits 128+signal, as a
+// shell reports a command that signal killed, and as Docker shows it.
+// Signals whose default is not to terminate are left as they are (Go's
+// runtime uses SIGURG itself; SIGPIPE keeps Go's handling). execve
+// resets the handlers: the command gets its signals as usual.
 func exitOnSignal() {
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGTERM, syscall.SIGUSR1, syscall.SIGUSR2)
+	sigs := make(chan os.Signal, 8)
+	signal.Notify(sigs)
 	go func() {
-		sig := <-sigs
-		os.Exit(128 + int(sig.(syscall.Signal)))
+		for sig := range sigs {
+			if s, ok := sig.(syscall.Signal); ok && terminates(s) {
+				os.Exit(128 + int(s))
+			}
+		}
 	}()
+}
+
+// terminates reports whether sig's default action ends a process
+// (signal(7)); SIGPIPE is left to Go's runtime.
+func terminates(sig syscall.Signal) bool {
+	switch sig {
+	case syscall.SIGCHLD, syscall.SIGCONT, syscall.SIGURG, syscall.SIGWINCH,
+		syscall.SIGSTOP, syscall.SIGTSTP, syscall.SIGTTIN, syscall.SIGTTOU, syscall.SIGPIPE:
+		return false
+	}
+	return true
 }
 
 // childFD is the socket to the parent in the child.

@@ -289,3 +289,18 @@ func TestBPFJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestTerminates: the signals berth-nsinit turns into an exit before the
+// exec are those whose default action ends a process.
+func TestTerminates(t *testing.T) {
+	for _, sig := range []unix.Signal{unix.SIGTERM, unix.SIGINT, unix.SIGHUP, unix.SIGQUIT, unix.SIGUSR1, unix.SIGPWR, unix.SIGALRM, unix.Signal(34 + 3)} {
+		if !terminates(sig) {
+			t.Errorf("%v: not a terminating signal", sig)
+		}
+	}
+	for _, sig := range []unix.Signal{unix.SIGCHLD, unix.SIGURG, unix.SIGWINCH, unix.SIGCONT, unix.SIGPIPE, unix.SIGTSTP} {
+		if terminates(sig) {
+			t.Errorf("%v: counted as terminating", sig)
+		}
+	}
+}

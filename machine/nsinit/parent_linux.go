@@ -185,8 +185,8 @@ func Start(cfg *Config, exe string, argv []string) (*Process, error) {
 
 // openStreams connects the container's stdout and stderr to journald,
 // with Docker's priorities (info for stdout, err for stderr) so that
-// readers can tell them apart, and returns them with journald's ends of
-// them (journal.StreamPeer). The parent connects them, not the child:
+// readers can tell them apart, and returns them at once (streamPeers
+// finds journald's ends later). The parent connects them, not the child:
 // journald's end of a connection lives in the network namespace of the
 // process that connected, and the cleanup that waits for it to close
 // runs in the host's. Without journald the container keeps the unit's

@@ -8,7 +8,8 @@
 //
 // Two programs run it: the berth CLI (`berth --root R __init ID`) and
 // berth-unit, a small program of its own (cmd/berth-unit) that systemd
-// starts instead when it is installed beside berth-nsinit. Both run on
+// starts instead when it is next to the CLI or in ../libexec/berth/
+// (Programs). Both run on
 // every container's path, and a program without the CLI's image store,
 // registry client and Dockerfile parser starts in a fraction of the
 // time. Nothing here imports those (internal/archtest checks it).

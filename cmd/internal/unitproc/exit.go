@@ -26,7 +26,7 @@ var cli string
 func SetCLI(path string) { cli = path }
 
 // CLIPath is the berth CLI's absolute path: SetCLI's, else this
-// program's own.
+// program's own, unless this program is berth-unit (which was not told).
 func CLIPath() (string, error) {
 	if cli != "" {
 		return cli, nil
@@ -34,6 +34,9 @@ func CLIPath() (string, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return "", fmt.Errorf("find the berth binary: %w", err)
+	}
+	if filepath.Base(exe) == ProgramName {
+		return "", fmt.Errorf("find the berth binary: %s was not given --cli", ProgramName)
 	}
 	return filepath.EvalSymlinks(exe)
 }
