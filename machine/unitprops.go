@@ -3,6 +3,7 @@ package machine
 import (
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -86,15 +87,25 @@ func UnitProperties(rec *Container, exe, root string) []Property {
 // timer, a network's DNS socket, a terminal's relay).
 type Programs struct{ CLI, Unit string }
 
+// UnitProtocol is the version of what the CLI hands berth-unit: its
+// arguments and the container's state (container.json, config.json). It
+// changes whenever they do, so that a berth-unit from another build
+// refuses with a clear error instead of misreading a container.
+const UnitProtocol = 1
+
 // UnitPropertiesFor is UnitProperties with __init and __cleanup run by
-// p.Unit: `UNIT --root ROOT --cli CLI __init ID` (no --cli when it is the
-// CLI) and `UNIT --root ROOT __cleanup ID`.
+// p.Unit: `UNIT --root ROOT --protocol N --cli CLI __init ID` and `UNIT
+// --root ROOT --protocol N __cleanup ID` (when p.Unit is the CLI itself,
+// `CLI --root ROOT __init|__cleanup ID`).
 func UnitPropertiesFor(rec *Container, p Programs, root string) []Property {
 	o := rec.Options
 	short := ShortID(rec.ID)
 	initArgv := []string{p.Unit, "--root", root, "__init", rec.ID}
+	cleanupArgv := []string{p.Unit, "--root", root, "__cleanup", rec.ID}
 	if p.Unit != p.CLI {
-		initArgv = []string{p.Unit, "--root", root, "--cli", p.CLI, "__init", rec.ID}
+		proto := strconv.Itoa(UnitProtocol)
+		initArgv = []string{p.Unit, "--root", root, "--protocol", proto, "--cli", p.CLI, "__init", rec.ID}
+		cleanupArgv = []string{p.Unit, "--root", root, "--protocol", proto, "__cleanup", rec.ID}
 	}
 	props := []Property{
 		{"Description", fmt.Sprintf("berth container %s (%s)", rec.Name, rec.Image)},
@@ -103,7 +114,7 @@ func UnitPropertiesFor(rec *Container, p Programs, root string) []Property {
 		{"ExecStart", ExecCommand{Path: p.Unit, Argv: initArgv}},
 		{"ExecStop", ExecCommand{Path: "/bin/sh", Argv: []string{"/bin/sh", "-c",
 			stopScript(mustSignal(rec.StopSignal), rec.StopTimeout, StopMarker(root, rec.ID))}}},
-		{"ExecStopPost", ExecCommand{Path: p.Unit, Argv: []string{p.Unit, "--root", root, "__cleanup", rec.ID}}},
+		{"ExecStopPost", ExecCommand{Path: p.Unit, Argv: cleanupArgv}},
 		{"Slice", Slice},
 		{"Delegate", true},
 		{"CollectMode", "inactive-or-failed"},

@@ -347,8 +347,8 @@ func TestUnitPropertiesFor(t *testing.T) {
 	rec := unitRecord(RunOptions{})
 	got := propMap(t, UnitPropertiesFor(rec, Programs{CLI: testExe, Unit: unit}, testStateRoot))
 	want := map[string]any{
-		"ExecStart":    ExecCommand{Path: unit, Argv: []string{unit, "--root", testStateRoot, "--cli", testExe, "__init", testID}},
-		"ExecStopPost": ExecCommand{Path: unit, Argv: []string{unit, "--root", testStateRoot, "__cleanup", testID}},
+		"ExecStart":    ExecCommand{Path: unit, Argv: []string{unit, "--root", testStateRoot, "--protocol", "1", "--cli", testExe, "__init", testID}},
+		"ExecStopPost": ExecCommand{Path: unit, Argv: []string{unit, "--root", testStateRoot, "--protocol", "1", "__cleanup", testID}},
 	}
 	checkProps(t, "berth-unit", got, want)
 	same := propMap(t, UnitProperties(rec, testExe, testStateRoot))

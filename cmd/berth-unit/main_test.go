@@ -18,3 +18,18 @@ func TestUsage(t *testing.T) {
 		}
 	}
 }
+
+// TestProtocol: a berth-unit from another build (another protocol, or
+// none given) refuses with 125 before it touches the container.
+func TestProtocol(t *testing.T) {
+	root := t.TempDir()
+	for _, proto := range []string{"", "0", "99"} {
+		args := []string{"--root", root}
+		if proto != "" {
+			args = append(args, "--protocol", proto)
+		}
+		if code := run(append(args, "__cleanup", "0123")); code != 125 {
+			t.Errorf("protocol %q: exit %d, want 125", proto, code)
+		}
+	}
+}
