@@ -334,7 +334,12 @@ func apiPullOne(r *http.Request, st *imagestore.Store, cfg *imagestore.Registrie
 // networkList is GET /networks (docker network ls): the rows berth
 // network ls/inspect print, which have Docker's shape.
 func (s *apiServer) networkList(w http.ResponseWriter, r *http.Request) {
-	all, err := networkStore(s.g.root).List()
+	filter, err := apiObjectFilter(r, "networks", networkFilterKeys)
+	if err != nil {
+		apiError(w, err)
+		return
+	}
+	all, err := filteredNetworks(s.g.root, filter)
 	if err != nil {
 		apiError(w, err)
 		return
@@ -410,12 +415,12 @@ func apiVolume(v machine.Volume) volume.Volume {
 }
 
 func (s *apiServer) volumeList(w http.ResponseWriter, r *http.Request) {
-	vols, err := machine.OpenVolumes(s.g.root)
+	filter, err := apiObjectFilter(r, "volumes", volumeFilterKeys)
 	if err != nil {
 		apiError(w, err)
 		return
 	}
-	all, err := vols.List()
+	all, err := filteredVolumes(s.g.root, filter)
 	if err != nil {
 		apiError(w, err)
 		return
@@ -479,6 +484,16 @@ func (s *apiServer) volumeDelete(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// apiObjectFilter is the filters= of GET /networks or /volumes.
+func apiObjectFilter(r *http.Request, kind string, keys []string) (objectFilter, error) {
+	m, err := parseFilters(r.URL.Query().Get("filters"))
+	if err != nil {
+		return nil, err
+	}
+	f := objectFilter(m)
+	return f, f.check(kind, keys)
 }
 
 // parseFilters reads Docker's filters query value: {"k":{"v":true}}, or

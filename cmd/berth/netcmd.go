@@ -167,13 +167,18 @@ func newNetworkCommand(g *globalOptions) *cobra.Command {
 
 	var quiet, noTrunc bool
 	var format string
+	var filters []string
 	ls := &cobra.Command{
 		Use:     "ls [OPTIONS]",
 		Aliases: []string{"list"},
 		Short:   "List networks",
 		Args:    exactArgs(0),
 		RunE: func(c *cobra.Command, args []string) error {
-			all, err := networkStore(g.root).List()
+			filter, err := parseObjectFilter("networks", filters, networkFilterKeys)
+			if err != nil {
+				return usageError{err}
+			}
+			all, err := filteredNetworks(g.root, filter)
 			if err != nil {
 				return err
 			}
@@ -199,6 +204,7 @@ func newNetworkCommand(g *globalOptions) *cobra.Command {
 			return f.flush()
 		},
 	}
+	ls.Flags().StringArrayVarP(&filters, "filter", "f", nil, "Filter output based on conditions provided: name, id, label, driver, dangling, type (builtin|custom)")
 	ls.Flags().BoolVarP(&quiet, "quiet", "q", false, "Only display network IDs")
 	ls.Flags().BoolVar(&noTrunc, "no-trunc", false, "Do not truncate the output")
 	ls.Flags().StringVar(&format, "format", "", "Format output: table, json, 'table TEMPLATE' or a Go template")
@@ -604,4 +610,28 @@ func hostNameservers() []netip.AddrPort {
 		}
 	}
 	return out
+}
+
+// filteredNetworks are the networks that pass filter.
+func filteredNetworks(root string, filter objectFilter) ([]network.Network, error) {
+	all, err := networkStore(root).List()
+	if err != nil || len(filter) == 0 {
+		return all, err
+	}
+	cs, err := machine.OpenContainers(root)
+	if err != nil {
+		return nil, err
+	}
+	recs, err := cs.List()
+	if err != nil {
+		return nil, err
+	}
+	used := usedNetworks(recs)
+	var out []network.Network
+	for _, n := range all {
+		if filter.match(networkFilterable(n, used)) {
+			out = append(out, n)
+		}
+	}
+	return out, nil
 }

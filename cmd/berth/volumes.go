@@ -76,17 +76,18 @@ last one has stopped:
 
 	var quiet bool
 	var format string
+	var filters []string
 	ls := &cobra.Command{
 		Use:     "ls [OPTIONS]",
 		Aliases: []string{"list"},
 		Short:   "List volumes",
 		Args:    exactArgs(0),
 		RunE: func(c *cobra.Command, args []string) error {
-			vols, err := machine.OpenVolumes(g.root)
+			filter, err := parseObjectFilter("volumes", filters, volumeFilterKeys)
 			if err != nil {
-				return err
+				return usageError{err}
 			}
-			list, err := vols.List()
+			list, err := filteredVolumes(g.root, filter)
 			if err != nil {
 				return err
 			}
@@ -105,6 +106,7 @@ last one has stopped:
 			return f.flush()
 		},
 	}
+	ls.Flags().StringArrayVarP(&filters, "filter", "f", nil, "Filter output based on conditions provided: name, label, driver, dangling")
 	ls.Flags().BoolVarP(&quiet, "quiet", "q", false, "Only display volume names")
 	ls.Flags().StringVar(&format, "format", "", "Format output: table, json, 'table TEMPLATE' or a Go template")
 
@@ -264,4 +266,31 @@ func pruneVolumes(root string, all bool) (removed []string, reclaimed int64, err
 		reclaimed += n
 	}
 	return removed, reclaimed, errors.Join(errs...)
+}
+
+// filteredVolumes are the volumes that pass filter.
+func filteredVolumes(root string, filter objectFilter) ([]machine.Volume, error) {
+	vols, err := machine.OpenVolumes(root)
+	if err != nil {
+		return nil, err
+	}
+	list, err := vols.List()
+	if err != nil || len(filter) == 0 {
+		return list, err
+	}
+	cs, err := machine.OpenContainers(root)
+	if err != nil {
+		return nil, err
+	}
+	recs, err := cs.List()
+	if err != nil {
+		return nil, err
+	}
+	var out []machine.Volume
+	for _, v := range list {
+		if filter.match(volumeFilterable(v, recs)) {
+			out = append(out, v)
+		}
+	}
+	return out, nil
 }
