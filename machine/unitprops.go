@@ -71,8 +71,8 @@ const crashLoopDelay = 500 * time.Millisecond
 // container's PID 1 in new namespaces, sends MAINPID= and READY=1, lets
 // it exec the command and exits, so systemd supervises the container
 // itself; ExecStop (stopScript) sends the stop signal and waits the stop
-// timeout, because systemd does not wait for a main process it did not
-// fork (see nsinit).
+// timeout, since systemd's TimeoutStopSec also bounds the cleanup, and
+// leaves the marker that says a stop was asked for (see nsinit).
 // Limits are systemd's (MemoryMax, CPUQuota, TasksMax); output goes to
 // the journal with Docker's journald fields; the unit is collected as
 // soon as it is inactive or failed, because container.json, not the

@@ -46,12 +46,15 @@
 // not exist or is a zombie") and fails the unit. Type=forking with a
 // PID file was tried too: systemd reads the PID file again after
 // ExecStartPost, and a command that was quick enough had exited by then.
-// Because the main PID is not systemd's child when it learns of it,
-// systemd calls it "alien" and does not wait for it after the stop
-// signal; the unit's ExecStop (a short shell script, machine.UnitProperties)
-// therefore sends the
-// stop signal itself and waits the container's stop timeout, as Docker
-// does, before systemd's SIGKILL. Exec-in-place (the unit's process
+// The child is created as systemd's own child (CLONE_PARENT, see
+// Start), so that systemd supervises it as a main process it forked: a
+// main PID that is not its child when it learns of it is "alien" to
+// systemd, which then did not wait for it after the stop signal and
+// heard of its exit later, through the cgroup. The unit's ExecStop (a
+// short shell script, machine.UnitProperties) sends the stop signal and
+// waits the container's stop timeout, as Docker does, before SIGKILL:
+// systemd's own TimeoutStopSec would also bound the cleanup that
+// follows. Exec-in-place (the unit's process
 // becoming the container) was the other alternative, but a process
 // cannot enter a new PID namespace itself: only a fork gives the
 // container a PID 1 of its own.

@@ -51,12 +51,22 @@ func (p *Process) Resume() error {
 const Cloneflags = unix.CLONE_NEWPID | unix.CLONE_NEWNS | unix.CLONE_NEWUTS |
 	unix.CLONE_NEWIPC | unix.CLONE_NEWNET | unix.CLONE_NEWCGROUP
 
+// parentFlags make the child the caller's parent's child (CLONE_PARENT),
+// not the caller's: systemd's, when __init (the unit's ExecStart) starts
+// it. systemd then supervises its own child once MAINPID= names it,
+// rather than an "alien" process it learns of by PID, and hears of its
+// exit from SIGCHLD at once (about 2 ms sooner than through the
+// cgroup). Start never waits for the child: a failed one is killed and
+// left to systemd to reap.
+const parentFlags = unix.CLONE_PARENT
+
 // Start runs the program exe with argv (berth-nsinit or berth itself,
 // as Helper chooses, either of which calls Child) in new namespaces, sends it cfg and waits for its report.
 // It returns the child once it is set up and waiting for
 // Process.Resume; the child is not waited for: it is the container's
-// PID 1, and the caller hands it to systemd. A child that fails is
-// reaped and its failure returned as a *StartError.
+// PID 1, and the caller hands it to systemd. It is the caller's
+// parent's child (parentFlags): a child that fails is killed, left to
+// that parent to reap, and its failure returned as a *StartError.
 func Start(cfg *Config, exe string, argv []string) (*Process, error) {
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
@@ -89,7 +99,7 @@ func Start(cfg *Config, exe string, argv []string) (*Process, error) {
 	}
 	cfg.Streams = streams != nil
 
-	flags := uintptr(Cloneflags)
+	flags := uintptr(Cloneflags | parentFlags)
 	if cfg.HostNetwork || cfg.NetNS != "" {
 		flags &^= unix.CLONE_NEWNET
 	}
@@ -149,32 +159,28 @@ func Start(cfg *Config, exe string, argv []string) (*Process, error) {
 	if userns {
 		if mfd, err = idmappedRootfs(cfg, cmd.Process.Pid); err != nil {
 			cmd.Process.Kill()
-			cmd.Wait()
 			return nil, &StartError{ExitSetup, err.Error()}
 		}
 		defer unix.Close(mfd)
 	}
 	if err := sendRootfs(parent, mfd); err != nil {
 		cmd.Process.Kill()
-		cmd.Wait()
 		return nil, &StartError{ExitSetup, fmt.Sprintf("init: send rootfs: %v", err)}
 	}
 	cfg.Protocol = Protocol
 	if err := json.NewEncoder(parent).Encode(forChild(cfg)); err != nil {
 		cmd.Process.Kill()
-		cmd.Wait()
 		return nil, &StartError{ExitSetup, fmt.Sprintf("init: send config: %v", err)}
 	}
 	var res Result
 	if err := json.NewDecoder(parent).Decode(&res); err != nil {
-		werr := cmd.Wait()
+		cmd.Process.Kill()
 		if errors.Is(err, io.EOF) {
-			return nil, &StartError{ExitSetup, fmt.Sprintf("init: container process died during setup (%v)", werr)}
+			return nil, &StartError{ExitSetup, "init: container process died during setup (see the unit's journal)"}
 		}
 		return nil, &StartError{ExitSetup, fmt.Sprintf("init: read report: %v", err)}
 	}
 	if !res.OK {
-		cmd.Wait()
 		return nil, &StartError{res.Code, res.Error}
 	}
 	pid := cmd.Process.Pid
