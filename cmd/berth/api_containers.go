@@ -637,7 +637,7 @@ func (s *apiServer) containerAttach(w http.ResponseWriter, r *http.Request) {
 				}
 			}()
 		}
-		h.followUntilExit(ctx, rec, since, out, errw)
+		h.follow(ctx, rec, since, out, errw).untilExit(ctx)
 		return nil
 	})
 }

@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -552,52 +551,17 @@ func (h *host) removeAfterFailedStart(rec *machine.Container) {
 
 // startAttached starts rec and streams its output from the journal to
 // stdout (priority info) and stderr (err) until the container's die
-// record, and returns its exit code. Signals sent to berth are passed on
-// to the container's PID 1, as Docker's --sig-proxy does.
-//
-// While the container runs, `journalctl --follow` streams its output
-// (from followDelay on). journald tells followers about new entries at
-// most every 250 ms, so the end is not waited for there: the container's
-// record says when it has ended (its cleanup writes the die record to
-// the journal first), and one last read from the last entry seen
-// collects the rest.
+// record (outputFollower), and returns its exit code. Signals sent to
+// berth are passed on to the container's PID 1, as Docker's --sig-proxy
+// does.
 func (h *host) startAttached(ctx context.Context, rec *machine.Container) error {
 	since := time.Now()
-	stdout, stderr := h.cmd.OutOrStdout(), h.cmd.ErrOrStderr()
-	match := []string{"CONTAINER_ID_FULL=" + rec.ID}
-	var cursor string
-	code := -1
-	emit := func(e journal.Entry) error {
-		cursor = e.Cursor
-		if e.Fields["BERTH_EVENT"] == "die" {
-			code, _ = strconv.Atoi(e.Fields["EXIT_CODE"])
-			return journal.ErrStop
-		}
-		writeEntry(e, stdout, stderr)
-		return nil
-	}
-	// The follower starts only if the container is still running a
-	// little after it started: most short ones are over by then, and
-	// one read at the end is all they need.
-	fctx, stopFollow := context.WithCancel(ctx)
-	defer stopFollow()
-	followed := make(chan struct{})
-	go func() {
-		defer close(followed)
-		select {
-		case <-fctx.Done():
-			return
-		case <-time.After(followDelay):
-		}
-		journal.Read(fctx, journal.Query{Matches: match, Since: since, Follow: true}, emit)
-	}()
-
+	f := h.follow(ctx, rec, since, h.cmd.OutOrStdout(), h.cmd.ErrOrStderr())
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2)
 	defer signal.Stop(sigs)
 	if err := h.start(ctx, rec); err != nil {
-		stopFollow()
-		<-followed
+		f.cancel()
 		h.removeAfterFailedStart(rec)
 		return err
 	}
@@ -615,39 +579,10 @@ func (h *host) startAttached(ctx context.Context, rec *machine.Container) error 
 			}
 		}
 	}()
-	var final *machine.Container
-	err := h.cs.Watch(ctx, rec.ID, func(r *machine.Container, err error) bool {
-		if err != nil {
-			return true // removed (--rm): its die record is in the journal
-		}
-		if r.State.Status == machine.StatusRunning && !r.IsRunning() {
-			// Gone without its cleanup's record (the cleanup was killed)
-			// once systemd has let go of the unit: refresh says so.
-			r = h.refresh(ctx, r)
-		}
-		final = r
-		s := r.State
-		return (s.Status == machine.StatusExited || s.Status == machine.StatusRestarting) && !s.FinishedAt.Before(since)
-	})
+	code, final, err := f.untilExit(ctx)
 	stopWatch()
-	if err != nil {
+	if err != nil && final == nil {
 		return engineError{err}
-	}
-	stopFollow()
-	<-followed
-	// The die record is sent to journald before the record changes, but
-	// journald may not have written it yet when the read comes: read
-	// again, from the last entry seen, until it is there (a container
-	// removed with --rm has no record left to tell its exit code).
-	for try := 0; code < 0; try++ {
-		q := journal.Query{Matches: match, Since: since, AfterCursor: cursor}
-		if err := readRest(ctx, q, emit); err != nil && final == nil {
-			return engineError{err}
-		}
-		if code >= 0 || try == dieRecordTries {
-			break
-		}
-		time.Sleep(dieRecordPause)
 	}
 	// Without a die record, the container's record tells, if it is one
 	// written after this run ended (an --rm container's may be gone, and
