@@ -88,9 +88,10 @@ func (s *apiServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		r.URL.Path, r.URL.RawPath = p, m[2]
 		r = r.WithContext(context.WithValue(r.Context(), apiVersionKey{}, v))
 	}
-	// docker load's and docker cp's archives, and docker build's
-	// context, are the large bodies.
-	if r.Body != nil && !(r.Method == http.MethodPost && (r.URL.Path == "/images/load" || r.URL.Path == "/build")) &&
+	// docker load's, docker import's and docker cp's archives, and
+	// docker build's context, are the large bodies.
+	if r.Body != nil && !(r.Method == http.MethodPost && (r.URL.Path == "/images/load" || r.URL.Path == "/build" ||
+		(r.URL.Path == "/images/create" && r.URL.Query().Get("fromSrc") == "-"))) &&
 		!(r.Method == http.MethodPut && strings.HasPrefix(r.URL.Path, "/containers/") && strings.HasSuffix(r.URL.Path, "/archive")) {
 		r.Body = http.MaxBytesReader(w, r.Body, apiMaxBody)
 	}

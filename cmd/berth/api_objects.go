@@ -233,9 +233,13 @@ type progressDetail struct {
 // Errors once streaming has begun are a last message with "error".
 func (s *apiServer) imageCreate(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
+	if q.Has("fromSrc") {
+		s.imageImport(w, r)
+		return
+	}
 	ref := q.Get("fromImage")
 	if ref == "" {
-		apiError(w, fmt.Errorf("berth pulls images only (fromImage); import with `berth import`: %w", errdefs.ErrInvalid))
+		apiError(w, fmt.Errorf("no image to pull (fromImage) or import (fromSrc=-): %w", errdefs.ErrInvalid))
 		return
 	}
 	if tag := q.Get("tag"); tag != "" {
@@ -720,4 +724,38 @@ func (s *apiServer) networkEndpoint(w http.ResponseWriter, r *http.Request, fn f
 		return
 	}
 	w.WriteHeader(http.StatusOK)
+}
+
+// imageImport is POST /images/create?fromSrc=-&repo=NAME&tag=TAG
+// (docker import): berth import's, of the tarball in the request's body
+// (a URL is not fetched), with message= and changes=. It answers as
+// dockerd does: one JSON line with the new image's ID as its status.
+func (s *apiServer) imageImport(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	if src := q.Get("fromSrc"); src != "-" {
+		apiError(w, fmt.Errorf("import from %q: berth imports the tarball sent with the request only (fromSrc=-): %w", src, errdefs.ErrInvalid))
+		return
+	}
+	name := q.Get("repo")
+	if tag := q.Get("tag"); name != "" && tag != "" {
+		name += ":" + tag
+	}
+	ref, opts, err := importOptions(name, q.Get("message"), q["changes"])
+	if err != nil {
+		apiError(w, classed{err, errdefs.ErrInvalid})
+		return
+	}
+	st, err := s.store(r)
+	if err != nil {
+		apiError(w, err)
+		return
+	}
+	img, err := st.Import(r.Context(), r.Body, ref, opts)
+	if err != nil {
+		apiError(w, err)
+		return
+	}
+	emitImport(img)
+	w.Header().Set("Content-Type", "application/json")
+	jsonLine(w, progressMessage{Status: img.ID.String()})
 }

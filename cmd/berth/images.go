@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/berth/berth/imagestore"
+	"github.com/berth/berth/internal/errdefs"
 	"github.com/berth/berth/machine"
 	"github.com/berth/berth/machine/journal"
 	"github.com/docker/go-units"
@@ -73,16 +74,13 @@ func newImportCommand(g *globalOptions) *cobra.Command {
 		Short: "Make a one-layer image from a root filesystem tarball (plain or gzip)",
 		Args:  rangeArgs(1, 2),
 		RunE: func(c *cobra.Command, args []string) error {
-			ref := imagestore.Reference{}
+			name := ""
 			if len(args) == 2 {
-				r, err := imagestore.ParseReference(args[1])
-				if err != nil {
-					return usageError{err}
-				}
-				if r.Digest != "" {
-					return usageError{fmt.Errorf("import %s: a digest cannot be given, it is computed", args[1])}
-				}
-				ref = r
+				name = args[1]
+			}
+			ref, opts, err := importOptions(name, message, changes)
+			if err != nil {
+				return usageError{err}
 			}
 			var in io.Reader = c.InOrStdin()
 			if args[0] != "-" {
@@ -97,19 +95,11 @@ func newImportCommand(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			opts := imagestore.ImportOptions{Message: message}
-			if len(changes) > 0 {
-				opts.Config = &ocispec.ImageConfig{}
-				if err := applyChanges(opts.Config, changes); err != nil { // importchange.go
-					return usageError{err}
-				}
-			}
 			img, err := s.Import(c.Context(), in, ref, opts)
 			if err != nil {
 				return err
 			}
-			emit("import", journal.Field{Name: "BERTH_IMAGE_ID", Value: img.ID.String()},
-				journal.Field{Name: "BERTH_IMAGE_REF", Value: strings.Join(img.Names, ",")})
+			emitImport(img)
 			fmt.Fprintln(c.OutOrStdout(), img.ID)
 			return nil
 		},
@@ -344,4 +334,35 @@ func inspectImage(s *imagestore.Store, img imagestore.Image) imageInspect {
 	o.GraphDriver.Name = "overlay"
 	o.GraphDriver.Data = map[string]string{"LowerDir": strings.Join(dirs, ":")}
 	return o
+}
+
+// importOptions are berth import's (and docker import's) reference,
+// history message and Dockerfile changes as the store takes them: name
+// may be empty (an untagged image), never a digest.
+func importOptions(name, message string, changes []string) (imagestore.Reference, imagestore.ImportOptions, error) {
+	ref := imagestore.Reference{}
+	if name != "" {
+		r, err := imagestore.ParseReference(name)
+		if err != nil {
+			return ref, imagestore.ImportOptions{}, err
+		}
+		if r.Digest != "" {
+			return ref, imagestore.ImportOptions{}, fmt.Errorf("import %s: a digest cannot be given, it is computed: %w", name, errdefs.ErrInvalid)
+		}
+		ref = r
+	}
+	opts := imagestore.ImportOptions{Message: message}
+	if len(changes) > 0 {
+		opts.Config = &ocispec.ImageConfig{}
+		if err := applyChanges(opts.Config, changes); err != nil { // importchange.go
+			return ref, opts, err
+		}
+	}
+	return ref, opts, nil
+}
+
+// emitImport records an import in the journal (berth events).
+func emitImport(img imagestore.Image) {
+	emit("import", journal.Field{Name: "BERTH_IMAGE_ID", Value: img.ID.String()},
+		journal.Field{Name: "BERTH_IMAGE_REF", Value: strings.Join(img.Names, ",")})
 }
