@@ -60,16 +60,10 @@ func (s *apiServer) containerList(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// docker ps --filter: berth ps's own filter.
-	want, err := parseFilters(r.URL.Query().Get("filters"))
+	filters, err := filterArgs(r)
 	if err != nil {
 		apiError(w, err)
 		return
-	}
-	var filters []string
-	for k, vs := range want {
-		for _, v := range vs {
-			filters = append(filters, k+"="+v)
-		}
 	}
 	match, err := psFilter(filters)
 	if err != nil {

@@ -35,16 +35,10 @@ func (s *apiServer) store(r *http.Request) (*imagestore.Store, error) {
 // build steps' images without all=1. With a reference filter an image
 // lists only the names that match, as Docker's.
 func (s *apiServer) imageList(w http.ResponseWriter, r *http.Request) {
-	want, err := parseFilters(r.URL.Query().Get("filters"))
+	filters, err := filterArgs(r)
 	if err != nil {
 		apiError(w, err)
 		return
-	}
-	var filters []string
-	for k, vs := range want {
-		for _, v := range vs {
-			filters = append(filters, k+"="+v)
-		}
 	}
 	match, err := imageFilter(filters)
 	if err != nil {
@@ -488,6 +482,22 @@ func (s *apiServer) volumeDelete(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// filterArgs is a request's filters= as the CLI's --filter KEY=VALUE
+// arguments, for the filters the CLI and the API share (ps, images).
+func filterArgs(r *http.Request) ([]string, error) {
+	want, err := parseFilters(r.URL.Query().Get("filters"))
+	if err != nil {
+		return nil, err
+	}
+	var args []string
+	for k, vs := range want {
+		for _, v := range vs {
+			args = append(args, k+"="+v)
+		}
+	}
+	return args, nil
 }
 
 // apiObjectFilter is the filters= of GET /networks or /volumes.
