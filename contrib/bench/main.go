@@ -82,6 +82,9 @@ func run() int {
 	if err := checkTestbed(); err != nil {
 		return fail(err)
 	}
+	if err := enterScope(); err != nil {
+		return fail(err)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 

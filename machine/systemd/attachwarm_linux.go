@@ -1,0 +1,68 @@
+package systemd
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+)
+
+// The first cgroup migration after a quiet while waits for an RCU grace
+// period: a write to cgroup.procs takes the kernel's
+// cgroup_threadgroup_rwsem for writing, whose fast path for readers
+// (every fork and exit) has to be switched off first (rcu_sync). Every
+// unit start makes one such migration: systemd's child moves itself into
+// the unit's cgroup before it execs the unit's command. On this
+// project's test machines the wait is 10 to 15 ms, about half of a
+// `systemd-run -P -q true`. Once one writer has waited, the next ones
+// find the slow path still on, for about another grace period, and do
+// not wait.
+//
+// WarmAttach starts, in the background, a migration of the calling
+// process into the cgroup it is in already (a write of "0" to its own
+// cgroup.procs): nothing moves, but the wait starts now, while the
+// client creates the container and asks systemd for the unit, instead
+// of after systemd has forked the unit's first process. The write holds
+// the kernel's cgroup lock while it waits, so systemd's own cgroup work
+// for the unit (mkdir) waits for the same grace period rather than for
+// one of its own after it. It is best effort: a cgroup that cannot be
+// named or written (outside this process's cgroup namespace, a
+// read-only /sys/fs/cgroup) is left alone. A migration already under
+// way is not doubled.
+func WarmAttach() {
+	if !warming.CompareAndSwap(false, true) {
+		return
+	}
+	go func() {
+		defer warming.Store(false)
+		warmAttach()
+	}()
+}
+
+var warming atomic.Bool
+
+// errNoCgroup: this process's cgroup cannot be named (warmDir).
+var errNoCgroup = errors.New("own cgroup not reachable")
+
+// warmAttach is WarmAttach's migration, waited for.
+func warmAttach() error {
+	pc, err := os.ReadFile("/proc/self/cgroup")
+	if err != nil {
+		return err
+	}
+	mi, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return err
+	}
+	dir := warmDir(string(pc), string(mi))
+	if dir == "" {
+		return errNoCgroup
+	}
+	f, err := os.OpenFile(filepath.Join(dir, "cgroup.procs"), os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = f.Write([]byte("0"))
+	return err
+}
