@@ -17,10 +17,9 @@ func TestRenderUnitFile(t *testing.T) {
 		"StartLimitIntervalSec=infinity\n",
 		"\n[Service]\nType=notify\nNotifyAccess=all\n",
 		"ExecStart=/usr/bin/berth \"--root\" \"/var/lib/berth\" \"__init\" \"" + testID + "\"\n",
-		"ExecStop=/bin/sh \"-c\" \"p=$$MAINPID;",
 		"ExecStopPost=/usr/bin/berth \"--root\" \"/var/lib/berth\" \"__cleanup\" \"" + testID + "\"\n",
 		"Slice=machine.slice\n", "Delegate=yes\n", "KillMode=mixed\n", "KillSignal=15\n",
-		"TimeoutStopSec=15000000us\n", "SyslogLevel=notice\n",
+		"TimeoutStopSec=10000000us\n", "SyslogLevel=notice\n",
 		"LogExtraFields=\"CONTAINER_ID=" + testID[:12] + "\" \"CONTAINER_ID_FULL=" + testID + "\" \"CONTAINER_NAME=web\"",
 		"LogRateLimitIntervalSec=0us\n",
 		"MemoryMax=67108864\n", "CPUQuota=50%\n", "TasksMax=30\n",
@@ -31,6 +30,9 @@ func TestRenderUnitFile(t *testing.T) {
 		if !strings.Contains(text, want) {
 			t.Errorf("unit file lacks %q:\n%s", want, text)
 		}
+	}
+	if strings.Contains(text, "ExecStop=") {
+		t.Errorf("a 10 s stop timeout is systemd's own, but the unit has an ExecStop:\n%s", text)
 	}
 	if strings.Index(text, "[Unit]") > strings.Index(text, "[Service]") || strings.Index(text, "[Service]") > strings.Index(text, "[Install]") {
 		t.Errorf("sections out of order:\n%s", text)

@@ -43,13 +43,33 @@ func shellQuote(s string) string {
 }
 
 // stopGrace is the unit's TimeoutStopSec for a container stop timeout
-// d: d for ExecStop, and 5 s more for systemd's SIGKILL and the cleanup.
+// d: d when systemd stops the container itself (NativeStop), else d for
+// ExecStop and 5 s more for systemd's SIGKILL and the cleanup.
 func stopGrace(d time.Duration) time.Duration {
-	if d < 0 {
+	if d < 0 || NativeStop(d) {
 		return d
 	}
 	return d + 5*time.Second
 }
+
+// NativeStopMin is the shortest stop timeout that systemd enforces
+// itself (NativeStop).
+const NativeStopMin = 5 * time.Second
+
+// NativeStop reports whether a container with stop timeout d (negative:
+// for ever) is stopped by systemd itself, with no ExecStop: KillSignal
+// to the container's PID 1 (KillMode=mixed), TimeoutStopSec=d, then
+// SIGKILL, as Docker's stop does. systemd's TimeoutStopSec also bounds
+// ExecStopPost, the cleanup, which may wait up to 3 s for journald to
+// read the container's last output: a shorter timeout keeps the
+// ExecStop script (stopScript), which waits d itself under a
+// TimeoutStopSec 5 s longer. Since the container's PID 1 is systemd's
+// own child (see nsinit), systemd records its exit either way; the
+// script costs a /bin/sh at every exit (systemd runs ExecStop even for
+// a main process that has ended on its own), some 4 ms of every run.
+// Without the script's marker, __cleanup asks systemd whether a stop
+// job is under way when the restart policy would restart the container.
+func NativeStop(d time.Duration) bool { return d < 0 || d >= NativeStopMin }
 
 // restartDelay is how long systemd waits before a restart: Docker's first
 // back-off step.
@@ -70,9 +90,9 @@ const crashLoopDelay = 500 * time.Millisecond
 // The unit is Type=notify with NotifyAccess=all: __init forks the
 // container's PID 1 in new namespaces, sends MAINPID= and READY=1, lets
 // it exec the command and exits, so systemd supervises the container
-// itself; ExecStop (stopScript) sends the stop signal and waits the stop
-// timeout, since systemd's TimeoutStopSec also bounds the cleanup, and
-// leaves the marker that says a stop was asked for (see nsinit).
+// itself; systemd stops it with the stop signal and timeout, or, for a
+// stop timeout under NativeStopMin, ExecStop (stopScript) does (see
+// NativeStop).
 // Limits are systemd's (MemoryMax, CPUQuota, TasksMax); output goes to
 // the journal with Docker's journald fields; the unit is collected as
 // soon as it is inactive or failed, because container.json, not the
@@ -112,8 +132,12 @@ func UnitPropertiesFor(rec *Container, p Programs, root string) []Property {
 		{"Type", "notify"},
 		{"NotifyAccess", "all"},
 		{"ExecStart", ExecCommand{Path: p.Unit, Argv: initArgv}},
-		{"ExecStop", ExecCommand{Path: "/bin/sh", Argv: []string{"/bin/sh", "-c",
-			stopScript(mustSignal(rec.StopSignal), rec.StopTimeout, StopMarker(root, rec.ID))}}},
+	}
+	if !NativeStop(rec.StopTimeout) {
+		props = append(props, Property{"ExecStop", ExecCommand{Path: "/bin/sh", Argv: []string{"/bin/sh", "-c",
+			stopScript(mustSignal(rec.StopSignal), rec.StopTimeout, StopMarker(root, rec.ID))}}})
+	}
+	props = append(props, []Property{
 		{"ExecStopPost", ExecCommand{Path: p.Unit, Argv: cleanupArgv}},
 		{"Slice", Slice},
 		{"Delegate", true},
@@ -122,8 +146,7 @@ func UnitPropertiesFor(rec *Container, p Programs, root string) []Property {
 		// Docker's; what is left gets SIGKILL when PID 1 is gone.
 		{"KillMode", "mixed"},
 		{"KillSignal", int32(mustSignal(rec.StopSignal))},
-		// ExecStop waits the stop timeout itself; systemd's own timeout
-		// (for ExecStop, then for the final SIGKILL) is a little longer.
+		// The stop timeout, systemd's own or ExecStop's (stopGrace).
 		{"TimeoutStopUSec", usec(stopGrace(rec.StopTimeout))},
 		// The container, not systemd, decides what an OOM kill means.
 		{"OOMPolicy", "continue"},
@@ -144,7 +167,7 @@ func UnitPropertiesFor(rec *Container, p Programs, root string) []Property {
 		// A container's output is its log: journald must not drop lines
 		// of a chatty one (Docker's journald driver does not either).
 		{"LogRateLimitIntervalUSec", uint64(0)},
-	}
+	}...)
 	if o.Tty {
 		// The terminal's master and slave (see package console).
 		props = append(props, Property{"FileDescriptorStoreMax", uint32(2)})

@@ -76,19 +76,19 @@ func TestUnitProperties(t *testing.T) {
 		"NotifyAccess":  "all",
 		"PIDFile":       nil,
 		"ExecStartPost": nil,
-		"ExecStop": ExecCommand{Path: "/bin/sh", Argv: []string{"/bin/sh", "-c", stopScript(15, DefaultStopTimeout, StopMarker(testStateRoot, testID))},
-			IgnoreFailure: false},
+		// Docker's 10 s stop timeout is systemd's own (NativeStop): no
+		// ExecStop.
+		"ExecStop": nil,
 		"ExecStart": ExecCommand{Path: testExe, Argv: []string{testExe, "--root", testStateRoot, "__init", testID},
 			IgnoreFailure: false},
 		"ExecStopPost": ExecCommand{Path: testExe, Argv: []string{testExe, "--root", testStateRoot, "__cleanup", testID},
 			IgnoreFailure: false},
-		"Slice":       "machine.slice",
-		"Delegate":    true,
-		"CollectMode": "inactive-or-failed",
-		"KillMode":    "mixed",
-		"KillSignal":  int32(15),
-		// The stop timeout is ExecStop's; systemd gets 5 s more.
-		"TimeoutStopUSec":  uint64(15000000),
+		"Slice":            "machine.slice",
+		"Delegate":         true,
+		"CollectMode":      "inactive-or-failed",
+		"KillMode":         "mixed",
+		"KillSignal":       int32(15),
+		"TimeoutStopUSec":  uint64(10000000),
 		"OOMPolicy":        "continue",
 		"StandardInput":    "null",
 		"StandardOutput":   "journal",
@@ -132,7 +132,7 @@ func TestUnitProperties(t *testing.T) {
 			t.Errorf("%s runs %q %q, want the berth binary", p.Name, ec.Path, ec.Argv)
 		}
 	}
-	for _, name := range []string{"ExecStart", "ExecStop", "ExecStopPost"} {
+	for _, name := range []string{"ExecStart", "ExecStopPost"} {
 		if _, ok := got[name].(ExecCommand); !ok {
 			t.Errorf("%s is %T, want ExecCommand", name, got[name])
 		}
@@ -154,25 +154,40 @@ func TestUnitPropertiesStop(t *testing.T) {
 		timeout     time.Duration
 		wantSignal  int32
 		wantTimeout uint64
+		script      bool // an ExecStop script (a timeout under NativeStopMin)
 	}{
-		// TimeoutStopUSec is the stop timeout plus 5 s (see stopGrace).
-		{"SIGTERM", 10 * time.Second, 15, 15000000},
-		{"SIGKILL", 10 * time.Second, 9, 15000000},
-		{"SIGUSR1", time.Second, 10, 6000000},
-		{"SIGRTMIN+3", 1500 * time.Millisecond, 37, 6500000},
-		{"2", 30 * time.Second, 2, 35000000},
-		{"", 10 * time.Second, 15, 15000000},
-		{"SIGTERM", -1, 15, math.MaxUint64},
-		{"SIGTERM", -time.Hour, 15, math.MaxUint64},
-		{"SIGTERM", 0, 15, 5000000},
+		// From NativeStopMin on, and for ever, systemd stops the
+		// container itself, with the stop timeout as its own.
+		{"SIGTERM", 10 * time.Second, 15, 10000000, false},
+		{"SIGKILL", 10 * time.Second, 9, 10000000, false},
+		{"2", 30 * time.Second, 2, 30000000, false},
+		{"", 10 * time.Second, 15, 10000000, false},
+		{"SIGHUP", NativeStopMin, 1, 5000000, false},
+		{"SIGTERM", -1, 15, math.MaxUint64, false},
+		{"SIGTERM", -time.Hour, 15, math.MaxUint64, false},
+		// Shorter: ExecStop waits the timeout, and TimeoutStopUSec is 5 s
+		// more (see stopGrace), which the cleanup gets too.
+		{"SIGUSR1", time.Second, 10, 6000000, true},
+		{"SIGRTMIN+3", 1500 * time.Millisecond, 37, 6500000, true},
+		{"SIGTERM", 0, 15, 5000000, true},
+		{"SIGTERM", NativeStopMin - time.Second, 15, 9000000, true},
 	} {
 		rec := unitRecord(RunOptions{})
 		rec.StopSignal, rec.StopTimeout = tc.signal, tc.timeout
+		what := fmt.Sprintf("stop signal %q, timeout %v", tc.signal, tc.timeout)
 		got := propMap(t, UnitProperties(rec, testExe, testStateRoot))
-		checkProps(t, fmt.Sprintf("stop signal %q, timeout %v", tc.signal, tc.timeout), got, map[string]any{
+		checkProps(t, what, got, map[string]any{
 			"KillSignal":      tc.wantSignal,
 			"TimeoutStopUSec": tc.wantTimeout,
 		})
+		script, ok := got["ExecStop"].(ExecCommand)
+		switch {
+		case ok != tc.script:
+			t.Errorf("%s: ExecStop %v, want a script: %v", what, got["ExecStop"], tc.script)
+		case ok && (script.Path != "/bin/sh" || len(script.Argv) != 3 ||
+			script.Argv[2] != stopScript(int(tc.wantSignal), tc.timeout, StopMarker(testStateRoot, testID))):
+			t.Errorf("%s: ExecStop = %#v, want the stop script", what, script)
+		}
 	}
 }
 

@@ -27,6 +27,10 @@ const (
 	crashLoopDelay = 500 * time.Millisecond
 )
 
+// nativeStopMin is the shortest stop timeout systemd enforces itself,
+// with no ExecStop script (machine.NativeStopMin, machine.NativeStop).
+const nativeStopMin = 5 * time.Second
+
 // defaultDeviceAllow are the DeviceAllow= rules of every container
 // (machine.DefaultDeviceAllow).
 var defaultDeviceAllow = []string{"char-* m", "block-* m", "/dev/tty rwm", "/dev/console rwm", "/dev/ptmx rwm", "char-pts rwm"}
@@ -45,16 +49,20 @@ func containerDirectives(w *writer, app *App, s *Service, in instance, o Options
 	w.service("Type", "notify")
 	w.service("NotifyAccess", "all")
 	w.exec("ExecStart", "", o.berth("__init", id)...)
-	w.exec("ExecStop", "", "/bin/sh", "-c", stopScript(signum, timeout, o.Root+"/containers/"+id+"/stopping"))
+	native := timeout < 0 || timeout >= nativeStopMin
+	if !native {
+		w.exec("ExecStop", "", "/bin/sh", "-c", stopScript(signum, timeout, o.Root+"/containers/"+id+"/stopping"))
+	}
 	w.exec("ExecStopPost", "", o.berth("__cleanup", id)...)
 	w.service("Slice", containerSlice)
 	w.service("Delegate", "yes")
 	// The stop signal goes to the container's PID 1 only, as Docker's.
 	w.service("KillMode", "mixed")
 	w.service("KillSignal", strconv.Itoa(signum))
-	// ExecStop waits the stop timeout itself; systemd's own is 5 s more.
+	// The stop timeout is systemd's own, or, under nativeStopMin,
+	// ExecStop's, and systemd's is 5 s more.
 	stopGrace := timeout
-	if timeout >= 0 {
+	if !native {
 		stopGrace += 5 * time.Second
 	}
 	w.service("TimeoutStopSec", usec(stopGrace))

@@ -181,7 +181,7 @@ func TestRenderDependencies(t *testing.T) {
 		{"shop-api@.service", "Unit", "StartLimitBurst", []string{"6"}},
 		{"shop-api@.service", "Service", "ExecStart", []string{`/usr/bin/berth "--root" "/var/lib/berth" "__init" "%i` + ContainerID("shop", "api@2")[1:] + `"`}},
 		{"shop-db.service", "Service", "KillSignal", []string{"2"}},
-		{"shop-db.service", "Service", "TimeoutStopSec", []string{"65000000us"}},
+		{"shop-db.service", "Service", "TimeoutStopSec", []string{"60000000us"}}, // stop_timeout 60: systemd's own
 	}
 	for _, tt := range tests {
 		if got := get(tt.unit, tt.section, tt.key); strings.Join(got, "\n") != strings.Join(tt.want, "\n") {

@@ -216,6 +216,29 @@ func (m *Manager) Unit(ctx context.Context, name string) (Status, error) {
 	return st, nil
 }
 
+// StopRequested reports whether a stop of unit was asked for and is
+// under way: a stop or restart job of it is queued or running
+// (systemctl stop or restart, berth stop, machinectl terminate, a
+// shutdown). A main process that ended on its own leaves no job (a
+// restart under Restart= is queued only after RestartSec).
+func (m *Manager) StopRequested(ctx context.Context, unit string) (bool, error) {
+	jobs, err := m.conn.ListJobsContext(ctx)
+	if err != nil {
+		return false, fmt.Errorf("jobs of %s: %w", unit, err)
+	}
+	return stopJob(jobs, unit), nil
+}
+
+// stopJob reports whether jobs hold a stop or restart job of unit.
+func stopJob(jobs []sd.JobStatus, unit string) bool {
+	for _, j := range jobs {
+		if j.Unit == unit && (j.JobType == "stop" || j.JobType == "restart") {
+			return true
+		}
+	}
+	return false
+}
+
 // execTuple is the D-Bus a(sasb) element of ExecStart= and friends.
 // The bool is systemd's "-" prefix: true ignores the command's failure
 // (go-systemd's PropExecStart calls it uncleanIsFailure, which it is not).

@@ -8,6 +8,7 @@ import (
 
 	"github.com/berth/berth/internal/errdefs"
 	"github.com/berth/berth/machine"
+	sd "github.com/coreos/go-systemd/v22/dbus"
 )
 
 func TestConnectWithoutSystemd(t *testing.T) {
@@ -52,6 +53,26 @@ func TestVariant(t *testing.T) {
 		v, _ := variant(machine.ExecCommand{Path: "/x", Argv: []string{"x"}, IgnoreFailure: ignore})
 		if got := v.Value().([]execTuple)[0].IgnoreFailure; got != ignore {
 			t.Errorf("IgnoreFailure %v sent as %v", ignore, got)
+		}
+	}
+}
+
+func TestStopJob(t *testing.T) {
+	jobs := []sd.JobStatus{
+		{Id: 1, Unit: "berth-a.service", JobType: "stop", Status: "running"},
+		{Id: 2, Unit: "berth-b.service", JobType: "restart", Status: "waiting"},
+		{Id: 3, Unit: "berth-c.service", JobType: "start", Status: "waiting"},
+		{Id: 4, Unit: "berth-d.service.wants", JobType: "stop", Status: "waiting"},
+	}
+	for unit, want := range map[string]bool{
+		"berth-a.service": true,  // systemctl stop
+		"berth-b.service": true,  // systemctl restart
+		"berth-c.service": false, // a start is no stop
+		"berth-d.service": false, // another unit's job
+		"berth-e.service": false, // no job: ended on its own
+	} {
+		if got := stopJob(jobs, unit); got != want {
+			t.Errorf("stopJob(%s) = %v, want %v", unit, got, want)
 		}
 	}
 }

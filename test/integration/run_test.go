@@ -353,6 +353,47 @@ func TestStopTimeoutHonoured(t *testing.T) {
 	}
 }
 
+// TestStopBySystemd: with a stop timeout of 5 s or more, systemd stops
+// the container itself (machine.NativeStop): the unit has no ExecStop
+// and the stop timeout as its own, systemctl stop waits it and then
+// kills (137), and a --restart always container stopped so stays
+// exited, its unit gone, rather than restarting (its cleanup asked
+// systemd for the stop job). A container that ends on its own is still
+// restarted (TestRunRestartAlways, with Docker's 10 s).
+func TestStopBySystemd(t *testing.T) {
+	busybox(t)
+	id := strings.TrimSpace(ok(t, "run", "-d", "--name", "it_native", "--stop-timeout", "5", "--restart", "always", "busybox", "sleep", "1000"))
+	defer run(t, "rm", "-f", "it_native")
+	unit := "berth-it_native.service"
+	if s := unitProp(t, unit, "ExecStop"); s != "" {
+		t.Errorf("ExecStop=%s, want none", s)
+	}
+	if s := unitProp(t, unit, "TimeoutStopUSec"); s != "5s" {
+		t.Errorf("TimeoutStopUSec=%s, want the stop timeout, 5s", s)
+	}
+	start := time.Now()
+	sh(t, "systemctl stop "+unit)
+	if d := time.Since(start); d < 4800*time.Millisecond || d > 12*time.Second {
+		t.Errorf("systemctl stop took %v, want the stop timeout of 5 s", d)
+	}
+	// The record as the cleanup wrote it (berth ps and inspect would
+	// also correct a "restarting" whose unit is gone).
+	var rec struct{ State struct{ Status string } }
+	if b, err := os.ReadFile(filepath.Join(stateDir, id, "container.json")); err != nil || json.Unmarshal(b, &rec) != nil || rec.State.Status != "exited" {
+		t.Errorf("the cleanup recorded %q (%v), want exited", rec.State.Status, err)
+	}
+	if st := inspect(t, "it_native").State; st.ExitCode != 137 || st.Status != "exited" {
+		t.Errorf("after systemctl stop: %+v", st)
+	}
+	time.Sleep(300 * time.Millisecond) // a restart would come after 500 ms
+	if ps := ok(t, "ps", "-a", "--format", "{{.Names}} {{.Status}}"); !strings.Contains(ps, "it_native Exited (137)") {
+		t.Errorf("ps -a after systemctl stop: %q", ps)
+	}
+	if s := unitProp(t, unit, "LoadState"); s != "not-found" {
+		t.Errorf("the stopped container's unit is %s, want gone (no restart)", s)
+	}
+}
+
 // TestRunSignalProxy: a signal to a foreground `berth run` goes to the
 // container's PID 1, as Docker's --sig-proxy does, and run exits with
 // the container's code.

@@ -281,10 +281,19 @@ func Cleanup(stateRoot, id string) error {
 		return err
 	}
 	st := machine.ExitStatus{Result: os.Getenv("SERVICE_RESULT"), Code: os.Getenv("EXIT_CODE"), Status: os.Getenv("EXIT_STATUS")}
-	// A stop was asked for (the unit's ExecStop left its marker): no
-	// restart follows, whatever the policy.
+	// A stop was asked for: no restart follows, whatever the policy. A
+	// unit with an ExecStop script (a short stop timeout) has left its
+	// marker; one that systemd stops itself (machine.NativeStop) has a
+	// stop job, asked for only when the policy would restart.
 	root, _ := filepath.Abs(stateRoot)
 	stopped := os.Remove(machine.StopMarker(root, id)) == nil
+	asked := false
+	stopRequested := func(unit string) bool {
+		if !stopped && !asked {
+			asked, stopped = true, stopJobUnderWay(unit)
+		}
+		return stopped
+	}
 	// ended applies the exit to a record; it runs twice: once to write
 	// the die record, once under the lock to save it.
 	ended := func(r *machine.Container) {
@@ -292,8 +301,9 @@ func Cleanup(stateRoot, id string) error {
 		if r.State.Error != "" && r.State.Status != machine.StatusRunning {
 			code = r.State.ExitCode // the start failed; __init chose the code
 		}
-		restarting := r.State.Error == "" && !stopped &&
-			machine.WillRestart(r.Options.Restart, code, r.State.RestartCount, r.State.Stopping)
+		restarting := r.State.Error == "" &&
+			machine.WillRestart(r.Options.Restart, code, r.State.RestartCount, r.State.Stopping) &&
+			!stopRequested(r.Unit)
 		r.State.Status = machine.StatusExited
 		if restarting {
 			r.State.Status = machine.StatusRestarting
@@ -391,6 +401,24 @@ func Cleanup(stateRoot, id string) error {
 		return err
 	}
 	return nil
+}
+
+// stopJobUnderWay asks systemd whether a stop of unit is under way
+// (systemd.Manager.StopRequested); on an error it warns and says no,
+// so that the restart policy decides.
+func stopJobUnderWay(unit string) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	m, err := systemd.Connect(ctx)
+	if err == nil {
+		defer m.Close()
+		var stop bool
+		if stop, err = m.StopRequested(ctx, unit); err == nil {
+			return stop
+		}
+	}
+	fmt.Fprintf(os.Stderr, "berth: warning: was %s stopped? %v\n", unit, err)
+	return false
 }
 
 // CleanupFlags are `__cleanup`'s options for an app's job (a oneshot
