@@ -12,6 +12,15 @@ import (
 	"github.com/berth/berth/machine/journal"
 )
 
+// How long untilExit waits before it asks systemd about a container
+// whose PID 1 is gone but whose record still says it runs (and then
+// between two questions), and for the removal of an --rm container
+// whose end is recorded.
+const (
+	refreshAfter = 200 * time.Millisecond
+	removeWait   = 2 * time.Second
+)
+
 // outputFollower writes a container's output from the journal, from
 // since to its die record, as `berth run`, `docker run` and `docker
 // attach` show it. journalctl follows the output while the container
@@ -76,18 +85,40 @@ func (f *outputFollower) cancel() {
 // is removed) and the error of the wait or of a last read that found
 // nothing.
 func (f *outputFollower) untilExit(ctx context.Context) (code int, final *machine.Container, err error) {
+	var goneSince, refreshed, endSeen time.Time
 	err = f.h.cs.Watch(ctx, f.rec.ID, func(r *machine.Container, err error) bool {
 		if err != nil {
 			return true // removed (--rm): its die record, if it ran, is in the journal
 		}
+		now := time.Now()
 		if r.State.Status == machine.StatusRunning && !r.IsRunning() {
 			// Gone without its cleanup's record (the cleanup was killed)
-			// once systemd has let go of the unit: refresh says so.
-			r = f.h.refresh(ctx, r)
+			// once systemd has let go of the unit: refresh says so. Not
+			// while the cleanup runs as usual (milliseconds): refresh
+			// reads all of the unit's properties from systemd, which
+			// would hold up systemd's start of that very cleanup.
+			if goneSince.IsZero() {
+				goneSince = now
+			}
+			if now.Sub(goneSince) >= refreshAfter && now.Sub(refreshed) >= refreshAfter {
+				refreshed = now
+				r = f.h.refresh(ctx, r)
+			}
 		}
 		final = r
 		s := r.State
-		return (s.Status == machine.StatusExited || s.Status == machine.StatusRestarting) && !s.FinishedAt.Before(f.since)
+		ended := (s.Status == machine.StatusExited || s.Status == machine.StatusRestarting) && !s.FinishedAt.Before(f.since)
+		if ended && r.Options.AutoRemove && s.Status == machine.StatusExited && s.Error == "" {
+			// --rm: its cleanup removes it right after it records the
+			// end. Wait for that, as Docker's run --rm does, but not for
+			// ever: a cleanup that could not remove it said so in the
+			// unit's journal.
+			if endSeen.IsZero() {
+				endSeen = now
+			}
+			return now.Sub(endSeen) >= removeWait
+		}
+		return ended
 	})
 	f.cancel()
 	if err != nil {

@@ -182,10 +182,15 @@ func TestRunQuickCommands(t *testing.T) {
 	}
 	// A quick command's own exit status, every time: the die record that
 	// carries it may reach the journal just after the container's record
-	// is gone (--rm), and berth run must wait for it.
+	// is gone (--rm), and berth run must wait for it. And, as Docker's
+	// run --rm, it returns once the container is removed: its name is
+	// free at once.
 	for i := range 30 {
-		if r := run(t, "run", "--rm", "--network", "none", "busybox", "sh", "-c", "exit 3"); r.code != 3 {
+		if r := run(t, "run", "--rm", "--network", "none", "--name", "it_quick", "busybox", "sh", "-c", "exit 3"); r.code != 3 {
 			t.Fatalf("run %d of exit 3: exit %d, %q", i, r.code, r.stderr)
+		}
+		if _, err := os.Lstat(filepath.Join(stateDir, "names", "it_quick")); !os.IsNotExist(err) {
+			t.Fatalf("run %d of exit 3 --rm returned before the container was removed (its name: %v)", i, err)
 		}
 	}
 	if z := sh(t, "journalctl -b --no-pager -o cat _PID=1 | grep -c 'does not exist or is a zombie' || true"); z != "0" {
