@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/berth/berth/internal/fsutil"
+	"github.com/berth/berth/internal/mountinfo"
 	"golang.org/x/sys/unix"
 )
 
@@ -129,7 +130,7 @@ func isMountPoint(path string) (bool, error) {
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
 		fields := strings.Fields(sc.Text())
-		if len(fields) > 4 && fsutil.UnescapeMountinfo(fields[4]) == real {
+		if len(fields) > 4 && mountinfo.Unescape(fields[4]) == real {
 			return true, nil
 		}
 	}

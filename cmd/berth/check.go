@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/berth/berth/internal/fsutil"
+	"github.com/berth/berth/internal/mountinfo"
 	"github.com/berth/berth/machine"
 	"github.com/berth/berth/machine/reconcile"
 	"github.com/berth/berth/machine/systemd"
@@ -201,7 +201,7 @@ func containerMounts(dir string) ([]reconcile.Mount, error) {
 		if len(fields) < 5 {
 			continue
 		}
-		mp := fsutil.UnescapeMountinfo(fields[4])
+		mp := mountinfo.Unescape(fields[4])
 		rest, ok := strings.CutPrefix(mp, dir+"/")
 		if !ok {
 			continue

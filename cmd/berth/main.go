@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	// For its initialiser, which runs long before main (see there).
+	_ "github.com/berth/berth/cmd/internal/startwarm"
 	"github.com/berth/berth/cmd/internal/unitproc"
 	"github.com/berth/berth/imagestore"
 	"github.com/berth/berth/internal/errdefs"

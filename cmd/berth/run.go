@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/berth/berth/internal/cgroupfs"
 	"io"
 	"net/netip"
 	"os"
@@ -411,7 +412,7 @@ const unitGoneMax = 10 * time.Second
 // that could not start comes back as an exitCodeError with Docker's code
 // (125, 126, 127) after its error is printed.
 func (h *host) start(ctx context.Context, rec *machine.Container) error {
-	systemd.WarmAttach() // the unit's cgroup attach waits less (see there)
+	cgroupfs.WarmAttach() // the unit's cgroup attach waits less (see there)
 	m, err := h.systemd(ctx)
 	if err != nil {
 		return err
@@ -516,7 +517,6 @@ func runContainer(c *cobra.Command, g *globalOptions, o machine.RunOptions, deta
 	if err := systemd.Booted(); err != nil {
 		return engineError{err}
 	}
-	systemd.WarmAttach() // while the container is created (see there)
 	connected := make(chan error, 1)
 	go func() {
 		_, err := h.systemd(ctx)

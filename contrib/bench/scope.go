@@ -19,7 +19,7 @@ const inScopeEnv = "BERTH_BENCH_IN_SCOPE"
 // scope, a script in its service's cgroup. Every command measured
 // (berth, podman, systemd-run and crun alike) starts from this scope.
 // It matters to berth, whose client starts its unit's cgroup migration
-// early from its own cgroup (systemd.WarmAttach), which it cannot name
+// early from its own cgroup (cgroupfs.WarmAttach), which it cannot name
 // from outside the namespace.
 func enterScope() error {
 	if os.Getenv(inScopeEnv) != "" {

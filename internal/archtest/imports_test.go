@@ -51,6 +51,12 @@ func TestImportRules(t *testing.T) {
 		// The reconciler of `berth system check` is pure: no D-Bus, netlink, nftables.
 		{"machine/reconcile", []string{module + "/", "github.com/godbus", "github.com/coreos", "github.com/vishvananda", "github.com/google/nftables"}},
 		{"internal/errdefs", []string{module + "/"}},
+		// The CLI's first initialiser (startwarm) runs as soon as what it
+		// imports has: nothing slower to initialise than os and strings
+		// (path/filepath and fmt come late, x/sys/unix later still).
+		{"cmd/internal/startwarm", []string{"path/filepath", "fmt", "reflect", "golang.org/", "google.golang.org/",
+			"github.com/spf13", "github.com/moby", "github.com/godbus", "github.com/coreos", "github.com/opencontainers",
+			module + "/machine", module + "/cmd/internal/unitproc", module + "/internal/fsutil"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.pkg, func(t *testing.T) {

@@ -2,6 +2,7 @@ package nsinit
 
 import (
 	"fmt"
+	"github.com/berth/berth/internal/cgroupfs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -37,7 +38,7 @@ func joinCgroups(pid int) (int, error) {
 	}
 	tid := []byte(strconv.Itoa(unix.Gettid()))
 	fd := -1
-	for _, d := range CgroupDirs(string(pc), string(mi)) {
+	for _, d := range cgroupfs.Dirs(string(pc), string(mi)) {
 		if d.V2 {
 			if fd, err = unix.Open(d.Dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err != nil {
 				return -1, fmt.Errorf("exec: the container's cgroup %s: %w", d.Dir, err)

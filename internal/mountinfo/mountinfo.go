@@ -1,10 +1,12 @@
-package fsutil
+// Package mountinfo reads what /proc/PID/mountinfo says. It imports only
+// strings, so that a package initialised at a process's start can use it.
+package mountinfo
 
 import "strings"
 
-// UnescapeMountinfo undoes the octal escapes of a path in
+// Unescape undoes the octal escapes of a path in
 // /proc/PID/mountinfo (\040 for a space, \011, \012, \134).
-func UnescapeMountinfo(s string) string {
+func Unescape(s string) string {
 	if !strings.Contains(s, `\`) {
 		return s
 	}

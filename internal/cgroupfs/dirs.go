@@ -1,35 +1,35 @@
-package nsinit
+package cgroupfs
 
 import (
 	"path"
 	"slices"
 	"strings"
 
-	"github.com/berth/berth/internal/fsutil"
+	"github.com/berth/berth/internal/mountinfo"
 )
 
-// CgroupDir is where one hierarchy of a process's cgroups is on disk:
+// Dir is where one hierarchy of a process's cgroups is on disk:
 // Dir under a mount of that hierarchy; V2 for the unified hierarchy.
-type CgroupDir struct {
+type Dir struct {
 	Dir string
 	V2  bool
 }
 
-// CgroupDirs maps the lines of /proc/PID/cgroup ("ID:CONTROLLERS:PATH")
+// Dirs maps the lines of /proc/PID/cgroup ("ID:CONTROLLERS:PATH")
 // to directories, using the cgroup mounts of /proc/self/mountinfo (both
 // as read from the same cgroup namespace): a v1 hierarchy is the
 // cgroup mount whose super options name exactly its controllers (or
 // its name=…), the unified one the cgroup2 mount. A hierarchy that is
 // not mounted, or whose mount does not contain the path, is left out.
 // Pure: the callers read the files.
-func CgroupDirs(procCgroup, mountinfo string) []CgroupDir {
+func Dirs(procCgroup, mountinfoText string) []Dir {
 	type mnt struct {
 		root, point string
 		opts        []string
 		v2          bool
 	}
 	var mounts []mnt
-	for _, line := range strings.Split(mountinfo, "\n") {
+	for _, line := range strings.Split(mountinfoText, "\n") {
 		pre, post, ok := strings.Cut(line, " - ")
 		if !ok {
 			continue
@@ -38,10 +38,10 @@ func CgroupDirs(procCgroup, mountinfo string) []CgroupDir {
 		if len(f) < 5 || len(g) < 3 || (g[0] != "cgroup" && g[0] != "cgroup2") {
 			continue
 		}
-		mounts = append(mounts, mnt{root: fsutil.UnescapeMountinfo(f[3]), point: fsutil.UnescapeMountinfo(f[4]),
+		mounts = append(mounts, mnt{root: mountinfo.Unescape(f[3]), point: mountinfo.Unescape(f[4]),
 			opts: strings.Split(g[2], ","), v2: g[0] == "cgroup2"})
 	}
-	var out []CgroupDir
+	var out []Dir
 	for _, line := range strings.Split(procCgroup, "\n") {
 		parts := strings.SplitN(line, ":", 3)
 		if len(parts) != 3 {
@@ -60,7 +60,7 @@ func CgroupDirs(procCgroup, mountinfo string) []CgroupDir {
 			if !ok || (rel != "" && !strings.HasPrefix(rel, "/")) {
 				continue
 			}
-			out = append(out, CgroupDir{Dir: path.Join(m.point, rel), V2: v2})
+			out = append(out, Dir{Dir: path.Join(m.point, rel), V2: v2})
 			break
 		}
 	}

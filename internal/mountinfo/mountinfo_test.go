@@ -1,8 +1,8 @@
-package fsutil
+package mountinfo
 
 import "testing"
 
-func TestUnescapeMountinfo(t *testing.T) {
+func TestUnescape(t *testing.T) {
 	tests := []struct{ in, want string }{
 		{"/var/lib/berth", "/var/lib/berth"},
 		{`/a\040b`, "/a b"},
@@ -13,8 +13,8 @@ func TestUnescapeMountinfo(t *testing.T) {
 		{`/not\09octal`, `/not\09octal`},
 	}
 	for _, tt := range tests {
-		if got := UnescapeMountinfo(tt.in); got != tt.want {
-			t.Errorf("UnescapeMountinfo(%q) = %q, want %q", tt.in, got, tt.want)
+		if got := Unescape(tt.in); got != tt.want {
+			t.Errorf("Unescape(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
 }

@@ -1,9 +1,9 @@
-package systemd
+package cgroupfs
 
 import (
 	"errors"
 	"os"
-	"path/filepath"
+	"strings"
 	"sync/atomic"
 )
 
@@ -58,11 +58,37 @@ func warmAttach() error {
 	if dir == "" {
 		return errNoCgroup
 	}
-	f, err := os.OpenFile(filepath.Join(dir, "cgroup.procs"), os.O_WRONLY, 0)
+	f, err := os.OpenFile(dir+"/cgroup.procs", os.O_WRONLY, 0)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
 	_, err = f.Write([]byte("0"))
 	return err
+}
+
+// warmDir is the cgroup directory a no-op migration of the calling
+// process writes to (WarmAttach): its own cgroup in the unified
+// hierarchy, or in the first v1 hierarchy without one, from the
+// contents of /proc/self/cgroup and /proc/self/mountinfo. Hierarchies
+// where the process is outside its cgroup namespace ("/../…", as for
+// one that entered the namespace from outside) or on no mount do not
+// count; "" when none is left.
+func warmDir(procCgroup, mountinfo string) string {
+	var named []string
+	for _, line := range strings.Split(procCgroup, "\n") {
+		if parts := strings.SplitN(line, ":", 3); len(parts) == 3 && !strings.Contains("/"+parts[2]+"/", "/../") {
+			named = append(named, line)
+		}
+	}
+	dirs := Dirs(strings.Join(named, "\n"), mountinfo)
+	for _, d := range dirs {
+		if d.V2 {
+			return d.Dir
+		}
+	}
+	if len(dirs) > 0 {
+		return dirs[0].Dir
+	}
+	return ""
 }
