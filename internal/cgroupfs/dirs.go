@@ -3,7 +3,6 @@ package cgroupfs
 import (
 	"path"
 	"slices"
-	"strings"
 
 	"github.com/berth/berth/internal/mountinfo"
 )
@@ -29,35 +28,35 @@ func Dirs(procCgroup, mountinfoText string) []Dir {
 		v2          bool
 	}
 	var mounts []mnt
-	for _, line := range strings.Split(mountinfoText, "\n") {
-		pre, post, ok := strings.Cut(line, " - ")
+	for _, line := range split(mountinfoText, '\n') {
+		pre, post, ok := cut(line, " - ")
 		if !ok {
 			continue
 		}
-		f, g := strings.Fields(pre), strings.Fields(post)
+		f, g := fields(pre), fields(post)
 		if len(f) < 5 || len(g) < 3 || (g[0] != "cgroup" && g[0] != "cgroup2") {
 			continue
 		}
 		mounts = append(mounts, mnt{root: mountinfo.Unescape(f[3]), point: mountinfo.Unescape(f[4]),
-			opts: strings.Split(g[2], ","), v2: g[0] == "cgroup2"})
+			opts: split(g[2], ','), v2: g[0] == "cgroup2"})
 	}
 	var out []Dir
-	for _, line := range strings.Split(procCgroup, "\n") {
-		parts := strings.SplitN(line, ":", 3)
+	for _, line := range split(procCgroup, '\n') {
+		parts := splitN(line, ':', 3)
 		if len(parts) != 3 {
 			continue
 		}
 		ctrls, p := parts[1], parts[2]
 		v2 := parts[0] == "0" && ctrls == ""
 		for _, m := range mounts {
-			if m.v2 != v2 || (!v2 && !sameControllers(m.opts, strings.Split(ctrls, ","))) {
+			if m.v2 != v2 || (!v2 && !sameControllers(m.opts, split(ctrls, ','))) {
 				continue
 			}
-			rel, ok := strings.CutPrefix(p, m.root)
+			rel, ok := p[min(len(m.root), len(p)):], hasPrefix(p, m.root)
 			if m.root == "/" {
 				rel, ok = p, true
 			}
-			if !ok || (rel != "" && !strings.HasPrefix(rel, "/")) {
+			if !ok || (rel != "" && !hasPrefix(rel, "/")) {
 				continue
 			}
 			out = append(out, Dir{Dir: path.Join(m.point, rel), V2: v2})
@@ -74,7 +73,7 @@ func sameControllers(opts, ctrls []string) bool {
 		"cpuset_v2_mode": true, "nsdelegate": true, "memory_recursiveprot": true, "favordynmods": true}
 	var have []string
 	for _, o := range opts {
-		if !known[o] && !strings.HasPrefix(o, "release_agent=") {
+		if !known[o] && !hasPrefix(o, "release_agent=") {
 			have = append(have, o)
 		}
 	}

@@ -3,7 +3,6 @@ package cgroupfs
 import (
 	"errors"
 	"os"
-	"strings"
 	"sync/atomic"
 )
 
@@ -75,13 +74,13 @@ func warmAttach() error {
 // one that entered the namespace from outside) or on no mount do not
 // count; "" when none is left.
 func warmDir(procCgroup, mountinfo string) string {
-	var named []string
-	for _, line := range strings.Split(procCgroup, "\n") {
-		if parts := strings.SplitN(line, ":", 3); len(parts) == 3 && !strings.Contains("/"+parts[2]+"/", "/../") {
-			named = append(named, line)
+	var named string
+	for _, line := range split(procCgroup, '\n') {
+		if parts := splitN(line, ':', 3); len(parts) == 3 && !contains("/"+parts[2]+"/", "/../") {
+			named += line + "\n"
 		}
 	}
-	dirs := Dirs(strings.Join(named, "\n"), mountinfo)
+	dirs := Dirs(named, mountinfo)
 	for _, d := range dirs {
 		if d.V2 {
 			return d.Dir

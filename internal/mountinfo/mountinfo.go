@@ -1,16 +1,12 @@
-// Package mountinfo reads what /proc/PID/mountinfo says. It imports only
-// strings, so that a package initialised at a process's start can use it.
+// Package mountinfo reads what /proc/PID/mountinfo says. It imports
+// nothing, so that a package initialised at a process's start can use it
+// (see internal/cgroupfs).
 package mountinfo
-
-import "strings"
 
 // Unescape undoes the octal escapes of a path in
 // /proc/PID/mountinfo (\040 for a space, \011, \012, \134).
 func Unescape(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
+	var b []byte
 	for i := 0; i < len(s); i++ {
 		if s[i] == '\\' && i+3 < len(s) {
 			n := 0
@@ -23,12 +19,20 @@ func Unescape(s string) string {
 				n = n*8 + int(c-'0')
 			}
 			if ok && n < 256 {
-				b.WriteByte(byte(n))
+				if b == nil {
+					b = append(make([]byte, 0, len(s)), s[:i]...)
+				}
+				b = append(b, byte(n))
 				i += 3
 				continue
 			}
 		}
-		b.WriteByte(s[i])
+		if b != nil {
+			b = append(b, s[i])
+		}
 	}
-	return b.String()
+	if b == nil {
+		return s
+	}
+	return string(b)
 }
