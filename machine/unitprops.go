@@ -43,10 +43,10 @@ func shellQuote(s string) string {
 }
 
 // stopGrace is the unit's TimeoutStopSec for a container stop timeout
-// d: d when systemd stops the container itself (NativeStop), else d for
-// ExecStop and 5 s more for systemd's SIGKILL and the cleanup.
-func stopGrace(d time.Duration) time.Duration {
-	if d < 0 || NativeStop(d) {
+// d: d when systemd stops the container itself (native, see NativeStop),
+// else d for ExecStop and 5 s more for systemd's SIGKILL and the cleanup.
+func stopGrace(d time.Duration, native bool) time.Duration {
+	if d < 0 || native {
 		return d
 	}
 	return d + 5*time.Second
@@ -56,20 +56,27 @@ func stopGrace(d time.Duration) time.Duration {
 // itself (NativeStop).
 const NativeStopMin = 5 * time.Second
 
-// NativeStop reports whether a container with stop timeout d (negative:
-// for ever) is stopped by systemd itself, with no ExecStop: KillSignal
-// to the container's PID 1 (KillMode=mixed), TimeoutStopSec=d, then
-// SIGKILL, as Docker's stop does. systemd's TimeoutStopSec also bounds
-// ExecStopPost, the cleanup, which may wait up to 3 s for journald to
-// read the container's last output: a shorter timeout keeps the
-// ExecStop script (stopScript), which waits d itself under a
-// TimeoutStopSec 5 s longer. Since the container's PID 1 is systemd's
-// own child (see nsinit), systemd records its exit either way; the
-// script costs a /bin/sh at every exit (systemd runs ExecStop even for
-// a main process that has ended on its own), some 4 ms of every run.
-// Without the script's marker, __cleanup asks systemd whether a stop
-// job is under way when the restart policy would restart the container.
-func NativeStop(d time.Duration) bool { return d < 0 || d >= NativeStopMin }
+// NativeStop reports whether rec is stopped by systemd itself, with no
+// ExecStop: KillSignal to the container's PID 1 (KillMode=mixed),
+// TimeoutStopSec the stop timeout, then SIGKILL, as Docker's stop does.
+// That needs a stop timeout of NativeStopMin or more (or none): systemd's
+// TimeoutStopSec also bounds ExecStopPost, the cleanup, which may wait
+// up to 3 s for journald to read the container's last output. A shorter
+// timeout keeps the ExecStop script (stopScript), which waits the
+// timeout itself under a TimeoutStopSec 5 s longer. So does a -t
+// container: its terminal's relay, a process in the unit beside PID 1,
+// reads the last output after PID 1 has ended, and without an ExecStop
+// systemd sends what is left in the unit SIGKILL as soon as the main
+// process has exited. Since the container's PID 1 is systemd's own
+// child (see nsinit), systemd records its exit either way; the script
+// costs a /bin/sh at every exit (systemd runs ExecStop even for a main
+// process that has ended on its own), some 4 ms of every run. Without
+// the script's marker, __cleanup asks systemd whether a stop job is
+// under way when the restart policy would restart the container.
+func NativeStop(rec *Container) bool {
+	d := rec.StopTimeout
+	return !rec.Options.Tty && (d < 0 || d >= NativeStopMin)
+}
 
 // restartDelay is how long systemd waits before a restart: Docker's first
 // back-off step.
@@ -133,7 +140,8 @@ func UnitPropertiesFor(rec *Container, p Programs, root string) []Property {
 		{"NotifyAccess", "all"},
 		{"ExecStart", ExecCommand{Path: p.Unit, Argv: initArgv}},
 	}
-	if !NativeStop(rec.StopTimeout) {
+	native := NativeStop(rec)
+	if !native {
 		props = append(props, Property{"ExecStop", ExecCommand{Path: "/bin/sh", Argv: []string{"/bin/sh", "-c",
 			stopScript(mustSignal(rec.StopSignal), rec.StopTimeout, StopMarker(root, rec.ID))}}})
 	}
@@ -147,7 +155,7 @@ func UnitPropertiesFor(rec *Container, p Programs, root string) []Property {
 		{"KillMode", "mixed"},
 		{"KillSignal", int32(mustSignal(rec.StopSignal))},
 		// The stop timeout, systemd's own or ExecStop's (stopGrace).
-		{"TimeoutStopUSec", usec(stopGrace(rec.StopTimeout))},
+		{"TimeoutStopUSec", usec(stopGrace(rec.StopTimeout, native))},
 		// The container, not systemd, decides what an OOM kill means.
 		{"OOMPolicy", "continue"},
 		{"StandardInput", "null"},

@@ -154,25 +154,29 @@ func TestUnitPropertiesStop(t *testing.T) {
 		timeout     time.Duration
 		wantSignal  int32
 		wantTimeout uint64
-		script      bool // an ExecStop script (a timeout under NativeStopMin)
+		script      bool // an ExecStop script (a timeout under NativeStopMin, or -t)
+		tty         bool
 	}{
 		// From NativeStopMin on, and for ever, systemd stops the
 		// container itself, with the stop timeout as its own.
-		{"SIGTERM", 10 * time.Second, 15, 10000000, false},
-		{"SIGKILL", 10 * time.Second, 9, 10000000, false},
-		{"2", 30 * time.Second, 2, 30000000, false},
-		{"", 10 * time.Second, 15, 10000000, false},
-		{"SIGHUP", NativeStopMin, 1, 5000000, false},
-		{"SIGTERM", -1, 15, math.MaxUint64, false},
-		{"SIGTERM", -time.Hour, 15, math.MaxUint64, false},
+		{"SIGTERM", 10 * time.Second, 15, 10000000, false, false},
+		{"SIGKILL", 10 * time.Second, 9, 10000000, false, false},
+		{"2", 30 * time.Second, 2, 30000000, false, false},
+		{"", 10 * time.Second, 15, 10000000, false, false},
+		{"SIGHUP", NativeStopMin, 1, 5000000, false, false},
+		{"SIGTERM", -1, 15, math.MaxUint64, false, false},
+		{"SIGTERM", -time.Hour, 15, math.MaxUint64, false, false},
 		// Shorter: ExecStop waits the timeout, and TimeoutStopUSec is 5 s
 		// more (see stopGrace), which the cleanup gets too.
-		{"SIGUSR1", time.Second, 10, 6000000, true},
-		{"SIGRTMIN+3", 1500 * time.Millisecond, 37, 6500000, true},
-		{"SIGTERM", 0, 15, 5000000, true},
-		{"SIGTERM", NativeStopMin - time.Second, 15, 9000000, true},
+		{"SIGUSR1", time.Second, 10, 6000000, true, false},
+		{"SIGRTMIN+3", 1500 * time.Millisecond, 37, 6500000, true, false},
+		{"SIGTERM", 0, 15, 5000000, true, false},
+		{"SIGTERM", NativeStopMin - time.Second, 15, 9000000, true, false},
+		// A -t container keeps it whatever its timeout: its terminal's
+		// relay reads the last output after PID 1 has ended.
+		{"SIGTERM", 10 * time.Second, 15, 15000000, true, true},
 	} {
-		rec := unitRecord(RunOptions{})
+		rec := unitRecord(RunOptions{Tty: tc.tty})
 		rec.StopSignal, rec.StopTimeout = tc.signal, tc.timeout
 		what := fmt.Sprintf("stop signal %q, timeout %v", tc.signal, tc.timeout)
 		got := propMap(t, UnitProperties(rec, testExe, testStateRoot))

@@ -244,7 +244,7 @@ func TestRunDetachedUnitAndMachine(t *testing.T) {
 	}
 	for prop, want := range map[string]string{
 		"Slice": "machine.slice", "Delegate": "yes", "MemoryMax": "67108864", "TasksMax": "30",
-		"CPUQuotaPerSecUSec": "500ms", "KillSignal": "15", "TimeoutStopUSec": "15s", "Type": "notify",
+		"CPUQuotaPerSecUSec": "500ms", "KillSignal": "15", "TimeoutStopUSec": "10s", "Type": "notify",
 	} {
 		if got := unitProp(t, unit, prop); got != want {
 			t.Errorf("%s %s = %q, want %q", unit, prop, got, want)
