@@ -73,3 +73,25 @@ func ExecSeccompFilter(p *specs.LinuxSeccomp) ([]bpf.RawInstruction, error) {
 	withChroot.Syscalls = append([]specs.LinuxSyscall{{Names: []string{"chroot"}, Action: specs.ActAllow}}, p.Syscalls...)
 	return SeccompFilter(&withChroot)
 }
+
+// initSyscalls are the system calls the container's init thread may
+// make between installing the seccomp filter early (SeccompEarly) and
+// its execve: the wait for the go-ahead (read, close), Go's runtime on
+// that thread (futex, signals, the scheduler, memory), and a failure's
+// message and exit.
+var initSyscalls = []string{"read", "close", "execve", "exit", "exit_group", "write",
+	"futex", "rt_sigreturn", "rt_sigprocmask", "sigaltstack", "tgkill", "getpid", "gettid",
+	"sched_yield", "nanosleep", "clock_gettime", "mmap", "munmap", "madvise"}
+
+// SeccompEarly reports whether a container's init may install prog, its
+// compiled filter (SeccompFilter), before it waits for the go-ahead to
+// exec rather than after it: whether prog allows every call that wait
+// may make (initSyscalls). The kernel takes about 0.8 ms to install
+// Docker's default filter (it translates and JIT-compiles some 1,800
+// instructions); installed early, that runs while __init hands the
+// container to systemd and machined, not after. Docker's default
+// profile allows them all; a profile that denies one is installed as
+// late as before, right before execve (runc's order).
+func SeccompEarly(prog []bpf.RawInstruction) bool {
+	return len(prog) > 0 && seccomp.AllowsNative(prog, initSyscalls)
+}

@@ -163,3 +163,33 @@ func TestDefaultSeccompProfileCompiles(t *testing.T) {
 		}
 	}
 }
+
+// The container's init installs the filter before its wait for the
+// go-ahead only when the filter allows what that wait does.
+func TestSeccompEarly(t *testing.T) {
+	for _, tc := range []struct {
+		name, profile string
+		want          bool
+	}{
+		{"Docker's default", SeccompDefault, true},
+		{"allow all but futex", `{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["futex"],"action":"SCMP_ACT_ERRNO"}]}`, false},
+		{"allow all but read", `{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["read"],"action":"SCMP_ACT_KILL"}]}`, false},
+		{"execve only", `{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["execve"],"action":"SCMP_ACT_ALLOW"}]}`, false},
+		{"allow all but mount", `{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mount"],"action":"SCMP_ACT_ERRNO"}]}`, true},
+	} {
+		p, err := SeccompProfile(tc.profile, DefaultCapabilities)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		prog, err := SeccompFilter(p)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if got := SeccompEarly(prog); got != tc.want {
+			t.Errorf("%s: SeccompEarly = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	if SeccompEarly(nil) {
+		t.Error("SeccompEarly(no filter) = true")
+	}
+}

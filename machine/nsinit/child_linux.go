@@ -108,6 +108,19 @@ func Child() {
 	// a zombie"). A parent that dies instead closes the pipe: then exit.
 	json.NewEncoder(conn).Encode(Result{OK: true})
 	conn.Close()
+	p := cfg.Spec.Process
+	// The seccomp filter goes on last, so that nothing of the setup
+	// runs under it, only the wait and execve (and, should they fail,
+	// the message and exit): before the wait when the filter allows
+	// what the wait does (Config.SeccompEarly), else after it. Without
+	// no_new_privs it is already on (see prepare).
+	early := filter != nil && p.NoNewPrivileges && cfg.SeccompEarly
+	if early {
+		if err := installSeccomp(filter); err != nil {
+			fmt.Fprintf(os.Stderr, "berth: %v\n", err)
+			os.Exit(ExitSetup)
+		}
+	}
 	var b [1]byte
 	n, err := unix.Read(resumeFD, b[:])
 	for err == unix.EINTR {
@@ -117,11 +130,7 @@ func Child() {
 		os.Exit(ExitSetup)
 	}
 	unix.Close(resumeFD)
-	p := cfg.Spec.Process
-	// The seccomp filter goes on last, so that nothing of the setup
-	// runs under it: only execve (and, should it fail, the message and
-	// exit) does. Without no_new_privs it is already on (see prepare).
-	if filter != nil && p.NoNewPrivileges {
+	if filter != nil && p.NoNewPrivileges && !early {
 		if err := installSeccomp(filter); err != nil {
 			fmt.Fprintf(os.Stderr, "berth: %v\n", err)
 			os.Exit(ExitSetup)

@@ -60,6 +60,10 @@ type Config struct {
 	// compiled to BPF by the parent (machine.SeccompFilter), so that the
 	// child, which runs in every container's start, carries no compiler.
 	SeccompFilter BPF `json:"seccompFilter,omitempty"`
+	// SeccompEarly: the filter allows what the child does while it waits
+	// for Process.Resume (machine.SeccompEarly), so it is installed
+	// before that wait, beside the parent's work, instead of after.
+	SeccompEarly bool `json:"seccompEarly,omitempty"`
 	// Streams says that the parent passes journal streams for stdout
 	// and stderr as descriptors 5 and 6.
 	Streams bool `json:"streams"`

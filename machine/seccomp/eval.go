@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 
+	bpfseccomp "github.com/elastic/go-seccomp-bpf"
 	"golang.org/x/net/bpf"
 )
 
@@ -49,4 +50,34 @@ func Evaluate(prog []bpf.Instruction, c Call) (uint32, error) {
 		return 0, fmt.Errorf("seccomp: run: %w", err)
 	}
 	return uint32(out), nil
+}
+
+// AllowsNative reports whether prog allows each of the named system
+// calls of the native architecture, called with all arguments zero. An
+// unknown name, or a program the VM cannot run, is a no.
+func AllowsNative(prog []bpf.RawInstruction, names []string) bool {
+	native, err := nativeArch()
+	if err != nil {
+		return false
+	}
+	info := archInfo[native]
+	insns, ok := bpf.Disassemble(prog)
+	if !ok || info == nil {
+		return false
+	}
+	vm, err := bpf.NewVM(insns)
+	if err != nil {
+		return false
+	}
+	for _, name := range names {
+		nr, ok := info.SyscallNames[name]
+		if !ok {
+			return false
+		}
+		out, err := vm.Run(Data(Call{Arch: uint32(info.ID), Nr: uint32(nr)}))
+		if err != nil || uint32(out) != uint32(bpfseccomp.ActionAllow) {
+			return false
+		}
+	}
+	return true
 }

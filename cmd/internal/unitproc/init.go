@@ -59,6 +59,7 @@ func Init(stateRoot, id string) error {
 		var err error
 		if spec.Linux != nil {
 			cfg.SeccompFilter, err = machine.SeccompFilter(spec.Linux.Seccomp)
+			cfg.SeccompEarly = machine.SeccompEarly(cfg.SeccompFilter)
 		}
 		compiled <- err
 	}()
