@@ -23,10 +23,9 @@ import (
 //     that process, so its exit wakes Watch at once;
 //   - otherwise, and between those waits, it compares the record file's
 //     inode and change time (records are replaced by rename; a removal
-//     renames the directory away) every watchFastPause for watchFastFor
-//     after a change or an exit, when the container's cleanup runs,
-//     every watchMinPause until watchBusy, and backs off to
-//     watchMaxPause after that.
+//     renames the directory away) every watchMinPause for watchBusy after
+//     a change or an exit, when the container's cleanup runs, and backs
+//     off to watchMaxPause after that.
 func (c *Containers) Watch(ctx context.Context, id string, done func(*Container, error) bool) error {
 	file := filepath.Join(c.Dir(id), "container.json")
 	var (
@@ -92,12 +91,6 @@ func (c *Containers) Watch(ctx context.Context, id string, done func(*Container,
 				pidfd = -1
 				busy, pause = time.Now(), watchMinPause
 			}
-		} else if pause == watchMinPause && time.Since(busy) < watchFastFor {
-			// The cleanup runs: its record comes in a few milliseconds.
-			// Go's timers sleep at least a millisecond once every thread
-			// is idle; nanosleep on this thread takes the short pause.
-			ts := unix.NsecToTimespec(int64(watchFastPause))
-			unix.Nanosleep(&ts, nil)
 		} else {
 			select {
 			case <-ctx.Done():
@@ -121,16 +114,12 @@ func (c *Containers) Watch(ctx context.Context, id string, done func(*Container,
 	return nil
 }
 
-// How Watch polls: every watchFastPause for watchFastFor after a change
-// while no process is waited on (the cleanup after an exit), then every
-// watchMinPause (also on a running PID 1's pidfd) until watchBusy after
-// it, then less and less often, down to every watchMaxPause.
+// How Watch polls: every watchMinPause for watchBusy after a change,
+// then less and less often, down to every watchMaxPause.
 const (
-	watchFastPause = 250 * time.Microsecond
-	watchFastFor   = 50 * time.Millisecond
-	watchMinPause  = time.Millisecond
-	watchBusy      = 500 * time.Millisecond
-	watchMaxPause  = 100 * time.Millisecond
+	watchMinPause = time.Millisecond
+	watchBusy     = 500 * time.Millisecond
+	watchMaxPause = 100 * time.Millisecond
 )
 
 // fileStamp tells one version of a file from the next: a record is
