@@ -86,7 +86,8 @@ var initSyscalls = []string{"read", "close", "execve", "exit", "exit_group", "wr
 // SeccompEarly reports whether a container's init may install prog, its
 // compiled filter (SeccompFilter), before it waits for the go-ahead to
 // exec rather than after it: whether prog allows every call that wait
-// may make (initSyscalls). The kernel takes about 0.8 ms to install
+// may make (initSyscalls), whatever their arguments (seccomp.AllowsNative:
+// a rule on an argument of one of them keeps the late install). The kernel takes about 0.8 ms to install
 // Docker's default filter (it translates and JIT-compiles some 1,800
 // instructions); installed early, that runs while __init hands the
 // container to systemd and machined, not after. Docker's default

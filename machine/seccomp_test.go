@@ -176,6 +176,13 @@ func TestSeccompEarly(t *testing.T) {
 		{"allow all but read", `{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["read"],"action":"SCMP_ACT_KILL"}]}`, false},
 		{"execve only", `{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["execve"],"action":"SCMP_ACT_ALLOW"}]}`, false},
 		{"allow all but mount", `{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mount"],"action":"SCMP_ACT_ERRNO"}]}`, true},
+		// Rules on arguments: the verdict with zero arguments says
+		// nothing of the child's read(4, …) or of the runtime's futex ops.
+		{"read of fd 3 and up denied", `{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["read"],"action":"SCMP_ACT_ERRNO","args":[{"index":0,"value":3,"op":"SCMP_CMP_GE"}]}]}`, false},
+		{"one futex op killed", `{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["futex"],"action":"SCMP_ACT_KILL","args":[{"index":1,"value":128,"op":"SCMP_CMP_EQ"}]}]}`, false},
+		{"read allowed on fd 0 only", `{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["close","execve","exit","exit_group","write","futex","rt_sigreturn","rt_sigprocmask","sigaltstack","tgkill","getpid","gettid","sched_yield","nanosleep","clock_gettime","mmap","munmap","madvise"],"action":"SCMP_ACT_ALLOW"},{"names":["read"],"action":"SCMP_ACT_ALLOW","args":[{"index":0,"value":0,"op":"SCMP_CMP_EQ"}]}]}`, false},
+		// Rules on the arguments of other calls do not matter.
+		{"socket by family", `{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["socket"],"action":"SCMP_ACT_ERRNO","args":[{"index":0,"value":38,"op":"SCMP_CMP_EQ"}]}]}`, true},
 	} {
 		p, err := SeccompProfile(tc.profile, DefaultCapabilities)
 		if err != nil {

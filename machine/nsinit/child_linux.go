@@ -127,6 +127,7 @@ func Child() {
 		n, err = unix.Read(resumeFD, b[:])
 	}
 	if n != 1 {
+		fmt.Fprintf(os.Stderr, "berth: init: no go-ahead to exec (%d bytes, %v): the unit's __init has ended\n", n, err)
 		os.Exit(ExitSetup)
 	}
 	unix.Close(resumeFD)
