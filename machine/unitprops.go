@@ -67,7 +67,9 @@ const NativeStopMin = 5 * time.Second
 // container: its terminal's relay, a process in the unit beside PID 1,
 // reads the last output after PID 1 has ended, and without an ExecStop
 // systemd sends what is left in the unit SIGKILL as soon as the main
-// process has exited. Since the container's PID 1 is systemd's own
+// process has exited (with it, after the script: the few milliseconds
+// of a /bin/sh, which the relay needs; a relay that needs more is cut
+// short either way). Since the container's PID 1 is systemd's own
 // child (see nsinit), systemd records its exit either way; the script
 // costs a /bin/sh at every exit (systemd runs ExecStop even for a main
 // process that has ended on its own), some 4 ms of every run. Without

@@ -211,9 +211,10 @@ func eachContainer(c *cobra.Command, g *globalOptions, args []string, fn func(h 
 	return errors.Join(errs...)
 }
 
-// stop stops rec's unit: systemd runs the unit's ExecStop, which sends
-// the stop signal, waits the container's stop timeout and kills what is
-// left. timeout, when set, replaces that wait for this stop (Docker's
+// stop stops rec's unit: systemd sends the stop signal, waits the
+// container's stop timeout and kills what is left (itself, or through
+// the unit's ExecStop script for a short timeout or -t, see
+// machine.NativeStop). timeout, when set, replaces that wait for this stop (Docker's
 // stop -t, -1 for ever): berth sends the signal and waits itself, then
 // stops the unit. A stopped container is success; one between restarts
 // is stopped for good and recorded as exited.

@@ -50,11 +50,10 @@
 // Start), so that systemd supervises it as a main process it forked: a
 // main PID that is not its child when it learns of it is "alien" to
 // systemd, which then did not wait for it after the stop signal and
-// heard of its exit later, through the cgroup. The unit's ExecStop (a
-// short shell script, machine.UnitProperties) sends the stop signal and
-// waits the container's stop timeout, as Docker does, before SIGKILL:
-// systemd's own TimeoutStopSec would also bound the cleanup that
-// follows. Exec-in-place (the unit's process
+// heard of its exit later, through the cgroup. systemd stops it with
+// the stop signal and, after the stop timeout, SIGKILL, as Docker does
+// (for a timeout under 5 s, or -t, a short ExecStop script does: see
+// machine.NativeStop). Exec-in-place (the unit's process
 // becoming the container) was the other alternative, but a process
 // cannot enter a new PID namespace itself: only a fork gives the
 // container a PID 1 of its own.

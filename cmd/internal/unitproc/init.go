@@ -288,10 +288,10 @@ func Cleanup(stateRoot, id string) error {
 	// stop job, asked for only when the policy would restart.
 	root, _ := filepath.Abs(stateRoot)
 	stopped := os.Remove(machine.StopMarker(root, id)) == nil
-	asked := false
-	stopRequested := func(unit string) bool {
-		if !stopped && !asked {
-			asked, stopped = true, stopJobUnderWay(unit)
+	var stopJob chan bool // the answer of stopJobUnderWay, asked beside the rest
+	stopRequested := func() bool {
+		if !stopped && stopJob != nil {
+			stopped, stopJob = <-stopJob, nil
 		}
 		return stopped
 	}
@@ -304,7 +304,7 @@ func Cleanup(stateRoot, id string) error {
 		}
 		restarting := r.State.Error == "" &&
 			machine.WillRestart(r.Options.Restart, code, r.State.RestartCount, r.State.Stopping) &&
-			!stopRequested(r.Unit)
+			!stopRequested()
 		r.State.Status = machine.StatusExited
 		if restarting {
 			r.State.Status = machine.StatusRestarting
@@ -322,6 +322,13 @@ func Cleanup(stateRoot, id string) error {
 		return err
 	}
 	streams := rec.State.LogStreams
+	if !stopped && rec.Options.Restart.Name != "" && rec.Options.Restart.Name != machine.RestartNo && !rec.State.Stopping {
+		// A restart may follow: whether a stop is under way is asked
+		// while the rest is done (the cleanup's time is the stop
+		// timeout, machine.NativeStop).
+		stopJob = make(chan bool, 1)
+		go func() { stopJob <- stopJobUnderWay(rec.Unit) }()
+	}
 	// The network first: Docker's `run --rm`, `rm` and `stop` return with
 	// the container's address, port rules and link gone. The nftables
 	// socket is closed last, when nothing waits for this process
@@ -343,8 +350,9 @@ func Cleanup(stateRoot, id string) error {
 		fmt.Fprintf(os.Stderr, "berth: warning: %v\n", err)
 	}
 	ended(rec)
-	// Well inside the unit's TimeoutStopSec (stop timeout + 5 s), which
-	// also bounds this command.
+	// Well inside the unit's TimeoutStopSec, which also bounds this
+	// command: the stop timeout, at least 5 s (machine.NativeStop), or 5
+	// s more than a shorter one.
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	// Everything the container wrote is in the journal before the record
@@ -405,12 +413,18 @@ func Cleanup(stateRoot, id string) error {
 }
 
 // stopJobUnderWay asks systemd whether a stop of unit is under way
-// (systemd.Manager.StopRequested); on an error it warns and says no,
-// so that the restart policy decides.
+// (systemd.Manager.StopRequested), over PID 1's private socket, which
+// works at shutdown after the bus has stopped, or else the bus; after a
+// second, or on an error, it warns and says no, so that the restart
+// policy decides (and `berth ps` corrects a "restarting" whose unit is
+// gone).
 func stopJobUnderWay(unit string) bool {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	m, err := systemd.Connect(ctx)
+	m, err := systemd.ConnectDirect(ctx)
+	if err != nil {
+		m, err = systemd.Connect(ctx)
+	}
 	if err == nil {
 		defer m.Close()
 		var stop bool
