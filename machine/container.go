@@ -455,15 +455,21 @@ func (c *Containers) Remove(id string) error {
 	if rec.IsRunning() || rec.State.Status == StatusRestarting {
 		return fmt.Errorf("You cannot remove a running container %s. Stop the container before attempting removal or force remove: %w", id, errdefs.ErrConflict)
 	}
+	// The name first: once the directory is gone (which is what
+	// watchers see, Watch), the name is free.
+	named := false
+	if target, err := os.Readlink(c.namePath(rec.Name)); err == nil && target == id {
+		named = os.Remove(c.namePath(rec.Name)) == nil
+	}
 	tomb := filepath.Join(c.dir, ".rm-"+id)
 	if err := os.Rename(c.Dir(id), tomb); err != nil {
+		if named {
+			os.Symlink(id, c.namePath(rec.Name)) // still there: still named
+		}
 		if errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("No such container: %s: %w", id, errdefs.ErrNotFound)
 		}
 		return fmt.Errorf("remove container %s: %w", rec.Name, err)
-	}
-	if target, err := os.Readlink(c.namePath(rec.Name)); err == nil && target == id {
-		os.Remove(c.namePath(rec.Name))
 	}
 	if err := os.RemoveAll(tomb); err != nil {
 		return fmt.Errorf("remove container %s: %w", rec.Name, err)

@@ -102,7 +102,10 @@ func (f *outputFollower) untilExit(ctx context.Context) (code int, final *machin
 			}
 			if now.Sub(goneSince) >= refreshAfter && now.Sub(refreshed) >= refreshAfter {
 				refreshed = now
-				r = f.h.refresh(ctx, r)
+				if r = f.h.refresh(ctx, r); r.State.Status != machine.StatusRunning {
+					final = r
+					return true // no cleanup ran: nothing will remove it either
+				}
 			}
 		}
 		final = r

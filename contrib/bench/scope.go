@@ -26,7 +26,7 @@ func enterScope() error {
 		return nil
 	}
 	cg, err := os.ReadFile("/proc/self/cgroup")
-	if err == nil && strings.Contains(string(cg), "\n0::/") && !strings.Contains(string(cg), "\n0::/..") {
+	if lines := "\n" + string(cg); err == nil && strings.Contains(lines, "\n0::/") && !strings.Contains(lines, "\n0::/..") {
 		return nil
 	}
 	sr, err := exec.LookPath("systemd-run")
