@@ -21,10 +21,14 @@ import (
 // process into the cgroup it is in already (a write of "0" to its own
 // cgroup.procs): nothing moves, but the wait starts now, while the
 // client creates the container and asks systemd for the unit, instead
-// of after systemd has forked the unit's first process. The write holds
-// the kernel's cgroup lock while it waits, so systemd's own cgroup work
-// for the unit (mkdir) waits for the same grace period rather than for
-// one of its own after it. It is best effort: a cgroup that cannot be
+// of after systemd has forked the unit's first process. The costs: the
+// write holds the kernel's cgroup lock (cgroup_mutex) while it waits,
+// so any cgroup work of systemd's in that time (the unit's mkdir, and
+// that of any other unit) holds up systemd's whole event loop until the
+// grace period ends, where otherwise only its forked child would have
+// waited; and the process cannot exit before the write returns, so a
+// run that fails at once (no such image) ends up to a grace period
+// later. It is best effort: a cgroup that cannot be
 // named or written (outside this process's cgroup namespace, a
 // read-only /sys/fs/cgroup) is left alone. A migration already under
 // way is not doubled.
