@@ -173,6 +173,7 @@ func TestSeccompEarly(t *testing.T) {
 	}{
 		{"Docker's default", SeccompDefault, true},
 		{"allow all but futex", `{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["futex"],"action":"SCMP_ACT_ERRNO"}]}`, false},
+		{"allow all but tgkill", `{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["tgkill","mkdir"],"action":"SCMP_ACT_ERRNO"}]}`, false},
 		{"allow all but read", `{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["read"],"action":"SCMP_ACT_KILL"}]}`, false},
 		{"execve only", `{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["execve"],"action":"SCMP_ACT_ALLOW"}]}`, false},
 		{"allow all but mount", `{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mount"],"action":"SCMP_ACT_ERRNO"}]}`, true},

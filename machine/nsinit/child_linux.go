@@ -32,11 +32,15 @@ import (
 // Each signal signal.Notify enables is a round trip to the runtime's
 // signal thread (about 25 µs here), and all of them would hold the
 // container's start up by 1.5 ms: the signals a stop or Ctrl-C sends
-// are enabled before the setup starts, the others beside it.
+// are enabled before the setup starts, the others beside it, done by
+// the time signalsEnabled is closed.
 func exitOnSignal() {
 	sigs := make(chan os.Signal, 8)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT)
-	go signal.Notify(sigs)
+	go func() {
+		signal.Notify(sigs)
+		close(signalsEnabled)
+	}()
 	go func() {
 		for sig := range sigs {
 			if s, ok := sig.(syscall.Signal); ok && terminates(s) {
@@ -44,6 +48,17 @@ func exitOnSignal() {
 			}
 		}
 	}()
+}
+
+// signalsEnabled is closed once exitOnSignal has enabled every signal.
+var signalsEnabled = make(chan struct{})
+
+// installSeccompQuiet installs the filter once no enabling of signals
+// is under way: that talks to the runtime's signal thread (futex), and
+// this thread may then wake it under a filter that denies futex.
+func installSeccompQuiet(prog []bpf.RawInstruction) error {
+	<-signalsEnabled
+	return installSeccomp(prog)
 }
 
 // terminates reports whether sig's default action ends a process
@@ -116,7 +131,7 @@ func Child() {
 	// no_new_privs it is already on (see prepare).
 	early := filter != nil && p.NoNewPrivileges && cfg.SeccompEarly
 	if early {
-		if err := installSeccomp(filter); err != nil {
+		if err := installSeccompQuiet(filter); err != nil {
 			fmt.Fprintf(os.Stderr, "berth: %v\n", err)
 			os.Exit(ExitSetup)
 		}
@@ -132,7 +147,7 @@ func Child() {
 	}
 	unix.Close(resumeFD)
 	if filter != nil && p.NoNewPrivileges && !early {
-		if err := installSeccomp(filter); err != nil {
+		if err := installSeccompQuiet(filter); err != nil {
 			fmt.Fprintf(os.Stderr, "berth: %v\n", err)
 			os.Exit(ExitSetup)
 		}
@@ -293,7 +308,7 @@ func prepareRoot(cfg *Config, filter []bpf.RawInstruction) (string, error) {
 		return "", fmt.Errorf("init: %w", err)
 	}
 	if filter != nil && !p.NoNewPrivileges {
-		if err := installSeccomp(filter); err != nil {
+		if err := installSeccompQuiet(filter); err != nil {
 			return "", fmt.Errorf("init: %w", err)
 		}
 	}

@@ -395,20 +395,21 @@ func TestSecurityExec(t *testing.T) {
 }
 
 // TestSeccompInstalledLate: a profile that denies what the container's
-// init may call while it waits for the go-ahead to exec (futex here) is
-// installed after that wait rather than before it (machine.SeccompEarly,
-// which Docker's default allows): the container still starts, under
-// the filter, and what the profile denies is denied.
+// init may call while it waits for the go-ahead to exec (tgkill here,
+// which Go's runtime calls to raise a fatal signal) is installed after
+// that wait rather than before it (machine.SeccompEarly, which Docker's
+// default allows): the container still starts, under the filter, and
+// what the profile denies is denied.
 func TestSeccompInstalledLate(t *testing.T) {
 	busybox(t)
-	prof := filepath.Join(t.TempDir(), "nofutex.json")
-	if err := os.WriteFile(prof, []byte(`{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["futex","mkdir"],"action":"SCMP_ACT_ERRNO"}]}`), 0o644); err != nil {
+	prof := filepath.Join(t.TempDir(), "notgkill.json")
+	if err := os.WriteFile(prof, []byte(`{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["tgkill","mkdir"],"action":"SCMP_ACT_ERRNO"}]}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	r := run(t, "run", "--rm", "--security-opt", "seccomp="+prof, "busybox", "sh", "-c", "grep '^Seccomp:' /proc/self/status; mkdir /tmp/x && echo made")
 	if r.code == 0 || !strings.Contains(r.stdout, "Seccomp:\t2") || strings.Contains(r.stdout, "made") ||
 		!strings.Contains(r.stderr, "Operation not permitted") {
-		t.Errorf("under a profile that denies futex and mkdir: exit %d, stdout %q, stderr %q; want the filter on and mkdir refused",
+		t.Errorf("under a profile that denies tgkill and mkdir: exit %d, stdout %q, stderr %q; want the filter on and mkdir refused",
 			r.code, r.stdout, r.stderr)
 	}
 }
