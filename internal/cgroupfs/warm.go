@@ -12,7 +12,7 @@ import (
 // (every fork and exit) has to be switched off first (rcu_sync). Every
 // unit start makes one such migration: systemd's child moves itself into
 // the unit's cgroup before it execs the unit's command. On this
-// project's test machines the wait is 10 to 15 ms, about half of a
+// project's test machines the wait is 6 to 16 ms, about half of a
 // `systemd-run -P -q true`. Once one writer has waited, the next ones
 // find the slow path still on, for about another grace period, and do
 // not wait.
